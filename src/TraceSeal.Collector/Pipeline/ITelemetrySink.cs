@@ -1,0 +1,42 @@
+using TraceSeal.Otlp;
+
+namespace TraceSeal.Collector.Pipeline;
+
+/// <summary>
+/// One validated OTLP export request, as the receivers hand it on. <see cref="Payload"/> is always the
+/// protobuf encoding (OTLP/JSON is transcoded first) and is only valid for the duration of the call:
+/// the receiver returns the buffer to its pool afterwards, so a sink that keeps the data must copy it.
+/// </summary>
+internal readonly struct ReceivedBatch
+{
+    public required OtlpSignal Signal { get; init; }
+    public required ReadOnlyMemory<byte> Payload { get; init; }
+
+    /// <summary>Spans, data points or log records in the request.</summary>
+    public required int ItemCount { get; init; }
+
+    /// <summary>Tenant chosen by the identity rules; part of everything stored later.</summary>
+    public required string Tenant { get; init; }
+
+    /// <summary>The identity that admitted the client (e.g. `uri:spiffe://corp/ns/payments/sa/api`), or `anonymous` on an opted-out plaintext port.</summary>
+    public required string Identity { get; init; }
+
+    /// <summary>Receiver component id, e.g. `otlp`.</summary>
+    public required string Receiver { get; init; }
+}
+
+/// <summary>What a sink did with a batch. Refusals are retryable (the client is told when to come back).</summary>
+internal readonly record struct SinkResult(bool Accepted, TimeSpan RetryAfter, string? Reason)
+{
+    public static SinkResult Ok => new(true, TimeSpan.Zero, null);
+    public static SinkResult Refuse(TimeSpan retryAfter, string reason) => new(false, retryAfter, reason);
+}
+
+/// <summary>
+/// Where receivers deliver. An accepted result is the acknowledgement the client gets, so a sink must
+/// only return it once the data is as safe as the configuration promises (durable, once the WAL lands).
+/// </summary>
+internal interface ITelemetrySink
+{
+    ValueTask<SinkResult> AcceptAsync(ReceivedBatch batch, CancellationToken cancellationToken);
+}
