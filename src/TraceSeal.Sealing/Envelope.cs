@@ -1,0 +1,152 @@
+using System.Security.Cryptography;
+using TraceSeal.Sealing.Format;
+using TraceSeal.Sealing.Randomness;
+using TraceSeal.Sealing.Recipients;
+using TraceSeal.Sealing.Streaming;
+using static TraceSeal.Sealing.Format.FormatConstants;
+
+namespace TraceSeal.Sealing;
+
+/// <summary>
+/// The key handling behind <see cref="Sealer"/> (docs/format.md §4): makes the file key, wraps it,
+/// writes the header; or unwraps it, checks the header MAC, and hands out the payload cipher. The file
+/// key lives only inside these methods and is zeroed before they return.
+/// </summary>
+internal static class Envelope
+{
+    /// <summary>Randomness is drawn in this order, which the test vectors depend on (§9): file key, object id, payload salt, then one ephemeral scalar per recipient.</summary>
+    public static (byte[] Header, PayloadCipher Cipher) Begin(
+        ObjectKind kind, string tenant, IReadOnlyList<IRecipient> recipients, IRandomSource random, DateTimeOffset now)
+    {
+        if (!Enum.IsDefined(kind))
+        {
+            throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown object kind");
+        }
+
+        var tenantBytes = HeaderCodec.EncodeTenant(tenant);
+        var stanzaRecipients = CheckRecipients(recipients);
+        long created = now.ToUnixTimeSeconds();
+        created -= created % CreatedBucketSeconds;
+
+        Span<byte> fileKey = stackalloc byte[FileKeyLength];
+        Span<byte> objectId = stackalloc byte[ObjectIdLength];
+        Span<byte> salt = stackalloc byte[PayloadSaltLength];
+        try
+        {
+            random.Fill(fileKey);
+            random.Fill(objectId);
+            random.Fill(salt);
+            var context = HeaderCodec.EncodeObjectContext(kind, tenantBytes, objectId, created, salt);
+            var header = HeaderCodec.EncodeHeader(context, Wrap(stanzaRecipients, fileKey, random), fileKey);
+            return (header, new PayloadCipher(fileKey, salt, context));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(fileKey);
+        }
+    }
+
+    /// <summary>Unwraps the file key for one of <paramref name="identities"/> and verifies the header MAC.</summary>
+    public static PayloadCipher Open(Header header, IReadOnlyList<IIdentity> identities)
+    {
+        Span<byte> fileKey = stackalloc byte[FileKeyLength];
+        try
+        {
+            UnwrapAndVerify(header, identities, fileKey);
+            return new PayloadCipher(fileKey, header.PayloadSalt, header.ObjectContext);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(fileKey);
+        }
+    }
+
+    /// <summary>Same object context, new stanzas, new MAC under the same file key (§8).</summary>
+    public static byte[] Rewrap(Header header, IReadOnlyList<IIdentity> identities, IReadOnlyList<IRecipient> newRecipients, IRandomSource random)
+    {
+        var stanzaRecipients = CheckRecipients(newRecipients);
+        Span<byte> fileKey = stackalloc byte[FileKeyLength];
+        try
+        {
+            UnwrapAndVerify(header, identities, fileKey);
+            return HeaderCodec.EncodeHeader(header.ObjectContext, Wrap(stanzaRecipients, fileKey, random), fileKey);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(fileKey);
+        }
+    }
+
+    private static void UnwrapAndVerify(Header header, IReadOnlyList<IIdentity> identities, Span<byte> fileKey)
+    {
+        ArgumentNullException.ThrowIfNull(identities);
+        var stanzaIdentities = new IStanzaIdentity[identities.Count];
+        for (int i = 0; i < stanzaIdentities.Length; i++)
+        {
+            stanzaIdentities[i] = identities[i] as IStanzaIdentity
+                ?? throw new ArgumentException("identities must come from KeyFiles.LoadIdentity or KeyFiles.ParseIdentity", nameof(identities));
+        }
+
+        foreach (var stanza in header.Stanzas)
+        {
+            foreach (var identity in stanzaIdentities)
+            {
+                if (!identity.IsAddressee(stanza))
+                {
+                    continue;
+                }
+
+                // The key id matched: a stanza that then fails to unwrap was tampered with (§7).
+                if (!identity.TryUnwrap(stanza, fileKey))
+                {
+                    throw new SealedIntegrityException(SealedIntegrityException.StanzaUnwrapFailed);
+                }
+
+                if (!KeySchedule.VerifyHeaderMac(fileKey, header))
+                {
+                    CryptographicOperations.ZeroMemory(fileKey);
+                    throw new SealedIntegrityException(SealedIntegrityException.HeaderMacMismatch);
+                }
+
+                return;
+            }
+        }
+
+        var offered = new string[stanzaIdentities.Length];
+        for (int i = 0; i < offered.Length; i++)
+        {
+            offered[i] = stanzaIdentities[i].KeyId;
+        }
+
+        throw new NoIdentityMatchException(header.ToInfo().RecipientKeyIds, offered);
+    }
+
+    private static IStanzaRecipient[] CheckRecipients(IReadOnlyList<IRecipient> recipients)
+    {
+        ArgumentNullException.ThrowIfNull(recipients);
+        if (recipients.Count is 0 or > MaxStanzas)
+        {
+            throw new ArgumentException($"an object needs 1..{MaxStanzas} recipients, got {recipients.Count}", nameof(recipients));
+        }
+
+        var result = new IStanzaRecipient[recipients.Count];
+        for (int i = 0; i < result.Length; i++)
+        {
+            result[i] = recipients[i] as IStanzaRecipient
+                ?? throw new ArgumentException("recipients must come from KeyFiles.LoadRecipient or KeyFiles.ParseRecipient", nameof(recipients));
+        }
+
+        return result;
+    }
+
+    private static Stanza[] Wrap(IStanzaRecipient[] recipients, ReadOnlySpan<byte> fileKey, IRandomSource random)
+    {
+        var stanzas = new Stanza[recipients.Length];
+        for (int i = 0; i < stanzas.Length; i++)
+        {
+            stanzas[i] = recipients[i].Wrap(fileKey, random);
+        }
+
+        return stanzas;
+    }
+}
