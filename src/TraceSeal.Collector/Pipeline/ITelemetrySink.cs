@@ -25,11 +25,18 @@ internal readonly struct ReceivedBatch
     public required string Receiver { get; init; }
 }
 
-/// <summary>What a sink did with a batch. Refusals are retryable (the client is told when to come back).</summary>
+/// <summary>
+/// What a sink did with a batch. Refusals are retryable (the client is told when to come back) unless
+/// <see cref="Unsupported"/>: the signal has no pipeline here, which retrying cannot fix (UNIMPLEMENTED / 404).
+/// </summary>
 internal readonly record struct SinkResult(bool Accepted, TimeSpan RetryAfter, string? Reason)
 {
+    /// <summary>False only for <see cref="Unsupported"/>.</summary>
+    public bool Retryable { get; init; } = true;
+
     public static SinkResult Ok => new(true, TimeSpan.Zero, null);
     public static SinkResult Refuse(TimeSpan retryAfter, string reason) => new(false, retryAfter, reason);
+    public static SinkResult Unsupported(string reason) => new(false, TimeSpan.Zero, reason) { Retryable = false };
 }
 
 /// <summary>

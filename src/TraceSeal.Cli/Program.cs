@@ -1,0 +1,55 @@
+using System.CommandLine;
+using TraceSeal.Cli.Commands;
+
+namespace TraceSeal.Cli;
+
+/// <summary>
+/// `traceseal`: exit codes are the same for every command — 0 success, 1 failure or findings, 2 usage error.
+/// </summary>
+internal static class Program
+{
+    public const int ExitOk = 0;
+    public const int ExitFailure = 1;
+    public const int ExitUsage = 2;
+
+    public static async Task<int> Main(string[] args)
+    {
+        var root = BuildRoot();
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors)
+            {
+                await Console.Error.WriteLineAsync($"error: {error.Message}").ConfigureAwait(false);
+            }
+
+            await Console.Error.WriteLineAsync($"Run '{string.Join(' ', CommandPath(parse))} --help' for usage.").ConfigureAwait(false);
+            return ExitUsage;
+        }
+
+        return await parse.InvokeAsync().ConfigureAwait(false);
+    }
+
+    internal static RootCommand BuildRoot()
+    {
+        var root = new RootCommand(
+            "TraceSeal: a secure OpenTelemetry trace pipeline. OTLP over mutual TLS in, sealed (encrypted and " +
+            "authenticated) data at rest, and tools that prove it.");
+        root.Subcommands.Add(UpCommand.Create());
+        root.Subcommands.Add(CollectorCommand.Create());
+        root.Subcommands.Add(CertsCommand.Create());
+        root.Subcommands.Add(KeysCommand.Create());
+        return root;
+    }
+
+    private static IEnumerable<string> CommandPath(ParseResult parse)
+    {
+        var names = new Stack<string>();
+        for (var r = parse.CommandResult; r is not null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Push(r.Command is RootCommand ? "traceseal" : r.Command.Name);
+        }
+
+        return names;
+    }
+}

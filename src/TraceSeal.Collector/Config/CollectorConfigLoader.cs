@@ -1,0 +1,208 @@
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace TraceSeal.Collector.Config;
+
+/// <summary>
+/// Reads OpenTelemetry Collector YAML by hand from YamlDotNet's node model, so every key is checked (an unknown
+/// key is an error, never ignored) and every message carries file:line:column. All errors are collected and
+/// thrown together as one <see cref="ConfigException"/>.
+/// </summary>
+internal static class CollectorConfigLoader
+{
+    private static readonly string[] TopLevelKeys = ["receivers", "processors", "exporters", "extensions", "service"];
+    private static readonly string[] ReceiverTypes = ["otlp"];
+
+    public static CollectorConfig Load(string path) => Load(path, ConfigLoadOptions.Default);
+
+    public static CollectorConfig Load(string path, ConfigLoadOptions options)
+    {
+        string yaml;
+        try
+        {
+            yaml = File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException([new ConfigError(path, 0, 0, "(file)", $"cannot read the config file: {ex.Message}")]);
+        }
+
+        return Parse(yaml, path, options);
+    }
+
+    public static CollectorConfig Parse(string yaml, string sourcePath) => Parse(yaml, sourcePath, ConfigLoadOptions.Default);
+
+    public static CollectorConfig Parse(string yaml, string sourcePath, ConfigLoadOptions options)
+    {
+        var baseDirectory = Path.GetDirectoryName(Path.GetFullPath(sourcePath)) ?? Directory.GetCurrentDirectory();
+        var ctx = new ConfigContext(sourcePath, baseDirectory, options);
+        var root = ReadDocument(ctx, yaml);
+        var config = root is null ? null : Build(ctx, root);
+        if (ctx.Errors.Count > 0 || config is null)
+        {
+            throw new ConfigException(ctx.SortedErrors());
+        }
+
+        return config;
+    }
+
+    private static YamlMappingNode? ReadDocument(ConfigContext ctx, string yaml)
+    {
+        var stream = new YamlStream();
+        var parser = new Parser(new StringReader(yaml));
+        try
+        {
+            stream.Load(parser);
+        }
+        catch (YamlException ex)
+        {
+            // YamlDotNet reports a repeated key as "Duplicate key NAME"; upstream's YAML parser refuses it too.
+            var message = ex.Message.StartsWith("Duplicate key ", StringComparison.Ordinal)
+                ? $"duplicate key \"{ex.Message["Duplicate key ".Length..]}\"; keep one (YAML does not merge them)"
+                : $"syntax error: {ex.Message}";
+            ctx.Error((int)ex.Start.Line, (int)ex.Start.Column, "(yaml)", message);
+            return null;
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this (no position) on some malformed input, e.g. an unclosed `[`;
+            // the last event it did parse is the best position we have.
+            var at = parser.Current?.End ?? Mark.Empty;
+            ctx.Error((int)at.Line, (int)at.Column, "(yaml)", "syntax error: the document cannot be parsed after this point; check for an unclosed [ or {");
+            return null;
+        }
+
+        if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode root)
+        {
+            ctx.Error(1, 1, "(yaml)", stream.Documents.Count switch
+            {
+                0 => "the config is empty; it needs receivers, exporters and service::pipelines",
+                1 => "expected a mapping with receivers, exporters and service::pipelines",
+                _ => "more than one YAML document; put the whole config in one document",
+            });
+            return null;
+        }
+
+        return root;
+    }
+
+    private static CollectorConfig Build(ConfigContext ctx, YamlMappingNode rootNode)
+    {
+        EnvPass.Run(ctx, rootNode);
+        var root = YamlMap.From(ctx, rootNode, rootNode, "")!;
+        root.CheckKeys(TopLevelKeys);
+        RefuseExtensions(ctx, root, "extensions");
+
+        var receivers = Section(ctx, root, "receivers", "receiver", ReceiverTypes, null,
+            (id, _, map) => ReceiverParser.Parse(ctx, id, map), out var receiverIds);
+        var processors = Section(ctx, root, "processors", "processor", ProcessorParser.Types, null,
+            (id, type, map) => ProcessorParser.Parse(ctx, id, type, map), out var processorIds);
+        var exporters = Section(ctx, root, "exporters", "exporter", ExporterParser.Types, ExporterParser.PlaintextTypes,
+            (id, type, map) => ExporterParser.Parse(ctx, id, type, map), out var exporterIds);
+
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        var pipelines = new List<PipelineSettings>();
+        var telemetry = new TelemetrySettings();
+        var service = root.Map("service");
+        if (service is null)
+        {
+            if (!root.Has("service"))
+            {
+                ctx.Error(rootNode, "service", "required: add service::pipelines with at least one pipeline");
+            }
+        }
+        else
+        {
+            ServiceParser.CheckKeys(service);
+            RefuseExtensions(ctx, service, "extensions");
+            pipelines = ServiceParser.Pipelines(ctx, service, new(receiverIds, processorIds, exporterIds), used);
+            telemetry = ServiceParser.Telemetry(ctx, service);
+        }
+
+        WarnUnused(ctx, root, used);
+        return new CollectorConfig
+        {
+            SourcePath = ctx.SourcePath,
+            Receivers = [.. receivers.Values],
+            Processors = processors,
+            Exporters = exporters,
+            Pipelines = pipelines,
+            Warnings = ctx.SortedWarnings(),
+            Telemetry = telemetry,
+        };
+    }
+
+    /// <summary>
+    /// Extensions (health_check, pprof, zpages, file_storage, authenticators) open ports or write plaintext; none is
+    /// provided. An empty section is accepted so that generated configs with `extensions: []` still load.
+    /// </summary>
+    private static void RefuseExtensions(ConfigContext ctx, YamlMap parent, string key)
+    {
+        var value = parent.ValueNode(key);
+        bool empty = value is null
+            || (value is YamlMappingNode m && m.Children.Count == 0)
+            || (value is YamlSequenceNode s && s.Children.Count == 0);
+        if (!empty)
+        {
+            ctx.Error(parent.KeyNode(key)!, parent.Child(key),
+                "extensions are not supported; self-telemetry is under service.telemetry (remove this section)");
+        }
+    }
+
+    /// <summary>Parses one component section; <paramref name="ids"/> gets every id written, parsed or not.</summary>
+    private static Dictionary<string, T> Section<T>(
+        ConfigContext ctx, YamlMap root, string section, string kind, string[] types, string[]? plaintextTypes,
+        Func<string, string, YamlMap, T?> parse, out List<string> ids)
+        where T : class
+    {
+        var result = new Dictionary<string, T>(StringComparer.Ordinal);
+        ids = [];
+        var map = root.Map(section);
+        foreach (var (key, value) in map?.Entries ?? [])
+        {
+            var id = key.Value ?? "";
+            var path = $"{section}::{id}";
+            ids.Add(id);
+            int errorsBefore = ctx.Errors.Count;
+            if (!ComponentId.TryParse(id, out var type, out var idError))
+            {
+                ctx.Error(key, path, idError!);
+            }
+            else if (plaintextTypes?.Contains(type) == true)
+            {
+                ctx.Error(key, path, $"the {type} exporter writes telemetry in plaintext; TraceSeal does not provide it " +
+                    $"(supported: {string.Join(", ", types)})");
+            }
+            else if (!types.Contains(type))
+            {
+                ctx.Error(key, path, $"unknown {kind} type \"{type}\" (supported: {string.Join(", ", types)})");
+            }
+            else if (YamlMap.From(ctx, value, key, path) is { } component && parse(id, type, component) is { } parsed)
+            {
+                result[id] = parsed;
+            }
+
+            // Fail closed: a component that did not load must never be silently left out of a running collector.
+            if (!result.ContainsKey(id) && ctx.Errors.Count == errorsBefore)
+            {
+                ctx.Error(key, path, "could not be loaded; this is a TraceSeal bug, please report it with this config");
+            }
+        }
+
+        return result;
+    }
+
+    private static void WarnUnused(ConfigContext ctx, YamlMap root, HashSet<string> used)
+    {
+        foreach (var section in (string[])["receivers", "processors", "exporters"])
+        {
+            foreach (var (key, _) in root.Map(section)?.Entries ?? [])
+            {
+                if (!used.Contains($"{section}::{key.Value}"))
+                {
+                    ctx.Warn(key, $"{section}::{key.Value}", "defined but not used in any pipeline; it will not start");
+                }
+            }
+        }
+    }
+}

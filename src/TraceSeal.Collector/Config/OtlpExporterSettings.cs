@@ -1,0 +1,82 @@
+namespace TraceSeal.Collector.Config;
+
+/// <summary>Which OTLP transport an `otlp`/`otlphttp` exporter speaks.</summary>
+internal enum OtlpExporterProtocol
+{
+    /// <summary>`otlp`: OTLP/gRPC.</summary>
+    Grpc,
+
+    /// <summary>`otlphttp`: OTLP/HTTP with protobuf bodies.</summary>
+    Http,
+}
+
+/// <summary>`otlp` / `otlphttp`: forwards upstream. While upstream is down the sealed WAL is the queue.</summary>
+internal sealed class OtlpExporterSettings : ExporterSettings
+{
+    public required OtlpExporterProtocol Protocol { get; init; }
+
+    /// <summary>`host:port` or a URL (`https://...`; `http://` only with `tls::insecure: true`).</summary>
+    public required string Endpoint { get; init; }
+
+    public TlsClientSettings Tls { get; init; } = new();
+
+    public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>`gzip` (upstream's default: telemetry compresses well) or `none`.</summary>
+    public string Compression { get; init; } = "gzip";
+
+    /// <summary>Per attempt. 5s for otlp and 30s for otlphttp, as upstream (the loader picks by type).</summary>
+    public required TimeSpan Timeout { get; init; }
+
+    public RetrySettings Retry { get; init; } = new();
+
+    public SendingQueueSettings Queue { get; init; } = new();
+}
+
+/// <summary>Client side `tls:` (upstream configtls.ClientConfig subset). TLS is on unless <see cref="Insecure"/>.</summary>
+internal sealed class TlsClientSettings
+{
+    /// <summary>CA bundle to verify the server; null = system roots.</summary>
+    public string? CaFile { get; init; }
+
+    /// <summary>Client certificate for mutual TLS; set together with <see cref="KeyFile"/>.</summary>
+    public string? CertFile { get; init; }
+
+    public string? KeyFile { get; init; }
+
+    /// <summary>Plaintext; only with an explicit http:// endpoint, and always reported as a warning.</summary>
+    public bool Insecure { get; init; }
+
+    public string? ServerNameOverride { get; init; }
+
+    /// <summary>Default 1.2: 1.0/1.1 are deprecated (RFC 8996).</summary>
+    public string MinVersion { get; init; } = "1.2";
+
+    public TimeSpan? ReloadInterval { get; init; }
+}
+
+/// <summary>`retry_on_failure`; defaults are upstream's (exponential backoff, bounded by max_elapsed_time).</summary>
+internal sealed class RetrySettings
+{
+    public bool Enabled { get; init; } = true;
+    public TimeSpan InitialInterval { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan MaxInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>300s as upstream; zero = no limit (the sealed WAL keeps the data meanwhile).</summary>
+    public TimeSpan MaxElapsedTime { get; init; } = TimeSpan.FromSeconds(300);
+
+    public double Multiplier { get; init; } = 1.5;
+    public double RandomizationFactor { get; init; } = 0.5;
+}
+
+/// <summary>`sending_queue`, in memory only: a persistent queue would be plaintext at rest (the WAL replaces it).</summary>
+internal sealed class SendingQueueSettings
+{
+    public bool Enabled { get; init; } = true;
+
+    /// <summary>10 as upstream: parallel requests to upstream.</summary>
+    public int NumConsumers { get; init; } = 10;
+
+    /// <summary>1000 batches as upstream.</summary>
+    public int QueueSize { get; init; } = 1000;
+}

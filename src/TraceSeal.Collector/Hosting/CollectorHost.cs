@@ -1,0 +1,145 @@
+using Microsoft.Extensions.Logging;
+using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Exporters;
+using TraceSeal.Collector.Pipeline;
+using TraceSeal.Collector.Processors;
+using TraceSeal.Collector.Receivers;
+
+namespace TraceSeal.Collector.Hosting;
+
+/// <summary>
+/// The running collector: exporters first, then receivers (so nothing is accepted before it can be
+/// delivered); stopped in the reverse order, so receivers drain into exporters that still run.
+/// </summary>
+internal sealed class CollectorHost : IAsyncDisposable
+{
+    private readonly ILogger _logger;
+    private readonly IReadOnlyList<IProcessor> _processors;
+    private readonly List<IExporter> _startedExporters = [];
+    private readonly List<OtlpReceiver> _startedReceivers = [];
+    private bool _stopped;
+
+    private CollectorHost(
+        CollectorConfig config,
+        IReadOnlyDictionary<string, IExporter> exporters,
+        IReadOnlyList<IProcessor> processors,
+        IReadOnlyList<OtlpReceiver> receivers,
+        ILogger logger)
+    {
+        Config = config;
+        Exporters = exporters;
+        _processors = processors;
+        Receivers = receivers;
+        _logger = logger;
+    }
+
+    public CollectorConfig Config { get; }
+    public IReadOnlyDictionary<string, IExporter> Exporters { get; }
+    public IReadOnlyList<OtlpReceiver> Receivers { get; }
+
+    /// <summary>Builds every component of a validated config; nothing listens or writes until <see cref="StartAsync"/>.</summary>
+    public static CollectorHost Create(CollectorConfig config, ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        var logger = loggerFactory.CreateLogger("TraceSeal.Collector");
+
+        var exporters = new Dictionary<string, IExporter>(StringComparer.Ordinal);
+        foreach (var (id, settings) in config.Exporters)
+        {
+            exporters[id] = ComponentFactory.CreateExporter(id, settings, config.SourcePath);
+        }
+
+        var processors = new Dictionary<string, IProcessor>(StringComparer.Ordinal);
+        foreach (var (id, settings) in config.Processors)
+        {
+            processors[id] = ComponentFactory.CreateProcessor(id, settings, loggerFactory.CreateLogger("TraceSeal.Processors"));
+        }
+
+        var pipelines = config.Pipelines.Select(p => new TelemetryPipeline(
+            p.Name,
+            p.Signal,
+            p.Processors.Select(id => processors[id]).ToArray(),
+            p.Exporters.Select(id => exporters[id]).ToArray())).ToList();
+
+        var receivers = new List<OtlpReceiver>();
+        foreach (var receiver in config.Receivers)
+        {
+            var router = new ReceiverRouter(pipelines.Where((_, i) => config.Pipelines[i].Receivers.Contains(receiver.Name)));
+            receivers.Add(new OtlpReceiver(receiver, router, loggerFactory));
+        }
+
+        return new CollectorHost(config, exporters, processors.Values.ToList(), receivers, logger);
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        foreach (var warning in Config.Warnings)
+        {
+            HostLog.ConfigWarning(_logger, $"{warning.File}:{warning.Line}:{warning.Column}", warning.KeyPath, warning.Message);
+        }
+
+        try
+        {
+            foreach (var exporter in Exporters.Values)
+            {
+                await exporter.StartAsync(cancellationToken).ConfigureAwait(false);
+                _startedExporters.Add(exporter);
+            }
+
+            foreach (var receiver in Receivers)
+            {
+                await receiver.StartAsync(cancellationToken).ConfigureAwait(false);
+                _startedReceivers.Add(receiver);
+            }
+        }
+        catch
+        {
+            // A half-started collector shuts down what it started before reporting the error.
+            await StopAsync(CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        HostLog.Started(_logger, Receivers.Count, Exporters.Count, Config.SourcePath);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_stopped)
+        {
+            return;
+        }
+
+        _stopped = true;
+        foreach (var receiver in Enumerable.Reverse(_startedReceivers))
+        {
+            await receiver.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var exporter in Enumerable.Reverse(_startedExporters))
+        {
+            await exporter.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        HostLog.Stopped(_logger);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        foreach (var receiver in Receivers)
+        {
+            await receiver.DisposeAsync().ConfigureAwait(false);
+        }
+
+        foreach (var processor in _processors)
+        {
+            await processor.DisposeAsync().ConfigureAwait(false);
+        }
+
+        foreach (var exporter in Exporters.Values)
+        {
+            await exporter.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

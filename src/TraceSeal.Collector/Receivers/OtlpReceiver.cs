@@ -1,0 +1,252 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Pipeline;
+
+namespace TraceSeal.Collector.Receivers;
+
+/// <summary>
+/// The <c>otlp</c> receiver: one Kestrel server with a listener per configured protocol (OTLP/gRPC, OTLP/HTTP),
+/// TLS material hot-reloaded per protocol, client identities mapped to tenants, every payload validated
+/// before the sink sees it.
+/// </summary>
+internal sealed class OtlpReceiver : IAsyncDisposable
+{
+    private readonly OtlpReceiverSettings _settings;
+    private readonly ITelemetrySink _sink;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly List<ProtocolListener> _listeners = new(2);
+    private WebApplication? _app;
+    private ProtocolListener? _grpc;
+    private ProtocolListener? _http;
+
+    public OtlpReceiver(OtlpReceiverSettings settings, ITelemetrySink sink, ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(sink);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        _settings = settings;
+        _sink = sink;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger("TraceSeal.Collector.Receivers.OtlpReceiver");
+    }
+
+    public IPEndPoint? GrpcEndpoint => _grpc?.BoundEndpoint;
+
+    public IPEndPoint? HttpEndpoint => _http?.BoundEndpoint;
+
+    public ReceiverCounters Counters { get; } = new();
+
+    /// <summary>The TLS reloaders (grpc first), for metrics and tests; empty before start.</summary>
+    internal IReadOnlyList<Tls.CertificateReloader> TlsReloaders
+    {
+        get
+        {
+            var reloaders = new List<Tls.CertificateReloader>(2);
+            foreach (ProtocolListener listener in _listeners)
+            {
+                if (listener.Tls is not null)
+                {
+                    reloaders.Add(listener.Tls);
+                }
+            }
+
+            return reloaders;
+        }
+    }
+
+    /// <summary>
+    /// Loads TLS material, then binds. Throws <see cref="ReceiverStartException"/> naming the YAML key, file and
+    /// fix; whatever was already started is stopped first.
+    /// </summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_app is not null || _listeners.Count > 0)
+        {
+            throw new InvalidOperationException("the receiver was already started");
+        }
+
+        try
+        {
+            if (_settings.Grpc is { } grpc)
+            {
+                _grpc = AddListener("grpc", grpc);
+            }
+
+            if (_settings.Http is { } http)
+            {
+                _http = AddListener("http", http);
+            }
+
+            if (_listeners.Count == 0)
+            {
+                throw new ReceiverStartException($"receivers::{_settings.Name}::protocols: no protocol configured; add grpc and/or http");
+            }
+
+            _app = Build();
+            try
+            {
+                await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException ex)
+            {
+                throw new ReceiverStartException($"receivers::{_settings.Name}::protocols: cannot listen on {Describe()}: {ex.Message}; another process may hold the port, or the address is not local", ex);
+            }
+        }
+        catch
+        {
+            await CleanupAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        foreach (ProtocolListener listener in _listeners)
+        {
+            string endpoint = listener.BoundEndpoint?.ToString() ?? listener.Settings.Endpoint;
+            if (listener.Tls is null)
+            {
+                // Every start, not once: an opted-out port must stay visible in the log.
+                ReceiverLog.Plaintext(_logger, _settings.Name, listener.Protocol, endpoint);
+            }
+
+            string security = listener.Tls is null ? "PLAINTEXT" : listener.Settings.Tls!.ClientCaFile is null ? "TLS, no client certificates" : "mutual TLS";
+            ReceiverLog.Started(_logger, _settings.Name, listener.Protocol, endpoint, security);
+        }
+    }
+
+    /// <summary>Stops accepting, lets requests in flight finish (bounded by <paramref name="cancellationToken"/>).</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_app is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await _app.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await CleanupAsync().ConfigureAwait(false);
+            ReceiverLog.Stopped(_logger, _settings.Name);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await StopAsync(timeout.Token).ConfigureAwait(false);
+        }
+
+        await CleanupAsync().ConfigureAwait(false);
+    }
+
+    private ProtocolListener AddListener(string protocol, OtlpProtocolSettings settings)
+    {
+        var listener = new ProtocolListener(_settings.Name, protocol, settings, _settings.Tenants, _sink, Counters, _logger);
+        _listeners.Add(listener);
+        return listener;
+    }
+
+    private WebApplication Build()
+    {
+        // The empty builder: no configuration sources (nothing like ASPNETCORE_URLS can add a listener),
+        // no routing or MVC; Kestrel plus one request delegate.
+        WebApplicationBuilder builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.Services.AddSingleton(_loggerFactory);
+        builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
+        long maxBody = 0;
+        foreach (ProtocolListener listener in _listeners)
+        {
+            maxBody = Math.Max(maxBody, listener.Settings.MaxRequestBytes + GrpcWire.PrefixLength);
+        }
+
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(options =>
+        {
+            options.AddServerHeader = false;
+            KestrelServerLimits limits = options.Limits;
+            limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+
+            // A client trickling bytes cannot pin a connection: below 240 B/s after a 5 s grace it is dropped.
+            limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(5));
+            limits.MinResponseDataRate = new MinDataRate(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(5));
+            limits.KeepAliveTimeout = TimeSpan.FromSeconds(130);
+            limits.MaxRequestBodySize = maxBody;
+            limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            limits.Http2.MaxStreamsPerConnection = 100;
+            limits.Http2.MaxRequestHeaderFieldSize = 16 * 1024;
+            limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(60);
+            limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
+            foreach (ProtocolListener listener in _listeners)
+            {
+                listener.Configure(options);
+            }
+        });
+
+        WebApplication app = builder.Build();
+        app.Run(HandleAsync);
+        return app;
+    }
+
+    private static Task HandleAsync(HttpContext context)
+    {
+        if (context.Features.Get<IConnectionItemsFeature>()?.Items is { } items
+            && items.TryGetValue(ConnectionState.ItemKey, out object? value)
+            && value is ConnectionState { Decision: { } decision } state)
+        {
+            return state.Listener.IsGrpc
+                ? GrpcHandler.HandleAsync(context, state, decision)
+                : HttpHandler.HandleAsync(context, state, decision);
+        }
+
+        // Unreachable with our listeners; fail closed rather than accept an unattributed request.
+        context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+        return Task.CompletedTask;
+    }
+
+    private string Describe()
+    {
+        var parts = new List<string>(2);
+        foreach (ProtocolListener listener in _listeners)
+        {
+            parts.Add($"{listener.Protocol}::endpoint {listener.Settings.Endpoint}");
+        }
+
+        return string.Join(" / ", parts);
+    }
+
+    private async Task CleanupAsync()
+    {
+        WebApplication? app = _app;
+        _app = null;
+        if (app is not null)
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+        }
+
+        foreach (ProtocolListener listener in _listeners)
+        {
+            listener.Dispose();
+        }
+
+        _listeners.Clear();
+    }
+
+    /// <summary>The receiver lives inside the collector's host: no Ctrl+C handling or lifetime messages of its own.</summary>
+    private sealed class EmbeddedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,50 @@
+using TraceSeal.Collector.Tls;
+
+namespace TraceSeal.Collector.Receivers;
+
+/// <summary>
+/// Lock-free counters of one receiver (both protocols): what was accepted, what was refused and why, which
+/// TLS handshakes failed and why. Read by metrics and by tests.
+/// </summary>
+internal sealed class ReceiverCounters
+{
+    private readonly long[] _refused = new long[OtlpStatusTable.Count];
+    private readonly long[] _handshakeFailures = new long[HandshakeFailures.Count];
+    private long _requestsAccepted;
+    private long _itemsAccepted;
+
+    public long RequestsAccepted => Interlocked.Read(ref _requestsAccepted);
+
+    public long ItemsAccepted => Interlocked.Read(ref _itemsAccepted);
+
+    public long Refused(ReceiveFailure failure) => Interlocked.Read(ref _refused[(int)failure]);
+
+    public long HandshakeFailed(HandshakeFailure failure) => Interlocked.Read(ref _handshakeFailures[(int)failure]);
+
+    /// <summary>By label, e.g. <c>no_client_certificate</c>; 0 for unknown labels.</summary>
+    public long HandshakeFailed(string label) => HandshakeFailures.TryParse(label, out HandshakeFailure f) ? HandshakeFailed(f) : 0;
+
+    public long TotalHandshakeFailures
+    {
+        get
+        {
+            long total = 0;
+            for (int i = 0; i < _handshakeFailures.Length; i++)
+            {
+                total += Interlocked.Read(ref _handshakeFailures[i]);
+            }
+
+            return total;
+        }
+    }
+
+    internal void OnAccepted(int items)
+    {
+        Interlocked.Increment(ref _requestsAccepted);
+        Interlocked.Add(ref _itemsAccepted, items);
+    }
+
+    internal void OnRefused(ReceiveFailure failure) => Interlocked.Increment(ref _refused[(int)failure]);
+
+    internal void OnHandshakeFailed(HandshakeFailure failure) => Interlocked.Increment(ref _handshakeFailures[(int)failure]);
+}

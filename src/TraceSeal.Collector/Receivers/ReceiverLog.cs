@@ -1,0 +1,44 @@
+using Microsoft.Extensions.Logging;
+
+namespace TraceSeal.Collector.Receivers;
+
+/// <summary>
+/// Every log line of the receivers (and their TLS reloaders). Event ids are unique and append-only.
+/// Failures a peer can cause (handshakes, bad payloads, sink refusals) are Debug plus a counter, so a client
+/// cannot flood the log. Nothing here carries payload contents or key material.
+/// </summary>
+internal static partial class ReceiverLog
+{
+    [LoggerMessage(1, LogLevel.Information, "receiver {Receiver} {Protocol} listening on {Endpoint} ({Security})", EventName = "ReceiverStarted")]
+    public static partial void Started(ILogger logger, string receiver, string protocol, string endpoint, string security);
+
+    [LoggerMessage(2, LogLevel.Warning, "receiver {Receiver} {Protocol} on {Endpoint} accepts PLAINTEXT because allow_plaintext: true; anyone on the network path can read and forge its telemetry. Add a tls block (cert_file, key_file, client_ca_file) to protect it", EventName = "PlaintextListener")]
+    public static partial void Plaintext(ILogger logger, string receiver, string protocol, string endpoint);
+
+    [LoggerMessage(3, LogLevel.Information, "receiver {Receiver} stopped", EventName = "ReceiverStopped")]
+    public static partial void Stopped(ILogger logger, string receiver);
+
+    [LoggerMessage(4, LogLevel.Debug, "receiver {Receiver} {Protocol}: TLS handshake from {Remote} refused: {Reason}", EventName = "HandshakeRefused")]
+    public static partial void HandshakeRefused(ILogger logger, string receiver, string protocol, string? remote, string reason);
+
+    [LoggerMessage(5, LogLevel.Debug, "receiver {Receiver} {Protocol}: request {Path} from {Remote} refused: {Reason}: {Detail}", EventName = "RequestRefused")]
+    public static partial void RequestRefused(ILogger logger, string receiver, string protocol, string path, string? remote, string reason, string detail);
+
+    [LoggerMessage(6, LogLevel.Information, "receiver {Receiver} {Protocol}: client {Remote} presented {Identities}; no tenant rule admits them", EventName = "PermissionDenied")]
+    public static partial void PermissionDenied(ILogger logger, string receiver, string protocol, string? remote, string identities);
+
+    [LoggerMessage(7, LogLevel.Debug, "receiver {Receiver}: sink refused a {Signal} batch of tenant {Tenant} ({Reason}); client told to retry after {RetryAfter}", EventName = "SinkRefused")]
+    public static partial void SinkRefused(ILogger logger, string receiver, string signal, string tenant, string? reason, TimeSpan retryAfter);
+
+    [LoggerMessage(8, LogLevel.Error, "receiver {Receiver}: sink failed on a {Signal} batch of tenant {Tenant}; the client is told to retry", EventName = "SinkFailed")]
+    public static partial void SinkFailed(ILogger logger, Exception exception, string receiver, string signal, string tenant);
+
+    [LoggerMessage(9, LogLevel.Information, "{Key}: TLS material loaded; server certificate {Subject} serial {Serial} valid until {NotAfter:O}", EventName = "TlsMaterialLoaded")]
+    public static partial void TlsLoaded(ILogger logger, string key, string subject, string serial, DateTime notAfter);
+
+    [LoggerMessage(10, LogLevel.Warning, "keeping the previous TLS material: {Reason}", EventName = "TlsReloadFailed")]
+    public static partial void TlsReloadFailed(ILogger logger, string reason);
+
+    [LoggerMessage(11, LogLevel.Warning, "{Key}: cannot watch {Directory} for changes ({Reason}); changes are still picked up by polling every {Interval}", EventName = "TlsWatcherFailed")]
+    public static partial void TlsWatcherFailed(ILogger logger, string key, string directory, string reason, TimeSpan interval);
+}

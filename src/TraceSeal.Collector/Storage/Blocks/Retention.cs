@@ -1,0 +1,115 @@
+using System.Globalization;
+using TraceSeal.Storage.Format;
+
+namespace TraceSeal.Collector.Storage.Blocks;
+
+/// <summary>
+/// `retention`: deletes a tenant's oldest objects under `blocks/TENANT/` — by age (every object of an hour
+/// bucket that ended more than `max_age` ago) and by size (oldest first until the tenant's blocks fit in
+/// `max_bytes`). An index is deleted before its block, so a crash in between leaves a block without index
+/// (scanned in full by readers), never an index without its block. Runs on the writer loop of the tenant.
+/// </summary>
+internal static class Retention
+{
+    public static void Sweep(StoreContext ctx, string tenant)
+    {
+        var settings = ctx.Settings.Retention;
+        if (settings.MaxAge is null && settings.MaxBytes is null)
+        {
+            return;
+        }
+
+        var tenantDir = Path.Combine(ctx.Root, StoreFormat.BlocksDir, tenant);
+        if (!Directory.Exists(tenantDir))
+        {
+            return;
+        }
+
+        // Units: a block with its index (same stem), or one recovered segment. Oldest first: by hour bucket
+        // (the path), then by the unit's earliest write time.
+        var units = new Dictionary<string, Unit>(StringComparer.Ordinal);
+        foreach (var file in new DirectoryInfo(tenantDir).EnumerateFiles("*", SearchOption.AllDirectories))
+        {
+            if (file.Extension is StoreFormat.BlockExtension or StoreFormat.IndexExtension or StoreFormat.RecoveredExtension
+                && TryBucketStart(tenantDir, file.DirectoryName!, out var bucketStart))
+            {
+                var key = Path.Combine(file.DirectoryName!, Path.GetFileNameWithoutExtension(file.Name))
+                          + (file.Extension == StoreFormat.RecoveredExtension ? StoreFormat.RecoveredExtension : "");
+                if (!units.TryGetValue(key, out var unit))
+                {
+                    unit = new Unit(file.DirectoryName!, bucketStart);
+                    units[key] = unit;
+                }
+
+                unit.Add(file);
+            }
+        }
+
+        var ordered = units.Values.ToList();
+        ordered.Sort(static (a, b) => a.BucketStart != b.BucketStart ? a.BucketStart.CompareTo(b.BucketStart) : a.Written.CompareTo(b.Written));
+        long total = ordered.Sum(u => u.Bytes);
+        var now = ctx.Time.GetUtcNow();
+        var touched = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var unit in ordered)
+        {
+            string? reason = settings.MaxAge is { } age && unit.BucketStart.AddHours(1) <= now - age ? "retention::max_age"
+                : settings.MaxBytes is { } max && total > max ? "retention::max_bytes"
+                : null;
+            if (reason is null)
+            {
+                continue;
+            }
+
+            total -= unit.Bytes;
+            unit.Files.Sort(static (a, b) => Rank(a).CompareTo(Rank(b)));
+            foreach (var file in unit.Files)
+            {
+                file.Delete();
+                StorageLog.RetentionDeleted(ctx.Logger, file.FullName, reason);
+            }
+
+            touched.Add(unit.Directory);
+        }
+
+        foreach (var bucket in touched)
+        {
+            DirectorySync.Fsync(bucket);
+            RemoveEmpty(tenantDir, bucket);
+        }
+    }
+
+    /// <summary>Index before block: a crash in between must not leave an index without its block.</summary>
+    private static int Rank(FileInfo f) => f.Extension == StoreFormat.IndexExtension ? 0 : 1;
+
+    private static bool TryBucketStart(string tenantDir, string dir, out DateTimeOffset start)
+    {
+        var rel = Path.GetRelativePath(tenantDir, dir).Replace('\\', '/');
+        return DateTimeOffset.TryParseExact(rel, "yyyy/MM/dd/HH", CultureInfo.InvariantCulture,
+            DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out start);
+    }
+
+    private static void RemoveEmpty(string tenantDir, string dir)
+    {
+        while (!string.Equals(dir, tenantDir, StringComparison.Ordinal) && Directory.Exists(dir) && !Directory.EnumerateFileSystemEntries(dir).Any())
+        {
+            Directory.Delete(dir);
+            dir = Path.GetDirectoryName(dir)!;
+        }
+    }
+
+    private sealed class Unit(string directory, DateTimeOffset bucketStart)
+    {
+        public string Directory { get; } = directory;
+        public DateTimeOffset BucketStart { get; } = bucketStart;
+        public List<FileInfo> Files { get; } = [];
+        public long Bytes { get; private set; }
+        public DateTime Written { get; private set; } = DateTime.MaxValue;
+
+        public void Add(FileInfo file)
+        {
+            Files.Add(file);
+            Bytes += file.Length;
+            Written = file.LastWriteTimeUtc < Written ? file.LastWriteTimeUtc : Written;
+        }
+    }
+}

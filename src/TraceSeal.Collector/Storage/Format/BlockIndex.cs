@@ -1,0 +1,322 @@
+// The index plaintext of StoreFormat.cs ("INDEX PLAINTEXT"), encoded by the writer and decoded by readers.
+// Linked into TraceSeal.Query. Do not reorder or add fields; bump StoreFormat.IndexVersion instead.
+using System.Buffers.Binary;
+using System.Text;
+
+namespace TraceSeal.Storage.Format;
+
+internal readonly record struct IndexedSegment(ulong Seq, uint SegmentId);
+
+internal readonly record struct IndexedRecord(byte Signal, long Offset, int Length, int SpanCount, ulong MinStart, ulong MaxEnd);
+
+internal readonly record struct IndexedTrace(UInt128 TraceId, int Record);
+
+/// <summary>The decoded (or to-be-encoded) index of one block.</summary>
+internal sealed class BlockIndex
+{
+    public const byte ServicesOverflow = 0x01;
+    public const byte NamesOverflow = 0x02;
+
+    public required byte[] BlockObjectId { get; init; }
+    public required long BlockSealedLength { get; init; }
+    public required long BlockPlainLength { get; init; }
+    public ulong MinStart { get; init; }
+    public ulong MaxEnd { get; init; }
+    public ulong MinDuration { get; init; }
+    public ulong MaxDuration { get; init; }
+    public byte Flags { get; init; }
+    public required IReadOnlyList<IndexedSegment> Segments { get; init; }
+    public required IReadOnlyList<IndexedRecord> Records { get; init; }
+    public required IReadOnlyList<string> Services { get; init; }
+    public required IReadOnlyList<string> Names { get; init; }
+
+    /// <summary>Sorted by trace id, then record.</summary>
+    public required IReadOnlyList<IndexedTrace> Traces { get; init; }
+
+    public byte[] Encode()
+    {
+        int size = 70 + 4 + (Segments.Count * 12) + 4 + (Records.Count * 29) + 4 + 4 + 4 + (Traces.Count * 20);
+        foreach (var s in Services)
+        {
+            size += 2 + Encoding.UTF8.GetByteCount(s);
+        }
+
+        foreach (var n in Names)
+        {
+            size += 2 + Encoding.UTF8.GetByteCount(n);
+        }
+
+        var buffer = new byte[size];
+        var w = new Writer(buffer);
+        w.Bytes(StoreFormat.IndexMagic);
+        w.U8(StoreFormat.IndexVersion);
+        w.Bytes(BlockObjectId);
+        w.U64((ulong)BlockSealedLength);
+        w.U64((ulong)BlockPlainLength);
+        w.U64(MinStart);
+        w.U64(MaxEnd);
+        w.U64(MinDuration);
+        w.U64(MaxDuration);
+        w.U8(Flags);
+        w.U32((uint)Segments.Count);
+        foreach (var s in Segments)
+        {
+            w.U64(s.Seq);
+            w.U32(s.SegmentId);
+        }
+
+        w.U32((uint)Records.Count);
+        foreach (var r in Records)
+        {
+            w.U8(r.Signal);
+            w.U64((ulong)r.Offset);
+            w.U32((uint)r.Length);
+            w.U32((uint)r.SpanCount);
+            w.U64(r.MinStart);
+            w.U64(r.MaxEnd);
+        }
+
+        w.Strings(Services);
+        w.Strings(Names);
+        w.U32((uint)Traces.Count);
+        var id = new byte[16];
+        foreach (var t in Traces)
+        {
+            BinaryPrimitives.WriteUInt128BigEndian(id, t.TraceId);
+            w.Bytes(id);
+            w.U32((uint)t.Record);
+        }
+
+        return w.Position == buffer.Length ? buffer : throw new InvalidOperationException("index size miscalculated");
+    }
+
+    /// <summary>False when the plaintext does not follow the layout (index_malformed).</summary>
+    public static bool TryDecode(ReadOnlySpan<byte> data, out BlockIndex? index)
+    {
+        index = null;
+        var r = new Reader(data);
+        if (!r.Bytes(4, out var magic) || !magic.SequenceEqual(StoreFormat.IndexMagic) || !r.U8(out var version) || version != StoreFormat.IndexVersion
+            || !r.Bytes(16, out var objectId) || !r.U64(out var sealedLength) || !r.U64(out var plainLength)
+            || !r.U64(out var minStart) || !r.U64(out var maxEnd) || !r.U64(out var minDuration) || !r.U64(out var maxDuration)
+            || !r.U8(out var flags) || !r.Count(12, out var segmentCount))
+        {
+            return false;
+        }
+
+        var segments = new IndexedSegment[segmentCount];
+        for (int i = 0; i < segmentCount; i++)
+        {
+            r.U64(out var seq);
+            r.U32(out var segmentId);
+            segments[i] = new IndexedSegment(seq, segmentId);
+        }
+
+        if (!r.Count(29, out var recordCount))
+        {
+            return false;
+        }
+
+        var records = new IndexedRecord[recordCount];
+        for (int i = 0; i < recordCount; i++)
+        {
+            r.U8(out var signal);
+            r.U64(out var offset);
+            r.U32(out var length);
+            r.U32(out var spans);
+            r.U64(out var rMin);
+            r.U64(out var rMax);
+            if (signal > 2 || offset > plainLength || length > int.MaxValue || spans > int.MaxValue)
+            {
+                return false;
+            }
+
+            records[i] = new IndexedRecord(signal, (long)offset, (int)length, (int)spans, rMin, rMax);
+        }
+
+        if (!r.Strings(out var services) || !r.Strings(out var names) || !r.Count(20, out var traceCount))
+        {
+            return false;
+        }
+
+        var traces = new IndexedTrace[traceCount];
+        for (int i = 0; i < traceCount; i++)
+        {
+            r.Bytes(16, out var id);
+            r.U32(out var record);
+            if (record >= (uint)recordCount)
+            {
+                return false;
+            }
+
+            traces[i] = new IndexedTrace(BinaryPrimitives.ReadUInt128BigEndian(id), (int)record);
+        }
+
+        if (!r.AtEnd || sealedLength > long.MaxValue || plainLength > long.MaxValue)
+        {
+            return false;
+        }
+
+        index = new BlockIndex
+        {
+            BlockObjectId = objectId.ToArray(),
+            BlockSealedLength = (long)sealedLength,
+            BlockPlainLength = (long)plainLength,
+            MinStart = minStart,
+            MaxEnd = maxEnd,
+            MinDuration = minDuration,
+            MaxDuration = maxDuration,
+            Flags = flags,
+            Segments = segments,
+            Records = records,
+            Services = services!,
+            Names = names!,
+            Traces = traces,
+        };
+        return true;
+    }
+
+    private ref struct Writer(Span<byte> buffer)
+    {
+        private readonly Span<byte> _buffer = buffer;
+        public int Position;
+
+        public void U8(byte v) => _buffer[Position++] = v;
+
+        public void U32(uint v)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(_buffer[Position..], v);
+            Position += 4;
+        }
+
+        public void U64(ulong v)
+        {
+            BinaryPrimitives.WriteUInt64BigEndian(_buffer[Position..], v);
+            Position += 8;
+        }
+
+        public void Bytes(ReadOnlySpan<byte> v)
+        {
+            v.CopyTo(_buffer[Position..]);
+            Position += v.Length;
+        }
+
+        public void Strings(IReadOnlyList<string> values)
+        {
+            U32((uint)values.Count);
+            foreach (var s in values)
+            {
+                int n = Encoding.UTF8.GetBytes(s, _buffer[(Position + 2)..]);
+                BinaryPrimitives.WriteUInt16BigEndian(_buffer[Position..], (ushort)n);
+                Position += 2 + n;
+            }
+        }
+    }
+
+    private ref struct Reader(ReadOnlySpan<byte> data)
+    {
+        private readonly ReadOnlySpan<byte> _data = data;
+        private int _pos;
+
+        public readonly bool AtEnd => _pos == _data.Length;
+
+        public bool U8(out byte v)
+        {
+            v = 0;
+            if (_data.Length - _pos < 1)
+            {
+                return false;
+            }
+
+            v = _data[_pos++];
+            return true;
+        }
+
+        public bool U32(out uint v)
+        {
+            v = 0;
+            if (_data.Length - _pos < 4)
+            {
+                return false;
+            }
+
+            v = BinaryPrimitives.ReadUInt32BigEndian(_data[_pos..]);
+            _pos += 4;
+            return true;
+        }
+
+        public bool U64(out ulong v)
+        {
+            v = 0;
+            if (_data.Length - _pos < 8)
+            {
+                return false;
+            }
+
+            v = BinaryPrimitives.ReadUInt64BigEndian(_data[_pos..]);
+            _pos += 8;
+            return true;
+        }
+
+        public bool Bytes(int n, out ReadOnlySpan<byte> v)
+        {
+            v = default;
+            if (_data.Length - _pos < n)
+            {
+                return false;
+            }
+
+            v = _data.Slice(_pos, n);
+            _pos += n;
+            return true;
+        }
+
+        /// <summary>A count followed by that many fixed-size entries, checked against the bytes left before any allocation.</summary>
+        public bool Count(int entrySize, out int count)
+        {
+            count = 0;
+            if (!U32(out var n) || n > (uint)((_data.Length - _pos) / entrySize))
+            {
+                return false;
+            }
+
+            count = (int)n;
+            return true;
+        }
+
+        public bool Strings(out string[]? values)
+        {
+            values = null;
+            if (!Count(2, out var count))
+            {
+                return false;
+            }
+
+            var result = new string[count];
+            for (int i = 0; i < count; i++)
+            {
+                if (!U16(out var len) || !Bytes(len, out var bytes))
+                {
+                    return false;
+                }
+
+                result[i] = Encoding.UTF8.GetString(bytes);
+            }
+
+            values = result;
+            return true;
+        }
+
+        private bool U16(out ushort v)
+        {
+            v = 0;
+            if (_data.Length - _pos < 2)
+            {
+                return false;
+            }
+
+            v = BinaryPrimitives.ReadUInt16BigEndian(_data[_pos..]);
+            _pos += 2;
+            return true;
+        }
+    }
+}

@@ -1,0 +1,207 @@
+// Sealed store layout v1 — the normative description is docs/format.md §12; this file mirrors it.
+// Compiled into both the collector (writer) and TraceSeal.Query (reader) as a linked source file, so the
+// two can never drift apart (the lesson of Vector's CRC32 vs CRC32C).
+//
+// INVARIANTS
+//  1. Every byte the store writes is inside a sealed object (docs/format.md §1-§8): WAL frames
+//     (kind wal-segment), blocks (kind block), indexes (kind index). Nothing else holds telemetry.
+//  2. File names carry only the tenant (directory), time buckets, sequence numbers and random ids —
+//     never trace ids, service names or attributes.
+//  3. The writer (collector) holds recipient keys only. Everything it must do without reading —
+//     cutting a torn WAL tail, moving un-foldable segments aside — works from lengths and
+//     unauthenticated headers alone (Sealer.ReadHeader).
+//  4. An object is bound to its place: the sealed header carries the tenant (checked against the
+//     directory), the kind (checked against the extension); a block's name is the first 8 bytes of its
+//     authenticated object id; a WAL frame names its segment (id, seq) and its position in it; an index
+//     names the block object id and length it describes. Swapping, moving or reordering is detected.
+//  5. A reader distinguishes "the writer is still writing" (partial_write: the last frame of a live
+//     segment runs past end of file) from corruption (every other failure, with a snake_case code).
+//
+// FILES (DIR = sealed_store::directory; directories 0700, files 0600)
+//   DIR/wal/<tenant>/<seq:D10>-<segment_id:8 hex>.wal            live WAL segments
+//   DIR/blocks/<tenant>/<yyyy>/<MM>/<dd>/<HH>/<id:16 hex>.block   sealed block (records)
+//   DIR/blocks/<tenant>/<yyyy>/<MM>/<dd>/<HH>/<id:16 hex>.index   sealed index of that block
+//   DIR/blocks/<tenant>/<yyyy>/<MM>/<dd>/<HH>/<seq>-<segid>.walseg a WAL segment recovered after a crash
+//   <name>.tmp                                                     an atomic write in progress (ignored)
+//   DIR/store.lock                                                 one collector per directory (flock)
+//
+// WAL SEGMENT FILE (do not reorder)
+//   frame × n, frame = [u32 BE sealed_length][sealed object, kind wal-segment, sealed_length bytes]
+//
+// WAL FRAME PLAINTEXT (do not reorder or add fields; bump FrameVersion instead)
+//   0   1   frame_version  0x01
+//   1   4   segment_id     the 4 random bytes spelled in the file name
+//   5   8   segment_seq    u64 BE, the sequence number in the file name
+//   13  4   frame_index    u32 BE, 0, 1, 2, ... in file order
+//   17  ..  record × m     (m ≥ 1)
+//
+// RECORD (do not reorder)
+//   0   1   signal   0x00 traces, 0x01 metrics, 0x02 logs
+//   1   4   length   u32 BE
+//   5   ..  payload  the validated protobuf ExportTraceServiceRequest / ExportMetricsServiceRequest /
+//                    ExportLogsServiceRequest exactly as received
+//
+// BLOCK PLAINTEXT (do not reorder)
+//   0   1   block_version 0x01
+//   1   ..  record × n
+//
+// INDEX PLAINTEXT (do not reorder or add fields; bump IndexVersion instead). Integers u64/u32/u16 BE.
+//   0   4   magic                 "TSIX"
+//   4   1   index_version         0x01
+//   5   16  block_object_id       object id of the block this index describes
+//   21  8   block_sealed_length   bytes of the .block file
+//   29  8   block_plain_length    bytes of the block plaintext
+//   37  8   min_start_unix_nano   of all spans (0 when there are none)
+//   45  8   max_end_unix_nano
+//   53  8   min_duration_nano
+//   61  8   max_duration_nano
+//   69  1   flags                 bit0 services_overflow, bit1 names_overflow (sets incomplete: do not prune)
+//   70  4   segment_count S, then S × [u64 seq][4 segment_id]      WAL segments folded into the block
+//       4   record_count R,  then R × [u8 signal][u64 offset][u32 length][u32 span_count][u64 min_start][u64 max_end]
+//                            (offset of the record's signal byte in the block plaintext)
+//       4   service_count,   then × [u16 len][UTF-8]                 distinct resource service.name values
+//       4   name_count,      then × [u16 len][UTF-8]                 distinct span names
+//       4   trace_count T,   then T × [16 trace_id][u32 record]      sorted by trace id, then record
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace TraceSeal.Storage.Format;
+
+/// <summary>Constants, names and codecs of the sealed store layout (header comment above; docs/format.md §12).</summary>
+internal static partial class StoreFormat
+{
+    public const byte FrameVersion = 0x01;
+    public const int FrameHeaderSize = 17;
+    public const int FrameLengthPrefix = 4;
+    public const int RecordHeaderSize = 5;
+    public const byte BlockVersion = 0x01;
+    public const byte IndexVersion = 0x01;
+    public static ReadOnlySpan<byte> IndexMagic => "TSIX"u8;
+    public const int SegmentIdSize = 4;
+    public const int BlockNameBytes = 8;
+    public const int MaxIndexedString = ushort.MaxValue;
+    public const int MaxIndexedStrings = 4096;
+
+    public const string WalDir = "wal";
+    public const string BlocksDir = "blocks";
+    public const string LockFile = "store.lock";
+    public const string WalExtension = ".wal";
+    public const string BlockExtension = ".block";
+    public const string IndexExtension = ".index";
+    public const string RecoveredExtension = ".walseg";
+    public const string TempExtension = ".tmp";
+
+    public const UnixFileMode DirMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    public const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    /// <summary>Same rule as the config's tenant names: it is a path component.</summary>
+    public static bool IsValidTenant(string tenant) => TenantName().IsMatch(tenant);
+
+    public static string SegmentFileName(ulong seq, uint segmentId) =>
+        string.Create(CultureInfo.InvariantCulture, $"{seq:D10}-{segmentId:x8}{WalExtension}");
+
+    /// <summary>Parses `SEQ-ID` (the stem of a .wal or .walseg name).</summary>
+    public static bool TryParseSegmentStem(string stem, out ulong seq, out uint segmentId)
+    {
+        seq = 0;
+        segmentId = 0;
+        var m = SegmentStem().Match(stem);
+        return m.Success
+               && ulong.TryParse(m.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out seq)
+               && uint.TryParse(m.Groups[2].Value, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out segmentId);
+    }
+
+    public static bool IsBlockStem(string stem) => BlockStem().IsMatch(stem);
+
+    /// <summary>`blocks/TENANT/yyyy/MM/dd/HH` for a UTC time.</summary>
+    public static string BucketDirectory(string root, string tenant, DateTimeOffset utc) => Path.Combine(
+        root, BlocksDir, tenant,
+        utc.UtcDateTime.ToString("yyyy", CultureInfo.InvariantCulture),
+        utc.UtcDateTime.ToString("MM", CultureInfo.InvariantCulture),
+        utc.UtcDateTime.ToString("dd", CultureInfo.InvariantCulture),
+        utc.UtcDateTime.ToString("HH", CultureInfo.InvariantCulture));
+
+    /// <summary>The block's file stem: the first 8 bytes of its (authenticated) object id, as 16 hex digits.</summary>
+    public static string BlockStemFromObjectId(string objectIdHex) => objectIdHex[..(BlockNameBytes * 2)];
+
+    public static void WriteFrameHeader(Span<byte> destination, uint segmentId, ulong seq, uint frameIndex)
+    {
+        destination[0] = FrameVersion;
+        BinaryPrimitives.WriteUInt32BigEndian(destination[1..], segmentId);
+        BinaryPrimitives.WriteUInt64BigEndian(destination[5..], seq);
+        BinaryPrimitives.WriteUInt32BigEndian(destination[13..], frameIndex);
+    }
+
+    public static bool TryReadFrameHeader(ReadOnlySpan<byte> plaintext, out uint segmentId, out ulong seq, out uint frameIndex)
+    {
+        segmentId = 0;
+        seq = 0;
+        frameIndex = 0;
+        if (plaintext.Length < FrameHeaderSize || plaintext[0] != FrameVersion)
+        {
+            return false;
+        }
+
+        segmentId = BinaryPrimitives.ReadUInt32BigEndian(plaintext[1..]);
+        seq = BinaryPrimitives.ReadUInt64BigEndian(plaintext[5..]);
+        frameIndex = BinaryPrimitives.ReadUInt32BigEndian(plaintext[13..]);
+        return true;
+    }
+
+    public static void WriteRecordHeader(Span<byte> destination, byte signal, int length)
+    {
+        destination[0] = signal;
+        BinaryPrimitives.WriteUInt32BigEndian(destination[1..], (uint)length);
+    }
+
+    /// <summary>Reads the record at <paramref name="offset"/>; false when the lengths do not fit (a corrupt plaintext).</summary>
+    public static bool TryReadRecord(ReadOnlySpan<byte> records, int offset, out byte signal, out int payloadOffset, out int payloadLength)
+    {
+        signal = 0;
+        payloadOffset = 0;
+        payloadLength = 0;
+        if ((uint)offset > (uint)records.Length || records.Length - offset < RecordHeaderSize)
+        {
+            return false;
+        }
+
+        signal = records[offset];
+        uint length = BinaryPrimitives.ReadUInt32BigEndian(records[(offset + 1)..]);
+        if (signal > 2 || length > (uint)(records.Length - offset - RecordHeaderSize))
+        {
+            return false;
+        }
+
+        payloadOffset = offset + RecordHeaderSize;
+        payloadLength = (int)length;
+        return true;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")]
+    private static partial Regex TenantName();
+
+    [GeneratedRegex("^([0-9]{10})-([0-9a-f]{8})$")]
+    private static partial Regex SegmentStem();
+
+    [GeneratedRegex("^[0-9a-f]{16}$")]
+    private static partial Regex BlockStem();
+}
+
+/// <summary>Stable snake_case codes of store-level integrity failures (on top of the sealed-object codes of docs/format.md §7).</summary>
+internal static class StoreCodes
+{
+    /// <summary>Not an error for a live segment: its last frame runs past the end of the file, the writer is still writing.</summary>
+    public const string PartialWrite = "partial_write";
+    public const string FrameMalformed = "frame_malformed";
+    public const string SegmentMismatch = "segment_mismatch";
+    public const string FrameOutOfOrder = "frame_out_of_order";
+    public const string RecordMalformed = "record_malformed";
+    public const string TenantMismatch = "tenant_mismatch";
+    public const string KindMismatch = "kind_mismatch";
+    public const string NameMismatch = "name_mismatch";
+    public const string IndexMalformed = "index_malformed";
+    public const string IndexMismatch = "index_mismatch";
+    public const string BlockMissing = "block_missing";
+    public const string TruncatedSegment = "truncated_segment";
+}

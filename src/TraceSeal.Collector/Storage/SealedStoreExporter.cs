@@ -1,0 +1,265 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Exporters;
+using TraceSeal.Collector.Pipeline;
+using TraceSeal.Collector.Storage.Wal;
+using TraceSeal.Sealing;
+using TraceSeal.Storage.Format;
+
+namespace TraceSeal.Collector.Storage;
+
+/// <summary>
+/// `sealed_store`: every accepted request goes into its tenant's sealed WAL (group commit, fsync) before it
+/// is acknowledged, then into sealed blocks with a sealed index (layouts: Storage/Format/StoreFormat.cs,
+/// docs/format.md §12). The exporter holds recipient (public) keys only: it can seal, never open — not even
+/// its own WAL. Recovery after a crash therefore never folds old segments into blocks; it cuts a torn
+/// tail and moves them aside as `.walseg` objects that readers scan in full.
+/// </summary>
+internal sealed class SealedStoreExporter : IExporter
+{
+    private readonly StoreContext _ctx;
+    private readonly ConcurrentDictionary<string, TenantStore> _tenants = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ulong> _lastSeq = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+    private CancellationTokenSource? _timerStop;
+    private Task? _timer;
+    private FileStream? _lock;
+    private bool _running;
+
+    public SealedStoreExporter(string id, SealedStoreExporterSettings settings, IReadOnlyList<IRecipient> recipients, ILogger logger, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(recipients);
+        ArgumentNullException.ThrowIfNull(logger);
+        if (recipients.Count == 0)
+        {
+            throw new ArgumentException("at least one recipient is required", nameof(recipients));
+        }
+
+        Id = id;
+        _ctx = new StoreContext
+        {
+            Root = Path.GetFullPath(settings.Directory),
+            Settings = settings,
+            Recipients = recipients,
+            Time = time ?? TimeProvider.System,
+            Logger = logger,
+        };
+    }
+
+    public string Id { get; }
+
+    /// <summary>Frames written over all tenants: each is one group commit.</summary>
+    public long FramesWritten => _tenants.Values.Sum(t => t.Frames);
+
+    /// <summary>Requests acknowledged over all tenants.</summary>
+    public long RequestsCommitted => _tenants.Values.Sum(t => t.Commits);
+
+    /// <summary>
+    /// Loads the recipient files named by the config and builds the exporter. Refuses any file that holds
+    /// a private key: a collector must be able to seal but never to open.
+    /// </summary>
+    public static SealedStoreExporter Create(string id, SealedStoreExporterSettings settings, string configPath, ILogger logger, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        if (settings.S3 is not null)
+        {
+            throw new InvalidOperationException(
+                $"{configPath}: exporters::{id}::s3: S3 object storage is not available in this version of TraceSeal yet; " +
+                "remove `s3` to keep the sealed blocks on the filesystem under `directory`");
+        }
+
+        var recipients = new List<IRecipient>();
+        for (int i = 0; i < settings.Recipients.Count; i++)
+        {
+            var path = settings.Recipients[i];
+            if (KeyFiles.IsIdentityFile(path))
+            {
+                throw new InvalidOperationException(
+                    $"{configPath}: exporters::{id}::recipients[{i}]: {path} holds a private identity key; a collector must only hold " +
+                    "recipient (public) keys — list NAME.recipient.pem and keep NAME.identity.pem on the reader's host");
+            }
+
+            recipients.Add(KeyFiles.LoadRecipient(path));
+        }
+
+        return new SealedStoreExporter(id, settings, recipients, logger, time);
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var root = _ctx.Root;
+        DirectorySync.CreatePrivate(root);
+        DirectorySync.EnsureDirectory(root, Path.Combine(root, StoreFormat.WalDir), fsync: true);
+        DirectorySync.EnsureDirectory(root, Path.Combine(root, StoreFormat.BlocksDir), fsync: true);
+        _lock = TakeLock(root);
+        try
+        {
+            Recover();
+        }
+        catch
+        {
+            _lock.Dispose();
+            _lock = null;
+            throw;
+        }
+
+        _timerStop = new CancellationTokenSource();
+        _timer = TickAsync(_timerStop.Token);
+        _running = true;
+        return Task.CompletedTask;
+    }
+
+    public ValueTask<SinkResult> ExportAsync(ReceivedBatch batch, CancellationToken cancellationToken)
+    {
+        if (!_running)
+        {
+            return ValueTask.FromResult(SinkResult.Refuse(StoreContext.RetryAfter, "sealed store is not running"));
+        }
+
+        if (!StoreFormat.IsValidTenant(batch.Tenant))
+        {
+            // The tenant rules only produce valid names; anything else must never become a path.
+            return ValueTask.FromResult(SinkResult.Unsupported("tenant name is not usable as a storage path"));
+        }
+
+        return Tenant(batch.Tenant).AppendAsync(batch);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (!_running)
+        {
+            return;
+        }
+
+        _running = false;
+        await StopTimerAsync().ConfigureAwait(false);
+        foreach (var tenant in _tenants.Values)
+        {
+            await tenant.StopAsync().ConfigureAwait(false);
+        }
+
+        _lock?.Dispose();
+        _lock = null;
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None).ConfigureAwait(false);
+
+    /// <summary>Cuts every tenant's block now (tests; `block::max_bytes` and `block::max_age` do it in production).</summary>
+    internal async Task CutBlocksAsync()
+    {
+        foreach (var tenant in _tenants.Values)
+        {
+            await tenant.ControlAsync(WalItemKind.Cut).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Tests: stop the way kill -9 would — no block cut, WAL segments left as they are, lock released.</summary>
+    internal async Task CrashAsync()
+    {
+        _running = false;
+        await StopTimerAsync().ConfigureAwait(false);
+        foreach (var tenant in _tenants.Values)
+        {
+            await tenant.CrashAsync().ConfigureAwait(false);
+        }
+
+        _lock?.Dispose();
+        _lock = null;
+    }
+
+    private TenantStore Tenant(string tenant)
+    {
+        if (_tenants.TryGetValue(tenant, out var store))
+        {
+            return store;
+        }
+
+        lock (_gate)
+        {
+            return _tenants.GetOrAdd(tenant, t => new TenantStore(_ctx, t, _lastSeq.GetValueOrDefault(t)));
+        }
+    }
+
+    private void Recover()
+    {
+        var walRoot = Path.Combine(_ctx.Root, StoreFormat.WalDir);
+        var now = _ctx.Time.GetUtcNow();
+        foreach (var dir in Directory.GetDirectories(walRoot))
+        {
+            var tenant = Path.GetFileName(dir);
+            if (!StoreFormat.IsValidTenant(tenant))
+            {
+                StorageLog.WalDirectoryIgnored(_ctx.Logger, dir);
+                continue;
+            }
+
+            _lastSeq[tenant] = WalRecovery.RecoverTenant(_ctx.Root, tenant, now, _ctx.Fsync, _ctx.Logger);
+        }
+
+        var blocksRoot = Path.Combine(_ctx.Root, StoreFormat.BlocksDir);
+        foreach (var temp in Directory.GetFiles(blocksRoot, "*" + StoreFormat.TempExtension, SearchOption.AllDirectories))
+        {
+            File.Delete(temp);
+            StorageLog.TempFileRemoved(_ctx.Logger, temp);
+        }
+    }
+
+    private static FileStream TakeLock(string root)
+    {
+        var path = Path.Combine(root, StoreFormat.LockFile);
+        var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = StoreFormat.FileMode;
+        }
+
+        try
+        {
+            return new FileStream(path, options);
+        }
+        catch (IOException e)
+        {
+            throw new InvalidOperationException($"{root}: another collector is using this sealed store directory ({path} is locked)", e);
+        }
+    }
+
+    private async Task TickAsync(CancellationToken stop)
+    {
+        var maxAge = _ctx.Settings.Block.MaxAge;
+        var period = TimeSpan.FromTicks(Math.Clamp(maxAge.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromSeconds(5).Ticks));
+        using var timer = new PeriodicTimer(period, _ctx.Time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
+            {
+                foreach (var tenant in _tenants.Values)
+                {
+                    await tenant.ControlAsync(WalItemKind.Tick).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task StopTimerAsync()
+    {
+        if (_timerStop is null)
+        {
+            return;
+        }
+
+        await _timerStop.CancelAsync().ConfigureAwait(false);
+        if (_timer is not null)
+        {
+            await _timer.ConfigureAwait(false);
+        }
+
+        _timerStop.Dispose();
+        _timerStop = null;
+    }
+}

@@ -1,0 +1,141 @@
+using System.Buffers.Binary;
+using Microsoft.Extensions.Logging;
+using TraceSeal.Sealing;
+using TraceSeal.Storage.Format;
+
+namespace TraceSeal.Collector.Storage.Wal;
+
+/// <summary>
+/// Start-up recovery of the WAL segments an earlier run left behind, WITHOUT keys (the collector has none):
+///
+/// 1. Torn tail. The writer writes each frame as one positioned write, length prefix first, and fsyncs
+///    only complete frames before acknowledging. So after a crash only the last frame can be incomplete,
+///    and it was never acknowledged. It is recognised from lengths and the unauthenticated header alone:
+///    fewer than 4 bytes left, a length of 0 or past end of file (`partial_write`), or a final frame whose
+///    sealed header does not parse (`Sealer.ReadHeader`). The file is truncated to the last complete frame
+///    and fsync'd. A final frame that is complete but damaged inside an authenticated chunk cannot be told
+///    apart without keys: it is kept, and the reader reports it.
+/// 2. A frame that fails in the middle of a segment is corruption, not a torn write: nothing is cut; the
+///    segment is kept for readers to report (logged as WalSegmentCorrupt).
+/// 3. The collector cannot fold a segment into a block (it cannot read it), so every segment is moved as
+///    it is to `blocks/TENANT/yyyy/MM/dd/HH/SEQ-ID.walseg` (rename, fsync both directories), where readers
+///    scan it in full. Empty segments are deleted.
+/// </summary>
+internal static class WalRecovery
+{
+    /// <summary>Recovers one tenant's WAL directory; returns the highest segment sequence number seen (0 if none).</summary>
+    public static ulong RecoverTenant(string root, string tenant, DateTimeOffset now, bool fsync, ILogger logger)
+    {
+        var walDir = Path.Combine(root, StoreFormat.WalDir, tenant);
+        ulong maxSeq = 0;
+        var files = Directory.GetFiles(walDir, "*" + StoreFormat.WalExtension);
+        Array.Sort(files, StringComparer.Ordinal);
+        foreach (var path in files)
+        {
+            var stem = Path.GetFileNameWithoutExtension(path);
+            if (!StoreFormat.TryParseSegmentStem(stem, out var seq, out _))
+            {
+                continue;
+            }
+
+            maxSeq = Math.Max(maxSeq, seq);
+            long length = CutTornTail(path, tenant, logger);
+            if (length == 0)
+            {
+                File.Delete(path);
+                continue;
+            }
+
+            var bucket = StoreFormat.BucketDirectory(root, tenant, now);
+            DirectorySync.EnsureDirectory(root, bucket, fsync: true);
+            var target = Path.Combine(bucket, stem + StoreFormat.RecoveredExtension);
+            File.Move(path, target, overwrite: false);
+            DirectorySync.Fsync(bucket);
+            StorageLog.SegmentRecovered(logger, path, target);
+        }
+
+        DirectorySync.Fsync(walDir);
+        return maxSeq;
+    }
+
+    /// <summary>Returns the length of the segment after cutting a torn tail (if any).</summary>
+    internal static long CutTornTail(string path, string tenant, ILogger logger)
+    {
+        var bytes = File.ReadAllBytes(path);
+        long good = ScanCompleteFrames(bytes, tenant, out var tornCode, out var corruptAt);
+        if (corruptAt >= 0)
+        {
+            StorageLog.SegmentCorrupt(logger, path, corruptAt, tornCode!);
+            return bytes.Length;
+        }
+
+        if (good < bytes.Length)
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.None);
+            stream.SetLength(good);
+            stream.Flush(flushToDisk: true);
+            StorageLog.TornTailCut(logger, path, tornCode!, bytes.Length - good, good);
+        }
+
+        return good;
+    }
+
+    /// <summary>
+    /// Length of the prefix made of complete frames. A defect at the end is a torn tail (<paramref name="code"/>
+    /// set, <paramref name="corruptAt"/> = -1); a defect followed by more frames is corruption (<paramref name="corruptAt"/> ≥ 0).
+    /// </summary>
+    internal static long ScanCompleteFrames(ReadOnlySpan<byte> segment, string tenant, out string? code, out long corruptAt)
+    {
+        code = null;
+        corruptAt = -1;
+        int pos = 0;
+        while (pos < segment.Length)
+        {
+            if (segment.Length - pos < StoreFormat.FrameLengthPrefix)
+            {
+                code = StoreCodes.PartialWrite;
+                return pos;
+            }
+
+            uint length = BinaryPrimitives.ReadUInt32BigEndian(segment[pos..]);
+            if (length == 0 || length > (uint)(segment.Length - pos - StoreFormat.FrameLengthPrefix))
+            {
+                code = StoreCodes.PartialWrite;
+                return pos;
+            }
+
+            int end = pos + StoreFormat.FrameLengthPrefix + (int)length;
+            string? headerCode = HeaderProblem(segment[(pos + StoreFormat.FrameLengthPrefix)..end], tenant);
+            if (headerCode is not null)
+            {
+                code = headerCode;
+                if (end < segment.Length)
+                {
+                    corruptAt = pos;
+                    return segment.Length;
+                }
+
+                return pos;
+            }
+
+            pos = end;
+        }
+
+        return pos;
+    }
+
+    private static string? HeaderProblem(ReadOnlySpan<byte> frame, string tenant)
+    {
+        try
+        {
+            var info = Sealer.ReadHeader(frame);
+            return info.ObjectKind != ObjectKind.WalSegment ? StoreCodes.KindMismatch
+                : !string.Equals(info.Tenant, tenant, StringComparison.Ordinal) ? StoreCodes.TenantMismatch
+                : null;
+        }
+        catch (SealedIntegrityException e)
+        {
+            return e.Code;
+        }
+    }
+}

@@ -1,0 +1,20 @@
+namespace TraceSeal.Collector.Tests.TestSupport;
+
+/// <summary>Waits for an observable condition with a bounded timeout (never a fixed sleep as synchronisation).</summary>
+internal static class Eventually
+{
+    public static async Task TrueAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
+    {
+        DateTime deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("timed out waiting for " + what);
+            }
+
+            // Polling an in-memory counter; the condition itself is the synchronisation.
+            await Task.Delay(10);
+        }
+    }
+}
