@@ -39,6 +39,7 @@ internal static class Program
         root.Subcommands.Add(CollectorCommand.Create());
         root.Subcommands.Add(CertsCommand.Create());
         root.Subcommands.Add(KeysCommand.Create());
+        root.Subcommands.Add(VerifyCommand.Create());
         return root;
     }
 

@@ -1,0 +1,8 @@
+namespace TraceSeal.Verify.Output;
+
+internal enum OutputFormat
+{
+    Text,
+    Json,
+    Sarif,
+}
