@@ -40,6 +40,7 @@ internal static class Program
         root.Subcommands.Add(CertsCommand.Create());
         root.Subcommands.Add(KeysCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
+        root.Subcommands.Add(QueryCommand.Create());
         return root;
     }
 

@@ -23,6 +23,20 @@ public sealed class DataScannerTests : IDisposable
     }
 
     [UnixFact]
+    public void WalSegments_AreCheckedFrameByFrame_AndATornTailIsNotAFinding()
+    {
+        byte[] sealedFrame = [0, 0, 0, 9, .. "TSEAL"u8, 0x01, 0x02, 0x07, 0x00];
+        byte[] tornTail = [0, 0, 1, 0, .. "TSEAL"u8, 0x01];
+        Write("wal/default/1-aa.wal", [.. sealedFrame, .. sealedFrame, .. tornTail]);
+        Write("wal/default/2-bb.wal", [.. sealedFrame, 0, 0, 0, 5, .. "hello"u8]);
+
+        var findings = DataScanner.Scan(_dir).Results.Where(r => r.Outcome != Outcome.Pass && r.Rule.Id != "TS-DATA-003")
+            .Select(r => (r.Rule.Id, Path.GetRelativePath(_dir, r.Location!.File), r.Message)).ToList();
+
+        Assert.Equal([("TS-DATA-001", "wal/default/2-bb.wal", "WAL frame 1 at offset 13 is not a sealed object of a known version")], findings);
+    }
+
+    [UnixFact]
     public void PlaintextOtlp_UnsealedFile_UnknownVersion_WideModes()
     {
         var request = new ExportTraceServiceRequest();
@@ -37,7 +51,7 @@ public sealed class DataScannerTests : IDisposable
         var report = DataScanner.Scan(_dir);
         var findings = report.Results.Where(r => r.Outcome != Outcome.Pass).Select(r => (r.Rule.Id, Path.GetRelativePath(_dir, r.Location!.File), r.Message)).ToList();
 
-        Assert.Contains(("TS-DATA-002", "buffer/batch-1.bin", "holds OTLP protobuf spans (e.g. span \"GET /checkout\") in plaintext"), findings);
+        Assert.Contains(("TS-DATA-002", "buffer/batch-1.bin", "holds OTLP protobuf spans (1 readable span(s)) in plaintext"), findings);
         Assert.Contains(("TS-DATA-002", "traces.json", "holds OTLP/JSON spans in plaintext"), findings);
         Assert.Contains(("TS-DATA-001", "notes.txt", "not a sealed object (no TSEAL magic)"), findings);
         Assert.Contains(("TS-DATA-001", "block-2", "sealed magic with unknown version 0x09"), findings);

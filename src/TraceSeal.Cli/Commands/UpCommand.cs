@@ -2,6 +2,7 @@ using System.CommandLine;
 using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Hosting;
 using TraceSeal.Pki;
+using TraceSeal.Sealing;
 
 namespace TraceSeal.Cli.Commands;
 
@@ -41,6 +42,15 @@ internal static class UpCommand
         {
             DevPki.Init(certs, ["localhost", "127.0.0.1", "::1"]);
             Console.WriteLine($"created a dev PKI in {certs} (ca, server for localhost/127.0.0.1/::1, client)");
+        }
+
+        var keys = Path.Combine(state, "keys");
+        if (!File.Exists(Path.Combine(keys, "reader.recipient.pem")))
+        {
+            // Dev convenience: the reader's identity sits next to the collector's state. In production it
+            // lives on another host (docs/security.md); the collector's config names only the recipient.
+            KeyFiles.Init(keys, "reader");
+            Console.WriteLine($"created reader keys in {keys} (reader.recipient.pem for the collector, reader.identity.pem for queries)");
         }
 
         var configPath = Path.Combine(state, "collector.yaml");
@@ -99,25 +109,32 @@ internal static class UpCommand
             timeout: 200ms
 
         exporters:
-          # Counts and drops: nothing is written anywhere, in plaintext or otherwise.
-          discard: {}
+          # Sealed WAL + blocks + index: encrypted to the recipient key only; this collector cannot read them back.
+          sealed_store:
+            directory: data
+            recipients: [keys/reader.recipient.pem]
+            durability: fsync
 
         service:
           pipelines:
             traces:
               receivers: [otlp]
               processors: [memory_limiter, batch]
-              exporters: [discard]
+              exporters: [sealed_store]
             metrics:
               receivers: [otlp]
               processors: [memory_limiter, batch]
-              exporters: [discard]
+              exporters: [sealed_store]
             logs:
               receivers: [otlp]
               processors: [memory_limiter, batch]
-              exporters: [discard]
+              exporters: [sealed_store]
 
         """;
+
+    /// <summary>How to call this same binary again (under `dotnet run` this is the built apphost).</summary>
+    private static string SelfCommand() =>
+        Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "traceseal" ? path : "traceseal";
 
     private static void PrintInstructions(string state, CollectorConfig config)
     {
@@ -133,7 +150,9 @@ internal static class UpCommand
         Console.WriteLine($"  export OTEL_EXPORTER_OTLP_CLIENT_KEY={Path.Combine(certs, "client.key")}");
         Console.WriteLine("  export OTEL_EXPORTER_OTLP_INSECURE=false");
         Console.WriteLine();
-        Console.WriteLine("Received data is counted and discarded (`discard` exporter) until the sealed store is enabled;");
-        Console.WriteLine("nothing is written to disk. Ctrl-C stops the collector after draining in-flight requests.");
+        Console.WriteLine("Data is sealed to keys/reader.recipient.pem under data/ (acknowledged only once fsync'd). Read it back:");
+        Console.WriteLine($"  {SelfCommand()} query --store {Path.Combine(state, "data")} --identity {Path.Combine(state, "keys", "reader.identity.pem")} --since 1h");
+        Console.WriteLine();
+        Console.WriteLine("Ctrl-C stops the collector after draining in-flight requests.");
     }
 }

@@ -62,6 +62,12 @@ internal static class DataScanner
             return; // nothing to leak; writers create files before the first record
         }
 
+        if (path.EndsWith(".wal", StringComparison.Ordinal) || path.EndsWith(".walseg", StringComparison.Ordinal))
+        {
+            CheckWalFrames(report, path, length);
+            return;
+        }
+
         byte[] content;
         using (var stream = File.OpenRead(path))
         {
@@ -87,6 +93,44 @@ internal static class DataScanner
         }
 
         report.Add(CheckResult.Finding(Catalogue.DataNotSealed, "not a sealed object (no TSEAL magic)", At(path)));
+    }
+
+    /// <summary>
+    /// A WAL segment (live `.wal` or recovered `.walseg`) is a run of frames `[u32 BE length][sealed object]`
+    /// (docs/format.md §12): every frame must be a sealed object. A frame that runs past the end of the file is
+    /// a torn tail the writer cuts at its next start, not plaintext, so it is not a finding.
+    /// </summary>
+    private static void CheckWalFrames(Report report, string path, long length)
+    {
+        using var stream = File.OpenRead(path);
+        Span<byte> lengthPrefix = stackalloc byte[4];
+        Span<byte> head = stackalloc byte[SealedMagic.PrefixLength];
+        long offset = 0;
+        for (int frame = 0; offset + 4 <= length; frame++)
+        {
+            stream.Position = offset;
+            stream.ReadExactly(lengthPrefix);
+            long frameLength = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(lengthPrefix);
+            if (offset + 4 + frameLength > length)
+            {
+                return; // torn tail: the writer was cut off mid-frame
+            }
+
+            if (frameLength < head.Length)
+            {
+                report.Add(CheckResult.Finding(Catalogue.DataNotSealed, $"WAL frame {frame} at offset {offset} is not a sealed object of a known version", At(path)));
+                return;
+            }
+
+            stream.ReadExactly(head);
+            if (!SealedMagic.HasMagic(head) || !SealedMagic.IsKnownVersion(head))
+            {
+                report.Add(CheckResult.Finding(Catalogue.DataNotSealed, $"WAL frame {frame} at offset {offset} is not a sealed object of a known version", At(path)));
+                return;
+            }
+
+            offset += 4 + frameLength;
+        }
     }
 
     private static void CheckMode(Report report, string path, bool isDirectory)

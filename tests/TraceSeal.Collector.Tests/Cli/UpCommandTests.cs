@@ -20,6 +20,9 @@ public sealed class UpCommandTests : IDisposable
         Assert.Equal(Path.Combine(_dir, "certs", "ca.crt"), receiver.Http!.Tls!.ClientCaFile);
         Assert.False(receiver.Http.AllowPlaintext);
         Assert.Equal(3, config.Pipelines.Count);
+        var store = Assert.IsType<SealedStoreExporterSettings>(Assert.Single(config.Exporters.Values));
+        Assert.Equal(Path.Combine(_dir, "keys", "reader.recipient.pem"), Assert.Single(store.Recipients));
+        Assert.Equal(SealedStoreDurability.Fsync, store.Durability);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(_dir));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_dir, "certs", "client.key")));
 

@@ -35,7 +35,7 @@ internal sealed class BlockIndex
 
     public byte[] Encode()
     {
-        int size = 70 + 4 + (Segments.Count * 12) + 4 + (Records.Count * 29) + 4 + 4 + 4 + (Traces.Count * 20);
+        int size = 70 + 4 + (Segments.Count * 12) + 4 + (Records.Count * 33) + 4 + 4 + 4 + (Traces.Count * 20);
         foreach (var s in Services)
         {
             size += 2 + Encoding.UTF8.GetByteCount(s);
@@ -111,7 +111,7 @@ internal sealed class BlockIndex
             segments[i] = new IndexedSegment(seq, segmentId);
         }
 
-        if (!r.Count(29, out var recordCount))
+        if (!r.Count(33, out var recordCount))
         {
             return false;
         }

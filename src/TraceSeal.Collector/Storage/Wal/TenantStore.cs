@@ -108,8 +108,8 @@ internal sealed class TenantStore
     /// <summary>Tests: stop as a crash would — no block cut, the segment is left as it is on disk.</summary>
     public async Task CrashAsync()
     {
-        _channel.Writer.TryComplete();
         await _crash.CancelAsync().ConfigureAwait(false);
+        _channel.Writer.TryComplete();
         try
         {
             await _loop.ConfigureAwait(false);
@@ -155,7 +155,10 @@ internal sealed class TenantStore
                 }
             }
 
-            CutBlock();
+            if (!_crash.IsCancellationRequested)
+            {
+                CutBlock();
+            }
         }
         finally
         {
@@ -280,7 +283,10 @@ internal sealed class TenantStore
             return;
         }
 
-        _segmentSeq = _nextSeq++;
+        // Sequence numbers only grow, across restarts too: at least the current unix second (a time bucket,
+        // like the block directories), so a restart with an empty WAL directory never reuses one.
+        _segmentSeq = Math.Max(_nextSeq, (ulong)_ctx.Time.GetUtcNow().ToUnixTimeSeconds());
+        _nextSeq = _segmentSeq + 1;
         _segmentId = BinaryPrimitives.ReadUInt32BigEndian(RandomNumberGenerator.GetBytes(StoreFormat.SegmentIdSize));
         var path = Path.Combine(_walDir, StoreFormat.SegmentFileName(_segmentSeq, _segmentId));
         _segment = AtomicFile.CreatePrivate(path);

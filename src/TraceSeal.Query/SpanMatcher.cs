@@ -1,0 +1,201 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using Google.Protobuf;
+using OpenTelemetry.Proto.Collector.Trace.V1;
+using OpenTelemetry.Proto.Common.V1;
+using OpenTelemetry.Proto.Trace.V1;
+
+namespace TraceSeal.Query;
+
+/// <summary>The spans a query found, grouped as they were received (resource → scope → spans).</summary>
+public sealed class QueryResult
+{
+    public required ExportTraceServiceRequest Request { get; init; }
+
+    public required int TraceCount { get; init; }
+
+    public required int SpanCount { get; init; }
+
+    /// <summary>Traces that matched but were left out by the limit.</summary>
+    public required int TracesOverLimit { get; init; }
+}
+
+/// <summary>Applies a <see cref="TraceQuery"/> to trace records; keeps the matching spans with their resource and scope.</summary>
+internal sealed class SpanMatcher(TraceQuery query)
+{
+    private readonly List<ResourceSpans> _matched = [];
+    private readonly HashSet<(UInt128 Trace, ulong Span)> _seen = [];
+    private readonly Dictionary<UInt128, ulong> _traceStart = [];
+    private readonly UInt128? _traceId = query.TraceId is { Length: 16 } id ? BinaryPrimitives.ReadUInt128BigEndian(id) : null;
+
+    public void Add(StoredRecord record)
+    {
+        var request = ExportTraceServiceRequest.Parser.ParseFrom(record.Payload.Span);
+        foreach (var rs in request.ResourceSpans)
+        {
+            var service = ServiceName(rs);
+            if (query.Service is not null && !string.Equals(service, query.Service, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            ResourceSpans? outRs = null;
+            foreach (var ss in rs.ScopeSpans)
+            {
+                ScopeSpans? outSs = null;
+                foreach (var span in ss.Spans)
+                {
+                    if (!Matches(span, rs))
+                    {
+                        continue;
+                    }
+
+                    var traceId = Id128(span.TraceId);
+                    if (!_seen.Add((traceId, Id64(span.SpanId))))
+                    {
+                        continue; // the same span stored twice (a client retry, or a block and its recovered WAL)
+                    }
+
+                    _traceStart[traceId] = _traceStart.TryGetValue(traceId, out var s) ? Math.Min(s, span.StartTimeUnixNano) : span.StartTimeUnixNano;
+                    if (outSs is null)
+                    {
+                        outSs = new ScopeSpans { Scope = ss.Scope, SchemaUrl = ss.SchemaUrl };
+                        outRs ??= new ResourceSpans { Resource = rs.Resource, SchemaUrl = rs.SchemaUrl };
+                        outRs.ScopeSpans.Add(outSs);
+                    }
+
+                    outSs.Spans.Add(span);
+                }
+            }
+
+            if (outRs is not null)
+            {
+                _matched.Add(outRs);
+            }
+        }
+    }
+
+    public QueryResult Result()
+    {
+        HashSet<UInt128>? keep = null;
+        int over = 0;
+        if (query.Limit > 0 && _traceStart.Count > query.Limit)
+        {
+            // The most recent traces (by their earliest matching span).
+            var ordered = _traceStart.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key).ToList();
+            keep = [.. ordered.Take(query.Limit).Select(kv => kv.Key)];
+            over = _traceStart.Count - query.Limit;
+        }
+
+        var request = new ExportTraceServiceRequest();
+        int spans = 0;
+        foreach (var rs in _matched)
+        {
+            if (keep is not null)
+            {
+                foreach (var ss in rs.ScopeSpans)
+                {
+                    var kept = ss.Spans.Where(s => keep.Contains(Id128(s.TraceId))).ToList();
+                    ss.Spans.Clear();
+                    ss.Spans.Add(kept);
+                }
+
+                var scopes = rs.ScopeSpans.Where(ss => ss.Spans.Count > 0).ToList();
+                rs.ScopeSpans.Clear();
+                rs.ScopeSpans.Add(scopes);
+                if (scopes.Count == 0)
+                {
+                    continue;
+                }
+            }
+
+            spans += rs.ScopeSpans.Sum(ss => ss.Spans.Count);
+            request.ResourceSpans.Add(rs);
+        }
+
+        return new QueryResult
+        {
+            Request = request,
+            TraceCount = keep?.Count ?? _traceStart.Count,
+            SpanCount = spans,
+            TracesOverLimit = over,
+        };
+    }
+
+    internal static string ServiceName(ResourceSpans rs)
+    {
+        if (rs.Resource is not null)
+        {
+            foreach (var kv in rs.Resource.Attributes)
+            {
+                if (kv.Key == "service.name" && kv.Value?.ValueCase == AnyValue.ValueOneofCase.StringValue)
+                {
+                    return kv.Value.StringValue;
+                }
+            }
+        }
+
+        return "";
+    }
+
+    internal static UInt128 Id128(ByteString id) => id.Length == 16 ? BinaryPrimitives.ReadUInt128BigEndian(id.Span) : 0;
+
+    internal static ulong Id64(ByteString id) => id.Length == 8 ? BinaryPrimitives.ReadUInt64BigEndian(id.Span) : 0;
+
+    private bool Matches(Span span, ResourceSpans rs)
+    {
+        if (_traceId is { } t && Id128(span.TraceId) != t)
+        {
+            return false;
+        }
+
+        if (query.SpanName is not null && !string.Equals(span.Name, query.SpanName, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        if (span.EndTimeUnixNano < query.FromNano || span.StartTimeUnixNano > query.ToNanoOrMax)
+        {
+            return false;
+        }
+
+        ulong duration = span.EndTimeUnixNano >= span.StartTimeUnixNano ? span.EndTimeUnixNano - span.StartTimeUnixNano : 0;
+        if ((query.MinDuration is { } min && duration < (ulong)min.Ticks * 100UL)
+            || (query.MaxDuration is { } max && duration > (ulong)max.Ticks * 100UL))
+        {
+            return false;
+        }
+
+        foreach (var (key, value) in query.Attributes)
+        {
+            if (!HasAttribute(span.Attributes, key, value) && !(rs.Resource is not null && HasAttribute(rs.Resource.Attributes, key, value)))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool HasAttribute(IEnumerable<KeyValue> attributes, string key, string value)
+    {
+        foreach (var kv in attributes)
+        {
+            if (kv.Key == key && kv.Value is not null && string.Equals(Render(kv.Value), value, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static string? Render(AnyValue v) => v.ValueCase switch
+    {
+        AnyValue.ValueOneofCase.StringValue => v.StringValue,
+        AnyValue.ValueOneofCase.IntValue => v.IntValue.ToString(CultureInfo.InvariantCulture),
+        AnyValue.ValueOneofCase.BoolValue => v.BoolValue ? "true" : "false",
+        AnyValue.ValueOneofCase.DoubleValue => v.DoubleValue.ToString("R", CultureInfo.InvariantCulture),
+        _ => null,
+    };
+}
