@@ -12,6 +12,9 @@ internal static class Program
     public const int ExitFailure = 1;
     public const int ExitUsage = 2;
 
+    /// <summary>How long a stop signal waits for the command to finish: the collector's drain (30 s) plus margin.</summary>
+    private static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(40);
+
     public static async Task<int> Main(string[] args)
     {
         var root = BuildRoot();
@@ -27,7 +30,10 @@ internal static class Program
             return ExitUsage;
         }
 
-        return await parse.InvokeAsync().ConfigureAwait(false);
+        // SIGINT / SIGTERM cancel the command's token; the collector then drains (up to 30 s). The default
+        // 2 s grace would cut that drain short and exit 143 with blocks not yet cut.
+        var invocation = new InvocationConfiguration { ProcessTerminationTimeout = DrainGrace };
+        return await parse.InvokeAsync(invocation).ConfigureAwait(false);
     }
 
     internal static RootCommand BuildRoot()

@@ -31,7 +31,8 @@ internal static class CollectorCommand
     internal static async Task<int> RunAsync(CollectorConfig config, string logFormat, string logLevel, Action<CollectorHost>? onStarted, CancellationToken cancellationToken)
     {
         using var loggerFactory = CollectorLogging.Create(logFormat, CollectorLogging.ParseLevel(logLevel));
-        await using var host = CollectorHost.Create(config, loggerFactory);
+        // The CLI serves self-telemetry (service.telemetry.metrics.address, default 127.0.0.1:8888).
+        await using var host = CollectorHost.Create(config, loggerFactory, selfTelemetry: true);
         await host.StartAsync(cancellationToken).ConfigureAwait(false);
         onStarted?.Invoke(host);
         try

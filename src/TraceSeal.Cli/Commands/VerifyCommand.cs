@@ -57,7 +57,7 @@ internal static class VerifyCommand
     private static Command Env()
     {
         var cmd = new Command("env", "Check OTEL_EXPORTER_OTLP_* (and the TRACES variants) as an app would resolve them.");
-        return WithOutput(cmd, _ => _ => Task.FromResult(EnvChecker.Check(EnvChecker.FromProcess(), DateTimeOffset.UtcNow)));
+        return WithOutput(cmd, _ => ct => EnvChecker.CheckAsync(EnvChecker.FromProcess(), DateTimeOffset.UtcNow, null, ct));
     }
 
     private static Command Data()

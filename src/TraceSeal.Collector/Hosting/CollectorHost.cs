@@ -4,6 +4,7 @@ using TraceSeal.Collector.Exporters;
 using TraceSeal.Collector.Pipeline;
 using TraceSeal.Collector.Processors;
 using TraceSeal.Collector.Receivers;
+using TraceSeal.Collector.Telemetry;
 
 namespace TraceSeal.Collector.Hosting;
 
@@ -18,6 +19,8 @@ internal sealed class CollectorHost : IAsyncDisposable
     private readonly List<IExporter> _startedExporters = [];
     private readonly List<OtlpReceiver> _startedReceivers = [];
     private bool _stopped;
+    private ILoggerFactory? _telemetryLoggers;
+    private TelemetryServer? _telemetry;
 
     private CollectorHost(
         CollectorConfig config,
@@ -37,8 +40,15 @@ internal sealed class CollectorHost : IAsyncDisposable
     public IReadOnlyDictionary<string, IExporter> Exporters { get; }
     public IReadOnlyList<OtlpReceiver> Receivers { get; }
 
+    /// <summary>The self-telemetry listener (/metrics, /healthz, /readyz); null unless requested at <see cref="Create"/>.</summary>
+    public TelemetryServer? Telemetry => _telemetry;
+
     /// <summary>Builds every component of a validated config; nothing listens or writes until <see cref="StartAsync"/>.</summary>
-    public static CollectorHost Create(CollectorConfig config, ILoggerFactory loggerFactory)
+    /// <param name="selfTelemetry">
+    /// Serve service::telemetry::metrics::address (default 127.0.0.1:8888). Opt-in so that in-process hosts (tests,
+    /// several collectors in one process) do not all compete for the default port; the CLI turns it on.
+    /// </param>
+    public static CollectorHost Create(CollectorConfig config, ILoggerFactory loggerFactory, bool selfTelemetry = false)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(loggerFactory);
@@ -69,7 +79,10 @@ internal sealed class CollectorHost : IAsyncDisposable
             receivers.Add(new OtlpReceiver(receiver, router, loggerFactory));
         }
 
-        return new CollectorHost(config, exporters, processors.Values.ToList(), receivers, logger);
+        return new CollectorHost(config, exporters, processors.Values.ToList(), receivers, logger)
+        {
+            _telemetryLoggers = selfTelemetry ? loggerFactory : null,
+        };
     }
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -92,6 +105,15 @@ internal sealed class CollectorHost : IAsyncDisposable
                 await receiver.StartAsync(cancellationToken).ConfigureAwait(false);
                 _startedReceivers.Add(receiver);
             }
+
+            // After the receivers, so /readyz never says ready before they listen; a port that cannot be bound
+            // fails the start (TelemetryStartException names the key).
+            if (_telemetryLoggers is not null)
+            {
+                var views = Receivers.Select((r, i) => new ReceiverView(Config.Receivers[i], r)).ToList();
+                _telemetry = new TelemetryServer(Config.Telemetry, new CollectorMetrics(views, Exporters, TimeProvider.System), _telemetryLoggers);
+                await _telemetry.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
         catch
         {
@@ -111,6 +133,13 @@ internal sealed class CollectorHost : IAsyncDisposable
         }
 
         _stopped = true;
+
+        // First: readiness and metrics go away before the ports they describe.
+        if (_telemetry is not null)
+        {
+            await _telemetry.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         foreach (var receiver in Enumerable.Reverse(_startedReceivers))
         {
             await receiver.StopAsync(cancellationToken).ConfigureAwait(false);

@@ -17,11 +17,11 @@ internal static class ComponentFactory
         // Loads the recipient files and refuses any that holds a private key (the collector never opens).
         SealedStoreExporterSettings s => SealedStoreExporter.Create(
             id, s, configPath, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("TraceSeal.Storage")),
-        // Parsed and validated already, so configs can be written and linted today; they run once the
-        // forwarding exporters land (issue 4). Refusing beats silently dropping.
-        _ => throw new InvalidOperationException(
-            $"{configPath}: exporters::{id}: this exporter type is recognised but not available in this version of " +
-            "TraceSeal yet; use the `discard` exporter for now"),
+        // otlp / otlphttp: pinned-CA TLS, retry per the OTLP spec; acknowledges only after upstream accepted.
+        OtlpExporterSettings o => Exporters.Otlp.OtlpForwardingExporter.Create(
+            id, o, configPath, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("TraceSeal.Exporters.Otlp")),
+        // Every exporter type the loader accepts is built above; reaching this is a bug, and refusing beats dropping.
+        _ => throw new InvalidOperationException($"{configPath}: exporters::{id}: no exporter is built for {settings.GetType().Name}"),
     };
 
     public static IProcessor CreateProcessor(string id, ProcessorSettings settings, ILogger logger) => settings switch

@@ -3,7 +3,7 @@ namespace TraceSeal.Verify.Data;
 /// <summary>
 /// The first bytes of every sealed object (docs/format.md §2: magic "TSEAL", then the version byte).
 /// Copied here rather than referenced so `verify data` does not depend on the sealing library it checks;
-/// keep in step with TraceSeal.Sealing's FormatConstants (Magic, Version1). Only this file knows them.
+/// keep in step with TraceSeal.Sealing's FormatConstants (Magic, Version1). The rest of the header is SealedHeader's.
 /// </summary>
 internal static class SealedMagic
 {

@@ -41,12 +41,14 @@ internal static class CertificateChecks
     }
 
     /// <summary>Modern clients match the SAN only (RFC 6125 §6.4.4: no CN fallback when a SAN is present).</summary>
-    public static CheckResult HostName(X509Certificate2 leaf, string serverName)
+    /// <param name="rule">The rule to report under: TS-EP-006 by default, TS-ENV-007 for `verify env`.</param>
+    public static CheckResult HostName(X509Certificate2 leaf, string serverName, Rule? rule = null)
     {
+        rule ??= Catalogue.HostName;
         string sans = string.Join(", ", SanNames(leaf));
         return leaf.MatchesHostname(serverName, allowWildcards: true, allowCommonName: false)
-            ? CheckResult.Pass(Catalogue.HostName, $"subjectAltName covers {serverName}")
-            : CheckResult.Finding(Catalogue.HostName, $"{serverName} is not in the certificate's subjectAltName (has: {(sans.Length == 0 ? "none" : sans)})");
+            ? CheckResult.Pass(rule, $"subjectAltName covers {serverName}")
+            : CheckResult.Finding(rule, $"{serverName} is not in the certificate's subjectAltName (has: {(sans.Length == 0 ? "none" : sans)})");
     }
 
     public static CheckResult Expiry(X509Certificate2 leaf, DateTimeOffset now)

@@ -17,7 +17,17 @@ internal static class ExportProbe
     /// (1 byte) + length (4 bytes, big-endian) + message; an empty ExportTraceServiceRequest is length 0.</summary>
     private static readonly byte[] EmptyGrpcMessage = [0, 0, 0, 0, 0];
 
-    /// <summary>Refused: no HTTP answer (handshake or connection failed). Otherwise the status seen.</summary>
+    /// <summary>nginx completes the handshake whatever the client sent and refuses the request with a 400 page
+    /// naming the certificate problem (ngx_http_request.c): that is TLS client authentication refusing, not the
+    /// application, so it counts as not answered.</summary>
+    private static readonly string[] NginxClientCertificateRefusals =
+    [
+        "No required SSL certificate was sent",
+        "The SSL certificate error", // 495: a certificate that does not verify (foreign CA, expired)
+    ];
+
+    /// <summary>Refused: no HTTP answer (handshake or connection failed, or nginx's client-certificate
+    /// refusal). Otherwise the status seen.</summary>
     public sealed record Result(bool Answered, bool Succeeded, bool RefusedAsUnauthenticated, string Detail);
 
     public static async Task<Result> ExportAsync(EndpointTarget target, X509Certificate2? clientCertificate, TimeSpan timeout, CancellationToken ct)
@@ -61,14 +71,26 @@ internal static class ExportProbe
         try
         {
             using var response = await client.SendAsync(request, ct).ConfigureAwait(false);
-            _ = await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false); // trailers arrive after the body
-            return target.Grpc ? Grpc(response) : Http(response);
+            byte[] body = await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false); // trailers arrive after the body
+            return NginxRefusal(response, body) ?? (target.Grpc ? Grpc(response) : Http(response));
         }
         catch (Exception e) when (e is HttpRequestException or IOException or AuthenticationException
                                       || (e is TaskCanceledException && !ct.IsCancellationRequested))
         {
             return new Result(false, false, false, ProbeErrors.Describe(e));
         }
+    }
+
+    private static Result? NginxRefusal(HttpResponseMessage response, byte[] body)
+    {
+        if (response.StatusCode != HttpStatusCode.BadRequest || body.Length > 4096)
+        {
+            return null;
+        }
+
+        string text = System.Text.Encoding.ASCII.GetString(body);
+        string? why = Array.Find(NginxClientCertificateRefusals, m => text.Contains(m, StringComparison.Ordinal));
+        return why is null ? null : new Result(false, false, false, $"HTTP 400 from nginx before the request reached a location: \"{why}\"");
     }
 
     private static Result Http(HttpResponseMessage response)

@@ -2,12 +2,15 @@ using System.Collections;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using TraceSeal.Pki;
+using TraceSeal.Verify.Endpoint;
 using TraceSeal.Verify.Findings;
 
 namespace TraceSeal.Verify.Env;
 
 /// <summary>`verify env`: leakage point 1 of the seeds (SDK plaintext fallback), checked on the variables
-/// the app will actually use. Not done yet: connecting to the endpoint to compare its SANs with the host.</summary>
+/// the app will actually use. <see cref="CheckAsync"/> also connects to an https:// endpoint and compares its
+/// certificate's subjectAltName with the host (a mismatch is what makes people set INSECURE=true);
+/// <see cref="Check"/> stays offline and says so.</summary>
 internal static class EnvChecker
 {
     public static IReadOnlyDictionary<string, string> FromProcess()
@@ -24,7 +27,77 @@ internal static class EnvChecker
         return result;
     }
 
-    public static Report Check(IReadOnlyDictionary<string, string> variables, DateTimeOffset now)
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>Everything but the endpoint's certificate, without touching the network.</summary>
+    public static Report Check(IReadOnlyDictionary<string, string> variables, DateTimeOffset now) =>
+        Finish(Offline(variables, now), CheckResult.NotChecked(Catalogue.EnvEndpointSan, "offline check: the endpoint was not contacted"));
+
+    /// <summary><see cref="Check"/> plus the endpoint's certificate when the endpoint is reachable over TLS.</summary>
+    public static async Task<Report> CheckAsync(IReadOnlyDictionary<string, string> variables, DateTimeOffset now, TimeSpan? timeout, CancellationToken ct)
+    {
+        var report = Offline(variables, now);
+        var san = await EndpointSanAsync(new OtlpEnvironment(variables), timeout ?? DefaultTimeout, ct).ConfigureAwait(false);
+        return Finish(report, san);
+    }
+
+    /// <summary>Connects with TLS (no client certificate, any server certificate accepted: only its names are
+    /// read) and matches the endpoint host against the subjectAltName. Anything that prevents seeing the
+    /// certificate is "not checked" with the reason, never a pass.</summary>
+    internal static async Task<CheckResult> EndpointSanAsync(OtlpEnvironment env, TimeSpan timeout, CancellationToken ct)
+    {
+        var endpoint = env.Endpoint;
+        if (endpoint is null)
+        {
+            return CheckResult.NotChecked(Catalogue.EnvEndpointSan, "no endpoint is set");
+        }
+
+        if (!endpoint.Value.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+        {
+            return CheckResult.NotChecked(Catalogue.EnvEndpointSan, $"{Name(endpoint)} is not https://: there is no server certificate to check");
+        }
+
+        EndpointTarget target;
+        try
+        {
+            string? protocol = env.Protocol?.Value.Equals("grpc", StringComparison.OrdinalIgnoreCase) switch
+            {
+                null => null,
+                true => "grpc",
+                false => "http",
+            };
+            target = EndpointTarget.Parse(endpoint.Value, protocol: protocol);
+        }
+        catch (ArgumentException e)
+        {
+            return CheckResult.NotChecked(Catalogue.EnvEndpointSan, $"{Name(endpoint)}={endpoint.Value} cannot be parsed: {e.Message}");
+        }
+
+        try
+        {
+            using var tls = await TlsProbe.HandshakeAsync(target, clientCertificate: null, timeout, ct).ConfigureAwait(false);
+            if (tls.Leaf is null)
+            {
+                return CheckResult.NotChecked(Catalogue.EnvEndpointSan, $"no TLS handshake with {target.Authority}: {tls.Error}");
+            }
+
+            var result = CertificateChecks.HostName(tls.Leaf, target.Host, Catalogue.EnvEndpointSan);
+            return result with { Message = $"server certificate of {target.Authority}: {result.Message}" };
+        }
+        catch (EndpointUnreachableException e)
+        {
+            return CheckResult.NotChecked(Catalogue.EnvEndpointSan, $"endpoint not reachable: {e.Message}");
+        }
+    }
+
+    private static Report Finish(Report report, CheckResult san)
+    {
+        report.Add(san);
+        report.PassUnreported(Catalogue.EnvRules);
+        return report;
+    }
+
+    private static Report Offline(IReadOnlyDictionary<string, string> variables, DateTimeOffset now)
     {
         var env = new OtlpEnvironment(variables);
         var report = new Report("env", "environment");
@@ -62,7 +135,6 @@ internal static class EnvChecker
         }
 
         ClientPair(report, env, now);
-        report.PassUnreported(Catalogue.EnvRules);
         return report;
     }
 

@@ -22,6 +22,9 @@ internal sealed class OtlpEnvironment(IReadOnlyDictionary<string, string> variab
 
     public Setting? ClientKey => Resolve("CLIENT_KEY");
 
+    /// <summary>grpc, http/protobuf or http/json; only decides the ALPN offered when the endpoint is contacted.</summary>
+    public Setting? Protocol => Resolve("PROTOCOL");
+
     private Setting? Resolve(string suffix)
     {
         string signal = TracesPrefix + suffix;

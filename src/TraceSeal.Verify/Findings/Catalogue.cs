@@ -173,7 +173,11 @@ internal static class Catalogue
         "an OTLP endpoint is configured",
         "set OTEL_EXPORTER_OTLP_ENDPOINT; the SDK default is http://localhost:4318 (plaintext)");
 
-    public static readonly IReadOnlyList<Rule> EnvRules = [EnvNoEndpoint, EnvHttpEndpoint, EnvInsecure, EnvNoCertificate, EnvClientPair, EnvFiles];
+    public static readonly Rule EnvEndpointSan = new("TS-ENV-007", Layer.InTransit, Outcome.Fail,
+        "the endpoint host is in the server certificate's subjectAltName",
+        "reissue the collector's certificate with this host name in its subjectAltName, or point the endpoint at a name the certificate has; SDKs refuse the handshake otherwise, and the usual \"fix\" is INSECURE=true");
+
+    public static readonly IReadOnlyList<Rule> EnvRules = [EnvNoEndpoint, EnvHttpEndpoint, EnvInsecure, EnvNoCertificate, EnvClientPair, EnvFiles, EnvEndpointSan];
 
     // ---- verify data (at rest) ----------------------------------------------------------------
     public static readonly Rule DataNotSealed = new("TS-DATA-001", Layer.AtRest, Outcome.Fail,
@@ -188,7 +192,11 @@ internal static class Catalogue
         "permissions are no wider than 0700 (directories) / 0600 (files)",
         "chmod 0700 the directories and 0600 the files; sealed data is safe to read, but its size and timing are not");
 
-    public static readonly IReadOnlyList<Rule> DataRules = [DataNotSealed, DataPlaintextOtlp, DataPermissions];
+    public static readonly Rule DataNoRecipient = new("TS-DATA-004", Layer.AtRest, Outcome.Fail,
+        "every sealed object has at least one recipient",
+        "an object sealed to nobody cannot be opened by anyone: check the writer's recipients list (sealed_store::recipients) and restore from a good copy");
+
+    public static readonly IReadOnlyList<Rule> DataRules = [DataNotSealed, DataPlaintextOtlp, DataPermissions, DataNoRecipient];
 
     public static IEnumerable<Rule> All => ConfigRules.Concat(EndpointRules).Concat(EnvRules).Concat(DataRules);
 }

@@ -1,0 +1,151 @@
+using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Exporters;
+using TraceSeal.Collector.Exporters.Otlp;
+using TraceSeal.Collector.Receivers;
+using TraceSeal.Collector.Tls;
+using TraceSeal.Otlp;
+
+namespace TraceSeal.Collector.Telemetry;
+
+/// <summary>A receiver with the settings it was built from (which protocols it serves, which use TLS).</summary>
+internal sealed record ReceiverView(OtlpReceiverSettings Settings, OtlpReceiver Receiver)
+{
+    /// <summary>
+    /// The protocol label of counters. <see cref="ReceiverCounters"/> counts per receiver, not per protocol, so a
+    /// receiver serving both reports <c>all</c>; the certificate expiry gauge is per listener (grpc / http).
+    /// </summary>
+    public string CounterProtocol => Settings is { Grpc: not null, Http: not null } ? "all" : Settings.Grpc is not null ? "grpc" : "http";
+}
+
+/// <summary>
+/// Reads the collector's counters into Prometheus text and decides readiness. Reads only counters and
+/// certificate dates: nothing of the telemetry itself (no tenants' data, no attributes) is ever exposed.
+/// </summary>
+internal sealed class CollectorMetrics(IReadOnlyList<ReceiverView> receivers, IReadOnlyDictionary<string, IExporter> exporters, TimeProvider time)
+{
+    private static readonly string[] SignalNames = ["traces", "metrics", "logs"];
+
+    private static readonly ReceiveFailure[] Failures = Enum.GetValues<ReceiveFailure>();
+
+    private static readonly HandshakeFailure[] Handshakes = Enum.GetValues<HandshakeFailure>();
+
+    public string Render()
+    {
+        var text = new PrometheusText();
+        WriteReceivers(text);
+        WriteExporters(text);
+        return text.ToString();
+    }
+
+    /// <summary>Ready when every configured listener is bound and no exporter is failing; otherwise why not.</summary>
+    public bool IsReady(out string reason)
+    {
+        foreach (ReceiverView view in receivers)
+        {
+            if ((view.Settings.Grpc is not null && view.Receiver.GrpcEndpoint is null) || (view.Settings.Http is not null && view.Receiver.HttpEndpoint is null))
+            {
+                reason = $"receiver {view.Settings.Name} is not listening";
+                return false;
+            }
+        }
+
+        foreach (IExporter exporter in exporters.Values)
+        {
+            if (exporter is OtlpForwardingExporter { IsFailing: true })
+            {
+                reason = $"exporter {exporter.Id} is failing: {OtlpForwardingExporter.UnavailableReason}";
+                return false;
+            }
+        }
+
+        reason = "ready";
+        return true;
+    }
+
+    private void WriteReceivers(PrometheusText text)
+    {
+        text.Family("traceseal_receiver_requests_total", "counter", "OTLP export requests by outcome (accepted: acknowledged to the client; refused: any refusal).");
+        foreach (ReceiverView view in receivers)
+        {
+            ReceiverCounters c = view.Receiver.Counters;
+            long refused = 0;
+            foreach (ReceiveFailure failure in Failures)
+            {
+                refused += c.Refused(failure);
+            }
+
+            text.Sample("traceseal_receiver_requests_total", c.RequestsAccepted, "receiver", view.Settings.Name, "protocol", view.CounterProtocol, "outcome", "accepted");
+            text.Sample("traceseal_receiver_requests_total", refused, "receiver", view.Settings.Name, "protocol", view.CounterProtocol, "outcome", "refused");
+        }
+
+        text.Family("traceseal_receiver_items_accepted_total", "counter", "Spans, data points and log records acknowledged to clients.");
+        foreach (ReceiverView view in receivers)
+        {
+            text.Sample("traceseal_receiver_items_accepted_total", view.Receiver.Counters.ItemsAccepted, "receiver", view.Settings.Name, "protocol", view.CounterProtocol);
+        }
+
+        text.Family("traceseal_receiver_refused_total", "counter", "Refused requests by reason (the status table's labels).");
+        foreach (ReceiverView view in receivers)
+        {
+            foreach (ReceiveFailure failure in Failures)
+            {
+                text.Sample("traceseal_receiver_refused_total", view.Receiver.Counters.Refused(failure), "receiver", view.Settings.Name, "protocol", view.CounterProtocol, "reason", OtlpStatusTable.Get(failure).Label);
+            }
+        }
+
+        text.Family("traceseal_tls_handshake_failures_total", "counter", "TLS handshakes refused, by reason.");
+        foreach (ReceiverView view in receivers)
+        {
+            foreach (HandshakeFailure failure in Handshakes)
+            {
+                text.Sample("traceseal_tls_handshake_failures_total", view.Receiver.Counters.HandshakeFailed(failure), "receiver", view.Settings.Name, "protocol", view.CounterProtocol, "reason", HandshakeFailures.Label(failure));
+            }
+        }
+
+        text.Family("traceseal_tls_certificate_expiry_seconds", "gauge", "Seconds until the server certificate in use expires (negative: expired).");
+        DateTimeOffset now = time.GetUtcNow();
+        foreach (ReceiverView view in receivers)
+        {
+            // TlsReloaders lists the TLS listeners, grpc first; plaintext listeners have none.
+            IReadOnlyList<CertificateReloader> reloaders = view.Receiver.TlsReloaders;
+            int next = 0;
+            foreach ((string protocol, OtlpProtocolSettings? settings) in (ReadOnlySpan<(string, OtlpProtocolSettings?)>)[("grpc", view.Settings.Grpc), ("http", view.Settings.Http)])
+            {
+                if (settings?.Tls is null || next >= reloaders.Count)
+                {
+                    continue;
+                }
+
+                DateTimeOffset notAfter = new(reloaders[next++].Current.ServerCertificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
+                text.Sample("traceseal_tls_certificate_expiry_seconds", Math.Floor((notAfter - now).TotalSeconds), "receiver", view.Settings.Name, "protocol", protocol);
+            }
+        }
+    }
+
+    private void WriteExporters(PrometheusText text)
+    {
+        text.Family("traceseal_exporter_items_total", "counter", "Items forwarded upstream by outcome (sent, failed, retried).");
+        foreach (IExporter exporter in exporters.Values)
+        {
+            if (exporter is OtlpForwardingExporter forwarding)
+            {
+                ExporterCounters c = forwarding.Counters;
+                text.Sample("traceseal_exporter_items_total", c.Sent, "exporter", exporter.Id, "outcome", "sent");
+                text.Sample("traceseal_exporter_items_total", c.Failed, "exporter", exporter.Id, "outcome", "failed");
+                text.Sample("traceseal_exporter_items_total", c.Retried, "exporter", exporter.Id, "outcome", "retried");
+            }
+        }
+
+        text.Family("traceseal_discard_items_total", "counter", "Items dropped on purpose by discard exporters.");
+        foreach (IExporter exporter in exporters.Values)
+        {
+            if (exporter is DiscardExporter discard)
+            {
+                foreach (OtlpSignal signal in (ReadOnlySpan<OtlpSignal>)[OtlpSignal.Traces, OtlpSignal.Metrics, OtlpSignal.Logs])
+                {
+                    text.Sample("traceseal_discard_items_total", discard.Items(signal), "exporter", exporter.Id, "signal", SignalNames[(int)signal]);
+                }
+            }
+        }
+    }
+}
