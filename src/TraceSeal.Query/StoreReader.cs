@@ -2,16 +2,19 @@ using System.Buffers.Binary;
 using TraceSeal.Otlp;
 using TraceSeal.Sealing;
 using TraceSeal.Storage.Format;
+using TraceSeal.Storage.Objects;
 
 namespace TraceSeal.Query;
 
 /// <summary>One record of the store, opened and authenticated.</summary>
-/// <param name="ObjectPath">The object it came from (block, recovered segment or live WAL segment).</param>
+/// <param name="ObjectPath">The object it came from (block, recovered segment or live WAL segment): a path, or s3://BUCKET/PREFIX/KEY.</param>
 public readonly record struct StoredRecord(string Tenant, OtlpSignal Signal, ReadOnlyMemory<byte> Payload, string ObjectPath);
 
 /// <summary>
-/// Reads a filesystem sealed store with identity keys (layout: docs/format.md §12). Public: the CLI and a
-/// query service build on it.
+/// Reads a sealed store with identity keys (layout: docs/format.md §12): a filesystem store directory, or
+/// the blocks a collector uploaded to S3-compatible object storage (<see cref="S3StoreLocation"/>; live WAL
+/// segments stay on the collectors' disks and are not visible there). Public: the CLI and a query service
+/// build on it.
 ///
 /// Every object read is fully authenticated, and bound to its place (tenant directory, kind, name, index ↔
 /// block, frame ↔ segment); any failure throws <see cref="StoreIntegrityException"/> naming the object — it
@@ -29,37 +32,62 @@ public readonly record struct StoredRecord(string Tenant, OtlpSignal Signal, Rea
 /// </summary>
 public sealed class StoreReader
 {
-    private readonly string _root;
+    private readonly IObjectStore _store;
     private readonly IReadOnlyList<IIdentity> _identities;
 
+    /// <summary>A filesystem store: sealed_store::directory of a collector without `s3`.</summary>
     public StoreReader(string directory, IReadOnlyList<IIdentity> identities)
     {
         ArgumentNullException.ThrowIfNull(directory);
         ArgumentNullException.ThrowIfNull(identities);
-        _root = Path.GetFullPath(directory);
-        _identities = identities;
-        if (!Directory.Exists(_root))
+        var root = Path.GetFullPath(directory);
+        if (!Directory.Exists(root))
         {
-            throw new DirectoryNotFoundException($"{_root}: no such store directory");
+            throw new DirectoryNotFoundException($"{root}: no such store directory");
         }
+
+        _store = new FileSystemObjectStore(root);
+        _identities = identities;
+        SeesLiveWal = true;
     }
 
-    /// <summary>Tenants with a WAL or block directory.</summary>
+    /// <summary>The blocks, indexes and recovered segments a collector uploaded to S3-compatible object storage.</summary>
+    public StoreReader(S3StoreLocation location, IReadOnlyList<IIdentity> identities)
+    {
+        ArgumentNullException.ThrowIfNull(location);
+        ArgumentNullException.ThrowIfNull(identities);
+        _store = new S3ObjectStore(location.Bucket, location.Prefix, location.Endpoint, location.Region, location.ForcePathStyle, sseKmsKeyId: null);
+        _identities = identities;
+        SeesLiveWal = false;
+    }
+
+    /// <summary>Tests: any object store.</summary>
+    internal StoreReader(IObjectStore store, IReadOnlyList<IIdentity> identities, bool seesLiveWal)
+    {
+        _store = store;
+        _identities = identities;
+        SeesLiveWal = seesLiveWal;
+    }
+
+    /// <summary>
+    /// False for object storage: spans acknowledged but not yet cut into a block (at most `block::max_age`,
+    /// or longer while uploads fail) are only in the collectors' local WALs and not returned.
+    /// </summary>
+    public bool SeesLiveWal { get; }
+
+    /// <summary>Tenants with a WAL segment or a block-store object.</summary>
     public IReadOnlyList<string> Tenants()
     {
         var set = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var sub in new[] { StoreFormat.WalDir, StoreFormat.BlocksDir })
+        foreach (var sub in SeesLiveWal ? new[] { StoreFormat.WalDir, StoreFormat.BlocksDir } : [StoreFormat.BlocksDir])
         {
-            var dir = Path.Combine(_root, sub);
-            if (Directory.Exists(dir))
+            foreach (var entry in Wait(_store.ListAsync(sub + "/", CancellationToken.None)))
             {
-                foreach (var t in Directory.GetDirectories(dir))
+                var rest = entry.Key.AsSpan(sub.Length + 1);
+                int slash = rest.IndexOf('/');
+                if (slash > 0 && StoreFormat.IsValidTenant(rest[..slash].ToString()))
                 {
-                    var name = Path.GetFileName(t);
-                    if (StoreFormat.IsValidTenant(name))
-                    {
-                        set.Add(name);
-                    }
+                    set.Add(rest[..slash].ToString());
                 }
             }
         }
@@ -97,27 +125,26 @@ public sealed class StoreReader
             throw new ArgumentException($"invalid tenant name \"{tenant}\"");
         }
 
-        // 1. Live WAL first (see the class comment for why the order matters).
+        // 1. Live WAL first (see the class comment for why the order matters). Keys, not paths, from here on:
+        //    `wal/TENANT/NAME.wal`, `blocks/TENANT/yyyy/MM/dd/HH/NAME.ext` in either store.
         var live = new List<(IndexedSegment Segment, List<StoredRecord> Records)>();
-        var walDir = Path.Combine(_root, StoreFormat.WalDir, tenant);
-        if (Directory.Exists(walDir))
+        if (SeesLiveWal)
         {
-            var files = Directory.GetFiles(walDir, "*" + StoreFormat.WalExtension);
-            Array.Sort(files, StringComparer.Ordinal);
-            foreach (var path in files)
+            foreach (var entry in Wait(_store.ListAsync($"{StoreFormat.WalDir}/{tenant}/", CancellationToken.None)))
             {
-                byte[] bytes;
-                try
+                if (!entry.Key.EndsWith(StoreFormat.WalExtension, StringComparison.Ordinal))
                 {
-                    bytes = File.ReadAllBytes(path);
+                    continue;
                 }
-                catch (FileNotFoundException)
+
+                var bytes = Wait(_store.GetAsync(entry.Key, firstBytes: null, CancellationToken.None));
+                if (bytes is null)
                 {
                     continue; // folded into a block meanwhile; the block listing below finds it
                 }
 
                 var records = new List<StoredRecord>();
-                var segment = ReadSegment(path, tenant, bytes, live: true, records);
+                var segment = ReadSegment(entry.Key, tenant, bytes, live: true, records);
                 live.Add((segment, records));
             }
         }
@@ -126,43 +153,45 @@ public sealed class StoreReader
         //    sequence number (a block's key is the first segment it folded).
         var sources = new List<(ulong Key, string Path, List<StoredRecord> Records)>();
         var covered = new HashSet<IndexedSegment>();
-        var blocksDir = Path.Combine(_root, StoreFormat.BlocksDir, tenant);
-        if (Directory.Exists(blocksDir))
+        var all = Wait(_store.ListAsync($"{StoreFormat.BlocksDir}/{tenant}/", CancellationToken.None));
+        var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var entry in all)
         {
-            var all = Directory.GetFiles(blocksDir, "*", SearchOption.AllDirectories);
-            Array.Sort(all, StringComparer.Ordinal);
-            var indexes = new Dictionary<string, BlockIndex>(StringComparer.Ordinal);
-            foreach (var path in all)
+            sizes[entry.Key] = entry.Size;
+        }
+
+        var indexes = new Dictionary<string, BlockIndex>(StringComparer.Ordinal);
+        foreach (var entry in all)
+        {
+            if (entry.Key.EndsWith(StoreFormat.IndexExtension, StringComparison.Ordinal))
             {
-                if (path.EndsWith(StoreFormat.IndexExtension, StringComparison.Ordinal))
+                var index = ReadIndex(entry.Key, tenant, sizes);
+                indexes[entry.Key[..^StoreFormat.IndexExtension.Length]] = index;
+                foreach (var s in index.Segments)
                 {
-                    var index = ReadIndex(path, tenant);
-                    indexes[path[..^StoreFormat.IndexExtension.Length]] = index;
-                    foreach (var s in index.Segments)
-                    {
-                        covered.Add(s);
-                    }
+                    covered.Add(s);
                 }
             }
+        }
 
-            foreach (var path in all)
+        foreach (var entry in all)
+        {
+            var key = entry.Key;
+            if (key.EndsWith(StoreFormat.BlockExtension, StringComparison.Ordinal))
             {
-                if (path.EndsWith(StoreFormat.BlockExtension, StringComparison.Ordinal))
+                indexes.TryGetValue(key[..^StoreFormat.BlockExtension.Length], out var index);
+                var records = new List<StoredRecord>();
+                ReadBlock(key, tenant, index, prune, records);
+                ulong order = index is { Segments.Count: > 0 } ? index.Segments.Min(s => s.Seq) : ulong.MaxValue;
+                sources.Add((order, _store.Describe(key), records));
+            }
+            else if (key.EndsWith(StoreFormat.RecoveredExtension, StringComparison.Ordinal))
+            {
+                var records = new List<StoredRecord>();
+                var segment = ReadSegment(key, tenant, Get(key, StoreCodes.BlockMissing), live: false, records);
+                if (!covered.Contains(segment))
                 {
-                    indexes.TryGetValue(path[..^StoreFormat.BlockExtension.Length], out var index);
-                    var records = new List<StoredRecord>();
-                    ReadBlock(path, tenant, index, prune, records);
-                    ulong key = index is { Segments.Count: > 0 } ? index.Segments.Min(s => s.Seq) : ulong.MaxValue;
-                    sources.Add((key, path, records));
-                }
-                else if (path.EndsWith(StoreFormat.RecoveredExtension, StringComparison.Ordinal))
-                {
-                    var records = new List<StoredRecord>();
-                    var segment = ReadSegment(path, tenant, File.ReadAllBytes(path), live: false, records);
-                    if (!covered.Contains(segment))
-                    {
-                        sources.Add((segment.Seq, path, records));
-                    }
+                    sources.Add((segment.Seq, _store.Describe(key), records));
                 }
             }
         }
@@ -185,30 +214,30 @@ public sealed class StoreReader
         return result;
     }
 
-    private BlockIndex ReadIndex(string path, string tenant)
+    private BlockIndex ReadIndex(string key, string tenant, Dictionary<string, long> sizes)
     {
-        var stem = Path.GetFileNameWithoutExtension(path);
-        var blockPath = Path.ChangeExtension(path, StoreFormat.BlockExtension);
-        var plain = Open(path, File.ReadAllBytes(path), ObjectKind.Index, tenant, where: null);
+        var path = _store.Describe(key);
+        var stem = Path.GetFileNameWithoutExtension(key);
+        var blockKey = key[..^StoreFormat.IndexExtension.Length] + StoreFormat.BlockExtension;
+        var blockPath = _store.Describe(blockKey);
+        var plain = Open(path, Get(key, StoreCodes.BlockMissing), ObjectKind.Index, tenant, where: null);
         if (!BlockIndex.TryDecode(plain, out var index))
         {
             throw new StoreIntegrityException(path, StoreCodes.IndexMalformed);
         }
 
-        if (!File.Exists(blockPath))
+        // The index must describe exactly this block: same object id (unauthenticated here, authenticated
+        // when the block is opened) and length; and the block's name is its object id. Only the block's
+        // head is fetched: a block the index rules out is never downloaded in full.
+        var head = sizes.TryGetValue(blockKey, out var blockLength) ? Wait(_store.GetAsync(blockKey, 64 * 1024, CancellationToken.None)) : null;
+        if (head is null)
         {
             throw new StoreIntegrityException(path, StoreCodes.BlockMissing);
         }
 
-        // The index must describe exactly this block: same object id (unauthenticated here, authenticated
-        // when the block is opened) and length; and the block's name is its object id.
         SealedObjectInfo header;
-        var blockLength = new FileInfo(blockPath).Length;
         try
         {
-            using var stream = File.OpenRead(blockPath);
-            var head = new byte[(int)Math.Min(blockLength, 64 * 1024)];
-            stream.ReadExactly(head);
             header = Sealer.ReadHeader(head);
             if (header.ObjectKind != ObjectKind.Block)
             {
@@ -220,8 +249,11 @@ public sealed class StoreReader
             throw new StoreIntegrityException(blockPath, e.Code);
         }
 
+        // The length is compared after the header: `keys rewrap` changes the header (one stanza per recipient)
+        // but never the payload, whose length follows from the plaintext length (§5). For a block as written
+        // this is the same check as block_sealed_length == file length.
         if (!string.Equals(header.ObjectId, Convert.ToHexStringLower(index!.BlockObjectId), StringComparison.Ordinal)
-            || blockLength != index.BlockSealedLength)
+            || blockLength - header.HeaderLength != SealedPayloadLength(index.BlockPlainLength))
         {
             // Either file may be the one that changed: name the block, say which index disagrees.
             throw new StoreIntegrityException(blockPath, StoreCodes.IndexMismatch, $"(its index {Path.GetFileName(path)} describes another object)");
@@ -235,8 +267,17 @@ public sealed class StoreReader
         return index;
     }
 
-    private void ReadBlock(string path, string tenant, BlockIndex? index, TraceQuery? prune, List<StoredRecord> output)
+    /// <summary>Payload bytes of a sealed object with this plaintext length: 64 KiB chunks, 16-byte tag each, at least one chunk (docs/format.md §5).</summary>
+    private static long SealedPayloadLength(long plainLength)
     {
+        const long chunk = 64 * 1024;
+        const long tag = 16;
+        return plainLength + (tag * Math.Max(1, (plainLength + chunk - 1) / chunk));
+    }
+
+    private void ReadBlock(string key, string tenant, BlockIndex? index, TraceQuery? prune, List<StoredRecord> output)
+    {
+        var path = _store.Describe(key);
         HashSet<int>? onlyRecords = null;
         if (prune is not null && index is not null)
         {
@@ -246,7 +287,7 @@ public sealed class StoreReader
             }
         }
 
-        var sealedBytes = File.ReadAllBytes(path);
+        var sealedBytes = Get(key, StoreCodes.BlockMissing);
         var plain = Open(path, sealedBytes, ObjectKind.Block, tenant, where: null, out var info);
         if (!string.Equals(Path.GetFileNameWithoutExtension(path), StoreFormat.BlockStemFromObjectId(info.ObjectId), StringComparison.Ordinal))
         {
@@ -281,9 +322,10 @@ public sealed class StoreReader
     }
 
     /// <summary>Reads a WAL segment (live or recovered) into <paramref name="output"/>; returns its (seq, id) from the name.</summary>
-    private IndexedSegment ReadSegment(string path, string tenant, byte[] bytes, bool live, List<StoredRecord> output)
+    private IndexedSegment ReadSegment(string key, string tenant, byte[] bytes, bool live, List<StoredRecord> output)
     {
-        var stem = Path.GetFileNameWithoutExtension(path);
+        var path = _store.Describe(key);
+        var stem = Path.GetFileNameWithoutExtension(key);
         if (!StoreFormat.TryParseSegmentStem(stem, out var seq, out var segmentId))
         {
             throw new StoreIntegrityException(path, StoreCodes.SegmentMismatch);
@@ -344,6 +386,16 @@ public sealed class StoreReader
             offset = payloadOffset + payloadLength;
         }
     }
+
+    /// <summary>A listed object; gone by the time it is read (retention, a concurrent delete) is <paramref name="missingCode"/>, never a silent skip.</summary>
+    private byte[] Get(string key, string missingCode) =>
+        Wait(_store.GetAsync(key, firstBytes: null, CancellationToken.None)) ?? throw new StoreIntegrityException(_store.Describe(key), missingCode);
+
+    /// <summary>
+    /// The reader's API is synchronous (the CLI and tests call it); the filesystem store completes
+    /// synchronously and the S3 client has no synchronization context to deadlock on, so blocking is safe.
+    /// </summary>
+    private static T Wait<T>(Task<T> task) => task.GetAwaiter().GetResult();
 
     private byte[] Open(string path, ReadOnlySpan<byte> sealedObject, ObjectKind kind, string tenant, string? where) =>
         Open(path, sealedObject, kind, tenant, where, out _);

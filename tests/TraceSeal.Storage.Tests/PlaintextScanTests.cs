@@ -137,7 +137,7 @@ public sealed class PlaintextScanTests : IDisposable
     }
 
     /// <summary>The file itself, and every gzip / zlib / raw deflate stream that decompresses from any offset.</summary>
-    private static IEnumerable<(string How, byte[] Bytes)> Views(byte[] bytes)
+    internal static IEnumerable<(string How, byte[] Bytes)> Views(byte[] bytes)
     {
         yield return ("in clear", bytes);
         for (int offset = 0; offset < bytes.Length - 2; offset++)

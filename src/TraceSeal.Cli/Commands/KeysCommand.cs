@@ -1,10 +1,12 @@
 using System.CommandLine;
+using TraceSeal.Cli.Rewrap;
 using TraceSeal.Sealing;
 
 namespace TraceSeal.Cli.Commands;
 
 /// <summary>
-/// `traceseal keys init|inspect`: recipient keys (public, for collectors) and identity keys (private, for readers).
+/// `traceseal keys init|inspect|rewrap`: recipient keys (public, for collectors), identity keys (private, for
+/// readers), and key rotation of a stored sealed store (headers only).
 /// </summary>
 internal static class KeysCommand
 {
@@ -13,6 +15,7 @@ internal static class KeysCommand
         var keys = new Command("keys", "Create and inspect the keys that seal (recipient) and open (identity) stored data.");
         keys.Subcommands.Add(Init());
         keys.Subcommands.Add(Inspect());
+        keys.Subcommands.Add(Rewrap());
         return keys;
     }
 
@@ -62,6 +65,48 @@ internal static class KeysCommand
             return Program.ExitOk;
         }));
         return cmd;
+    }
+
+    private static Command Rewrap()
+    {
+        var store = new Option<string>("--store") { Description = "The sealed store directory (sealed_store::directory of the collector).", Required = true };
+        var identity = new Option<string[]>("--identity")
+        {
+            Description = "Identity key file that opens the objects now (NAME.identity.pem); repeatable.",
+            Required = true,
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var passphraseEnv = new Option<string?>("--passphrase-env") { Description = "Environment variable holding the identity passphrase." };
+        var recipient = new Option<string[]>("--recipient")
+        {
+            Description = "Recipient key file (NAME.recipient.pem) the objects are sealed to afterwards; repeatable. " +
+                          "This is the complete new list: recipients not named lose access to new reads.",
+            Required = true,
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Open and check every object, report what would change, write nothing." };
+        var cmd = new Command(
+            "rewrap",
+            "Give every object of a stopped sealed store (blocks, indexes, WAL segments) exactly the listed recipients, " +
+            "rewriting headers only: payloads are not re-encrypted. Each file is replaced atomically; exit 1 if any object fails.")
+        {
+            store, identity, passphraseEnv, recipient, dryRun,
+        };
+        cmd.SetAction(parse => CommandErrors.Run(() =>
+        {
+            var passphrase = ReadPassphrase(parse.GetValue(passphraseEnv));
+            var identities = (parse.GetValue(identity) ?? []).Select(f => KeyFiles.LoadIdentity(f, passphrase)).ToList();
+            var recipients = (parse.GetValue(recipient) ?? []).Select(KeyFiles.LoadRecipient).ToList();
+            return RunRewrap(parse.GetValue(store)!, identities, recipients, parse.GetValue(dryRun), Console.Out, Console.Error);
+        }));
+        return cmd;
+    }
+
+    /// <summary>The rewrap command body without the parser, for tests.</summary>
+    internal static int RunRewrap(string store, IReadOnlyList<IIdentity> identities, IReadOnlyList<IRecipient> recipients, bool dryRun, TextWriter output, TextWriter error)
+    {
+        var summary = new StoreRewrapper(store, identities, recipients, dryRun, output, error).Run();
+        return summary.Failures.Count == 0 ? Program.ExitOk : Program.ExitFailure;
     }
 
     internal static string? ReadPassphrase(string? variable)

@@ -7,15 +7,24 @@ using TraceSeal.Sealing;
 namespace TraceSeal.Cli.Commands;
 
 /// <summary>
-/// `traceseal query --store DIR --identity FILE (--trace-id HEX | --service S --since 1h ...)`: reads traces
-/// back from a sealed store with identity (private) keys. Any integrity error names the object and its code
+/// `traceseal query --store DIR|s3://BUCKET/PREFIX --identity FILE (--trace-id HEX | --service S --since 1h ...)`:
+/// reads traces back from a sealed store with identity (private) keys. An s3:// store holds the blocks the
+/// collectors uploaded; spans still in their local WALs are not visible there (a note on stderr says so). Any integrity error names the object and its code
 /// and exits 1; an object sealed to other keys says which recipients it wants.
 /// </summary>
 internal static class QueryCommand
 {
     public static Command Create()
     {
-        var store = new Option<string>("--store") { Description = "The sealed store directory (sealed_store::directory of the collector).", Required = true };
+        var store = new Option<string>("--store")
+        {
+            Description = "The sealed store: a directory (sealed_store::directory of the collector), or s3://BUCKET/PREFIX (sealed_store::s3; " +
+                          "credentials from the AWS environment variables / profile chain).",
+            Required = true,
+        };
+        var s3Endpoint = new Option<string?>("--s3-endpoint") { Description = "With s3://: the endpoint URL of an S3-compatible server (MinIO, Ceph); default AWS." };
+        var s3Region = new Option<string?>("--s3-region") { Description = "With s3://: the region (default: the AWS SDK's, or us-east-1 with --s3-endpoint)." };
+        var s3PathStyle = new Option<bool>("--s3-path-style") { Description = "With s3://: path-style addressing (MinIO and most self-hosted servers need it)." };
         var identity = new Option<string[]>("--identity")
         {
             Description = "Identity key file (NAME.identity.pem from `traceseal keys init`); repeatable.",
@@ -39,14 +48,31 @@ internal static class QueryCommand
 
         var cmd = new Command("query", "Read traces back from a sealed store with an identity key.")
         {
-            store, identity, passphraseEnv, tenant, traceId, service, name, since, from, to, minDuration, maxDuration, attr, limit, format,
+            store, s3Endpoint, s3Region, s3PathStyle, identity, passphraseEnv, tenant, traceId, service, name, since, from, to, minDuration, maxDuration, attr, limit, format,
         };
         cmd.SetAction(parse => CommandErrors.Run(() =>
         {
-            var storeDir = parse.GetValue(store)!;
-            if (storeDir.StartsWith("s3://", StringComparison.OrdinalIgnoreCase))
+            var storeArg = parse.GetValue(store)!;
+            S3StoreLocation? s3 = null;
+            if (S3StoreLocation.IsS3Uri(storeArg))
             {
-                throw new ArgumentException("--store: s3:// stores are not supported by this version of TraceSeal yet; give the store directory");
+                try
+                {
+                    s3 = S3StoreLocation.Parse(storeArg) with
+                    {
+                        Endpoint = parse.GetValue(s3Endpoint),
+                        Region = parse.GetValue(s3Region),
+                        ForcePathStyle = parse.GetValue(s3PathStyle),
+                    };
+                }
+                catch (FormatException e)
+                {
+                    throw new ArgumentException($"--store: {e.Message}", e);
+                }
+            }
+            else if (parse.GetValue(s3Endpoint) is not null || parse.GetValue(s3Region) is not null || parse.GetValue(s3PathStyle))
+            {
+                throw new ArgumentException("--s3-endpoint, --s3-region and --s3-path-style apply to an s3://BUCKET/PREFIX store only");
             }
 
             var query = new TraceQuery
@@ -64,7 +90,8 @@ internal static class QueryCommand
             };
             var passphrase = KeysCommand.ReadPassphrase(parse.GetValue(passphraseEnv));
             var identities = (parse.GetValue(identity) ?? []).Select(f => KeyFiles.LoadIdentity(f, passphrase)).ToList();
-            return Run(new StoreReader(storeDir, identities), query, parse.GetValue(format)!, Console.Out, Console.Error);
+            var reader = s3 is null ? new StoreReader(storeArg, identities) : new StoreReader(s3, identities);
+            return Run(reader, query, parse.GetValue(format)!, Console.Out, Console.Error);
         }));
         return cmd;
     }
@@ -82,8 +109,20 @@ internal static class QueryCommand
             error.WriteLine($"error: {e.Message}");
             return Program.ExitFailure;
         }
+        catch (Exception e) when (e is Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException or HttpRequestException)
+        {
+            // Object storage unreachable, no credentials, no such bucket, access denied: the store, not a bug.
+            error.WriteLine($"error: object storage: {e.Message}");
+            return Program.ExitFailure;
+        }
 
         output.Write(format == "json" ? QueryOutput.ToJson(result) + "\n" : QueryOutput.ToTree(result));
+        if (!reader.SeesLiveWal)
+        {
+            error.WriteLine("note: object storage holds the sealed blocks only; spans still in the collectors' local WALs " +
+                            "(not yet cut into a block: up to block::max_age, or longer while uploads fail) are not shown");
+        }
+
         if (result.TracesOverLimit > 0)
         {
             error.WriteLine($"{result.TracesOverLimit} more matching trace(s) not shown; raise --limit");

@@ -3,9 +3,11 @@ using Microsoft.Extensions.Logging;
 using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Exporters;
 using TraceSeal.Collector.Pipeline;
+using TraceSeal.Collector.Storage.Blocks;
 using TraceSeal.Collector.Storage.Wal;
 using TraceSeal.Sealing;
 using TraceSeal.Storage.Format;
+using TraceSeal.Storage.Objects;
 
 namespace TraceSeal.Collector.Storage;
 
@@ -15,6 +17,10 @@ namespace TraceSeal.Collector.Storage;
 /// docs/format.md §12). The exporter holds recipient (public) keys only: it can seal, never open — not even
 /// its own WAL. Recovery after a crash therefore never folds old segments into blocks; it cuts a torn
 /// tail and moves them aside as `.walseg` objects that readers scan in full.
+///
+/// With `s3` the WAL stays local (acknowledgements never wait for S3) and sealed blocks, indexes and
+/// recovered segments are uploaded in the background by a <see cref="BlockUploader"/> under `s3::prefix`,
+/// with the same key layout as the filesystem store.
 /// </summary>
 internal sealed class SealedStoreExporter : IExporter
 {
@@ -25,9 +31,11 @@ internal sealed class SealedStoreExporter : IExporter
     private CancellationTokenSource? _timerStop;
     private Task? _timer;
     private FileStream? _lock;
+    private readonly S3ObjectStore? _s3;
     private bool _running;
 
-    public SealedStoreExporter(string id, SealedStoreExporterSettings settings, IReadOnlyList<IRecipient> recipients, ILogger logger, TimeProvider? time = null)
+    /// <param name="remote">Tests only: the object store to upload to instead of the one `s3` describes.</param>
+    public SealedStoreExporter(string id, SealedStoreExporterSettings settings, IReadOnlyList<IRecipient> recipients, ILogger logger, TimeProvider? time = null, IObjectStore? remote = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(recipients);
@@ -38,13 +46,25 @@ internal sealed class SealedStoreExporter : IExporter
         }
 
         Id = id;
+        var root = Path.GetFullPath(settings.Directory);
+        time ??= TimeProvider.System;
+        var local = new FileSystemObjectStore(root);
+        if (remote is null && settings.S3 is { } s3)
+        {
+            // Credentials: the AWS SDK's default chain (environment, profile, web identity, container/instance role).
+            _s3 = new S3ObjectStore(s3.Bucket, s3.Prefix, s3.Endpoint, s3.Region, s3.ForcePathStyle, s3.SseKmsKeyId);
+            remote = _s3;
+        }
+
         _ctx = new StoreContext
         {
-            Root = Path.GetFullPath(settings.Directory),
+            Root = root,
             Settings = settings,
             Recipients = recipients,
-            Time = time ?? TimeProvider.System,
+            Time = time,
             Logger = logger,
+            Local = local,
+            Uploader = remote is null ? null : new BlockUploader(remote, local, logger, time, settings.Retention),
         };
     }
 
@@ -63,13 +83,6 @@ internal sealed class SealedStoreExporter : IExporter
     public static SealedStoreExporter Create(string id, SealedStoreExporterSettings settings, string configPath, ILogger logger, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        if (settings.S3 is not null)
-        {
-            throw new InvalidOperationException(
-                $"{configPath}: exporters::{id}::s3: S3 object storage is not available in this version of TraceSeal yet; " +
-                "remove `s3` to keep the sealed blocks on the filesystem under `directory`");
-        }
-
         var recipients = new List<IRecipient>();
         for (int i = 0; i < settings.Recipients.Count; i++)
         {
@@ -105,6 +118,9 @@ internal sealed class SealedStoreExporter : IExporter
             throw;
         }
 
+        // Everything an earlier run left under the local blocks/ folder (recovered segments, blocks of a
+        // filesystem-store run) goes to the bucket first, then is removed locally.
+        _ctx.Uploader?.Start(_ctx.Local.List(StoreFormat.BlocksDir + "/").Select(e => e.Key));
         _timerStop = new CancellationTokenSource();
         _timer = TickAsync(_timerStop.Token);
         _running = true;
@@ -141,11 +157,23 @@ internal sealed class SealedStoreExporter : IExporter
             await tenant.StopAsync().ConfigureAwait(false);
         }
 
+        if (_ctx.Uploader is { } uploader)
+        {
+            await uploader.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         _lock?.Dispose();
         _lock = null;
     }
 
-    public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None).ConfigureAwait(false);
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        _s3?.Dispose();
+    }
+
+    /// <summary>With `s3`: the uploader (tests: <see cref="BlockUploader.FlushAsync"/> waits for the uploads of cut blocks).</summary>
+    internal BlockUploader? Uploader => _ctx.Uploader;
 
     /// <summary>Cuts every tenant's block now (tests; `block::max_bytes` and `block::max_age` do it in production).</summary>
     internal async Task CutBlocksAsync()
@@ -164,6 +192,11 @@ internal sealed class SealedStoreExporter : IExporter
         foreach (var tenant in _tenants.Values)
         {
             await tenant.CrashAsync().ConfigureAwait(false);
+        }
+
+        if (_ctx.Uploader is { } uploader)
+        {
+            await uploader.CrashAsync().ConfigureAwait(false);
         }
 
         _lock?.Dispose();
@@ -239,6 +272,9 @@ internal sealed class SealedStoreExporter : IExporter
                 {
                     await tenant.ControlAsync(WalItemKind.Tick).ConfigureAwait(false);
                 }
+
+                // With `s3` retention runs over the bucket on the uploader loop (the tenants' loops skip it).
+                _ctx.Uploader?.RequestRetention();
             }
         }
         catch (OperationCanceledException)

@@ -37,4 +37,19 @@ internal static partial class StorageLog
 
     [LoggerMessage(4010, LogLevel.Warning, "directory {Path} under the WAL is not a tenant directory; ignored", EventName = "WalDirectoryIgnored")]
     public static partial void WalDirectoryIgnored(ILogger logger, string path);
+
+    [LoggerMessage(4011, LogLevel.Debug, "block {Block} and its index uploaded; {Segments} WAL segment(s) deleted", EventName = "BlockUploaded")]
+    public static partial void BlockUploaded(ILogger logger, string block, int segments);
+
+    [LoggerMessage(4012, LogLevel.Warning, "upload of {Object} failed (attempt {Attempt}); retrying in {Delay}; its WAL segments are kept", EventName = "UploadFailed")]
+    public static partial void UploadFailed(ILogger logger, string @object, int attempt, TimeSpan delay, Exception exception);
+
+    [LoggerMessage(4013, LogLevel.Warning, "stopping with {Object} not uploaded; its WAL segments are kept and are recovered and uploaded at the next start", EventName = "UploadAbandoned")]
+    public static partial void UploadAbandoned(ILogger logger, string @object);
+
+    [LoggerMessage(4014, LogLevel.Information, "{Path} uploaded as {Object} and removed locally", EventName = "LocalObjectUploaded")]
+    public static partial void LocalObjectUploaded(ILogger logger, string path, string @object);
+
+    [LoggerMessage(4015, LogLevel.Warning, "retention over object storage failed; the next pass tries again", EventName = "RetentionFailed")]
+    public static partial void RetentionFailed(ILogger logger, Exception exception);
 }

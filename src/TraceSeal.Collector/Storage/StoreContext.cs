@@ -1,17 +1,31 @@
 using Microsoft.Extensions.Logging;
 using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Storage.Blocks;
 using TraceSeal.Sealing;
+using TraceSeal.Storage.Objects;
 
 namespace TraceSeal.Collector.Storage;
 
 /// <summary>What every tenant of one sealed_store exporter shares: settings, recipient keys (public only), clock, logger.</summary>
 internal sealed class StoreContext
 {
+    private FileSystemObjectStore? _local;
+
     public required string Root { get; init; }
     public required SealedStoreExporterSettings Settings { get; init; }
     public required IReadOnlyList<IRecipient> Recipients { get; init; }
     public required TimeProvider Time { get; init; }
     public required ILogger Logger { get; init; }
+
+    /// <summary>The local store under <see cref="Root"/>: WAL directory, and the blocks when there is no <see cref="Uploader"/>.</summary>
+    public FileSystemObjectStore Local
+    {
+        get => _local ??= new FileSystemObjectStore(Root);
+        init => _local = value;
+    }
+
+    /// <summary>Set with `s3`: sealed blocks go to object storage in the background instead of <see cref="Local"/>.</summary>
+    public BlockUploader? Uploader { get; init; }
 
     public bool Fsync => Settings.Durability == SealedStoreDurability.Fsync;
 

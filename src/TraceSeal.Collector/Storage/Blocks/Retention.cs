@@ -1,5 +1,8 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging;
+using TraceSeal.Collector.Config;
 using TraceSeal.Storage.Format;
+using TraceSeal.Storage.Objects;
 
 namespace TraceSeal.Collector.Storage.Blocks;
 
@@ -78,6 +81,80 @@ internal static class Retention
         }
     }
 
+    /// <summary>
+    /// The same rules over an object store (`s3`): units are a block with its index (same stem) or one
+    /// recovered segment, per tenant, oldest hour bucket first, then oldest written. Runs on the uploader
+    /// loop, so it never deletes while that loop is putting the same tenant's objects. A failed delete is
+    /// thrown to the caller and the next pass tries again.
+    /// </summary>
+    public static async Task SweepAsync(IObjectStore store, StoreRetentionSettings settings, DateTimeOffset now, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (settings.MaxAge is null && settings.MaxBytes is null)
+        {
+            return;
+        }
+
+        var tenants = new Dictionary<string, Dictionary<string, ObjectUnit>>(StringComparer.Ordinal);
+        foreach (var entry in await store.ListAsync(StoreFormat.BlocksDir + "/", cancellationToken).ConfigureAwait(false))
+        {
+            var parts = entry.Key.Split('/');
+            if (parts.Length != 7 || !StoreFormat.IsValidTenant(parts[1])
+                || !DateTimeOffset.TryParseExact(string.Join('/', parts[2..6]), "yyyy/MM/dd/HH", CultureInfo.InvariantCulture,
+                    DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var bucketStart))
+            {
+                continue;
+            }
+
+            var ext = Path.GetExtension(parts[6]);
+            if (ext is not (StoreFormat.BlockExtension or StoreFormat.IndexExtension or StoreFormat.RecoveredExtension))
+            {
+                continue;
+            }
+
+            var unitKey = entry.Key[..^ext.Length] + (ext == StoreFormat.RecoveredExtension ? ext : "");
+            if (!tenants.TryGetValue(parts[1], out var units))
+            {
+                units = new Dictionary<string, ObjectUnit>(StringComparer.Ordinal);
+                tenants[parts[1]] = units;
+            }
+
+            if (!units.TryGetValue(unitKey, out var unit))
+            {
+                unit = new ObjectUnit(bucketStart);
+                units[unitKey] = unit;
+            }
+
+            unit.Entries.Add(entry);
+        }
+
+        foreach (var units in tenants.Values)
+        {
+            var ordered = units.Values.ToList();
+            ordered.Sort(static (a, b) => a.BucketStart != b.BucketStart ? a.BucketStart.CompareTo(b.BucketStart) : a.Written.CompareTo(b.Written));
+            long total = ordered.Sum(u => u.Bytes);
+            foreach (var unit in ordered)
+            {
+                string? reason = settings.MaxAge is { } age && unit.BucketStart.AddHours(1) <= now - age ? "retention::max_age"
+                    : settings.MaxBytes is { } max && total > max ? "retention::max_bytes"
+                    : null;
+                if (reason is null)
+                {
+                    continue;
+                }
+
+                total -= unit.Bytes;
+                unit.Entries.Sort(static (a, b) => Rank(a.Key).CompareTo(Rank(b.Key)));
+                foreach (var entry in unit.Entries)
+                {
+                    await store.DeleteAsync(entry.Key, cancellationToken).ConfigureAwait(false);
+                    StorageLog.RetentionDeleted(logger, store.Describe(entry.Key), reason);
+                }
+            }
+        }
+    }
+
+    private static int Rank(string key) => key.EndsWith(StoreFormat.IndexExtension, StringComparison.Ordinal) ? 0 : 1;
+
     /// <summary>Index before block: a crash in between must not leave an index without its block.</summary>
     private static int Rank(FileInfo f) => f.Extension == StoreFormat.IndexExtension ? 0 : 1;
 
@@ -95,6 +172,14 @@ internal static class Retention
             Directory.Delete(dir);
             dir = Path.GetDirectoryName(dir)!;
         }
+    }
+
+    private sealed class ObjectUnit(DateTimeOffset bucketStart)
+    {
+        public DateTimeOffset BucketStart { get; } = bucketStart;
+        public List<ObjectEntry> Entries { get; } = [];
+        public long Bytes => Entries.Sum(e => e.Size);
+        public DateTimeOffset Written => Entries.Count == 0 ? DateTimeOffset.MaxValue : Entries.Min(e => e.LastModified);
     }
 
     private sealed class Unit(string directory, DateTimeOffset bucketStart)

@@ -122,6 +122,10 @@ internal static partial class StoreFormat
         utc.UtcDateTime.ToString("dd", CultureInfo.InvariantCulture),
         utc.UtcDateTime.ToString("HH", CultureInfo.InvariantCulture));
 
+    /// <summary>`blocks/TENANT/yyyy/MM/dd/HH` for a UTC time: the object-store key folder (docs/format.md §12.1).</summary>
+    public static string BucketKey(string tenant, DateTimeOffset utc) =>
+        string.Create(CultureInfo.InvariantCulture, $"{BlocksDir}/{tenant}/{utc.UtcDateTime:yyyy'/'MM'/'dd'/'HH}");
+
     /// <summary>The block's file stem: the first 8 bytes of its (authenticated) object id, as 16 hex digits.</summary>
     public static string BlockStemFromObjectId(string objectIdHex) => objectIdHex[..(BlockNameBytes * 2)];
 

@@ -6,6 +6,7 @@ using TraceSeal.Collector.Pipeline;
 using TraceSeal.Collector.Storage.Blocks;
 using TraceSeal.Sealing;
 using TraceSeal.Storage.Format;
+using TraceSeal.Storage.Objects;
 
 namespace TraceSeal.Collector.Storage.Wal;
 
@@ -18,8 +19,11 @@ namespace TraceSeal.Collector.Storage.Wal;
 /// then completes every waiter: an acknowledgement means sealed and durable. The same records go to the
 /// in-memory block buffer; when it reaches `block::max_bytes` or `block::max_age` (or at stop) it is
 /// sealed as a block + index, written atomically, and the WAL segments it covers are deleted.
+/// With `s3` the sealed block and index are handed to the <see cref="BlockUploader"/> instead, and the
+/// segments are deleted (and their backlog released) only once both objects are uploaded: an
+/// acknowledgement never waits for S3, and the WAL stays the durable copy until S3 has one.
 /// Backlog (bytes in the WAL not yet in a block) is bounded by `wal::max_backlog_bytes`: beyond it new
-/// requests are refused, retryable.
+/// requests are refused, retryable — so failing uploads bound memory (pending blocks) and disk (WAL).
 /// </summary>
 internal sealed class TenantStore
 {
@@ -185,7 +189,7 @@ internal sealed class TenantStore
                 CutBlock();
             }
 
-            if (control.Kind == WalItemKind.Tick)
+            if (control.Kind == WalItemKind.Tick && _ctx.Uploader is null)
             {
                 Retention.Sweep(_ctx, Tenant);
             }
@@ -324,14 +328,23 @@ internal sealed class TenantStore
             var stem = StoreFormat.BlockStemFromObjectId(info.ObjectId);
             var index = _block.BuildIndex(Convert.FromHexString(info.ObjectId), sealedBlock.Length);
             var sealedIndex = Sealer.Seal(index.Encode(), ObjectKind.Index, Tenant, _ctx.Recipients);
-            var dir = StoreFormat.BucketDirectory(_ctx.Root, Tenant, _ctx.Time.GetUtcNow());
-            DirectorySync.EnsureDirectory(_ctx.Root, dir, fsync: true);
+            var folder = StoreFormat.BucketKey(Tenant, _ctx.Time.GetUtcNow());
+            var blockKey = $"{folder}/{stem}{StoreFormat.BlockExtension}";
+            var indexKey = $"{folder}/{stem}{StoreFormat.IndexExtension}";
+            if (_ctx.Uploader is { } uploader)
+            {
+                // The uploader now owns the segments: it deletes them once both objects are in the bucket.
+                uploader.Enqueue(new PendingBlock(this, blockKey, sealedBlock, indexKey, sealedIndex, [.. _blockSegmentPaths], _blockBacklog));
+                StorageLog.BlockWritten(_ctx.Logger, blockKey, _block.RecordCount, sealedBlock.Length, _block.Segments.Count);
+                _blockSegmentPaths.Clear();
+                return;
+            }
 
             // Block first, then its index: a crash in between leaves a block without index, which readers
             // scan in full. Only when both are durable are the WAL segments they cover deleted.
-            AtomicFile.Write(dir, stem + StoreFormat.BlockExtension, sealedBlock);
-            AtomicFile.Write(dir, stem + StoreFormat.IndexExtension, sealedIndex);
-            StorageLog.BlockWritten(_ctx.Logger, Path.Combine(dir, stem + StoreFormat.BlockExtension), _block.RecordCount, sealedBlock.Length, _block.Segments.Count);
+            _ctx.Local.Put(blockKey, sealedBlock);
+            _ctx.Local.Put(indexKey, sealedIndex);
+            StorageLog.BlockWritten(_ctx.Logger, _ctx.Local.Describe(blockKey), _block.RecordCount, sealedBlock.Length, _block.Segments.Count);
             DeleteSegments();
             Interlocked.Add(ref _backlog, -_blockBacklog);
         }
@@ -346,6 +359,26 @@ internal sealed class TenantStore
             _blockBacklog = 0;
             _block.Reset();
         }
+    }
+
+    /// <summary>
+    /// Called by the uploader (another thread) once a block and its index are in the bucket: the WAL segments
+    /// they cover are no longer needed. Safe next to the writer loop: these segments are closed and the loop
+    /// never touches them again; the backlog is an interlocked counter.
+    /// </summary>
+    internal void SegmentsUploaded(IReadOnlyList<string> segmentPaths, long backlogBytes)
+    {
+        foreach (var path in segmentPaths)
+        {
+            File.Delete(path);
+        }
+
+        if (segmentPaths.Count > 0 && _ctx.Fsync)
+        {
+            DirectorySync.Fsync(_walDir);
+        }
+
+        Interlocked.Add(ref _backlog, -backlogBytes);
     }
 
     private void DeleteSegments()

@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+
+namespace TraceSeal.Storage.Tests.Crash;
+
+/// <summary>
+/// The real `traceseal collector --config FILE` as a child process (`dotnet traceseal.dll`, built next to the
+/// tests because this project references TraceSeal.Cli). Ready means the receiver logged its bound port.
+/// </summary>
+internal sealed partial class CollectorProcess : IAsyncDisposable
+{
+    private const int MaxLogLines = 200;
+    private readonly Process _process;
+    private readonly TaskCompletionSource<int> _port = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Queue<string> _log = new();
+
+    private CollectorProcess(Process process)
+    {
+        _process = process;
+    }
+
+    public int Pid => _process.Id;
+
+    public static CollectorProcess Start(string configPath)
+    {
+        var info = new ProcessStartInfo(DotnetHost(), [Path.Combine(AppContext.BaseDirectory, "traceseal.dll"), "collector", "--config", configPath])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        var collector = new CollectorProcess(process);
+        process.ErrorDataReceived += (_, e) => collector.OnLine(e.Data);
+        process.OutputDataReceived += (_, e) => collector.OnLine(e.Data);
+        process.Exited += (_, _) => collector._port.TrySetException(
+            new InvalidOperationException($"the collector exited before it was ready:\n{collector.Log()}"));
+        process.Start();
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        return collector;
+    }
+
+    /// <summary>The HTTP port, once the receiver logged "listening on"; fails if the process exits first.</summary>
+    public async Task<int> WaitReadyAsync(TimeSpan timeout) => await _port.Task.WaitAsync(timeout).ConfigureAwait(false);
+
+    /// <summary>kill -9 of the whole tree: Process.Kill sends SIGKILL on Linux. No handler, no flush, no block cut.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>SIGTERM (as `kill PID` or systemd would): the collector drains and cuts its blocks. Returns the exit code.</summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        if (NativeMethods.kill(_process.Id, NativeMethods.SigTerm) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed (errno {Marshal.GetLastPInvokeError()})");
+        }
+
+        await _process.WaitForExitAsync().WaitAsync(timeout).ConfigureAwait(false);
+        return _process.ExitCode;
+    }
+
+    public string Log()
+    {
+        lock (_log)
+        {
+            return string.Join('\n', _log);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            await KillAsync().ConfigureAwait(false);
+        }
+
+        _process.Dispose();
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_log)
+        {
+            _log.Enqueue(line);
+            if (_log.Count > MaxLogLines)
+            {
+                _log.Dequeue();
+            }
+        }
+
+        var m = Listening().Match(line);
+        if (m.Success)
+        {
+            _port.TrySetResult(int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    private static string DotnetHost() =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host
+        : Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self
+        : "dotnet";
+
+    [GeneratedRegex(@"http listening on \S*?:(\d+)\b")]
+    private static partial Regex Listening();
+
+#pragma warning disable SYSLIB1054 // one call per test run; LibraryImport buys nothing here.
+    private static class NativeMethods
+    {
+        public const int SigTerm = 15;
+
+        [DllImport("libc", SetLastError = true)]
+        public static extern int kill(int pid, int sig);
+    }
+#pragma warning restore SYSLIB1054
+}
