@@ -62,9 +62,16 @@ internal static class VerifyCommand
 
     private static Command Data()
     {
-        var dir = new Argument<string>("DIR") { Description = "Directory a collector writes to (sealed store, WAL, queue, spill directory)." };
-        var cmd = new Command("data", "Check that every stored file is sealed, none holds plaintext OTLP, and permissions are 0700/0600.") { dir };
-        return WithOutput(cmd, parse => _ => Task.FromResult(DataScanner.Scan(parse.GetValue(dir)!)));
+        var target = new Argument<string>("DIR|s3://BUCKET/PREFIX") { Description = "Directory a collector writes to (sealed store, WAL, queue, spill directory), or the s3://BUCKET/PREFIX of sealed_store::s3." };
+        var s3Endpoint = new Option<string?>("--s3-endpoint") { Description = "With s3://: the endpoint URL of an S3-compatible server (MinIO, Ceph); default AWS." };
+        var s3Region = new Option<string?>("--s3-region") { Description = "With s3://: the region (default: the AWS SDK's, or us-east-1 with --s3-endpoint)." };
+        var s3PathStyle = new Option<bool>("--s3-path-style") { Description = "With s3://: path-style addressing (MinIO and most self-hosted servers need it)." };
+        var cmd = new Command("data", "Check that every stored file or object is sealed and none holds plaintext OTLP; permissions 0700/0600 for a directory, server-side encryption (advisory) for s3://.")
+        {
+            target, s3Endpoint, s3Region, s3PathStyle,
+        };
+        return WithOutput(cmd, parse => ct => DataScanner.VerifyAsync(
+            parse.GetValue(target)!, parse.GetValue(s3Endpoint), parse.GetValue(s3Region), parse.GetValue(s3PathStyle), ct));
     }
 
     private static Command WithOutput(Command cmd, Func<ParseResult, Func<CancellationToken, Task<TraceSeal.Verify.Findings.Report>>> check)

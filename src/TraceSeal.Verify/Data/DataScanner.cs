@@ -8,15 +8,29 @@ namespace TraceSeal.Verify.Data;
 /// Every sealed object's header is parsed (<see cref="SealedHeader"/>, no key needed): it must be well formed
 /// and name at least one recipient, and the recipients' key ids are summed up per store (the nearest
 /// directory holding store.lock, else DIR) so operators can compare them with `traceseal keys inspect`.
-/// Not done yet: s3:// stores.
+/// The content checks are <see cref="ObjectChecks"/>, shared with s3:// stores (<see cref="S3DataScanner"/>).
 /// </summary>
 internal static class DataScanner
 {
-    /// <summary>Enough for the protobuf heuristic on any realistic spill file without reading a whole block.</summary>
-    private const int MaxInspectBytes = 16 * 1024 * 1024;
-
     private const UnixFileMode GroupOrOther = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
                                               | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+
+    /// <summary>`verify data DIR|s3://BUCKET/PREFIX`. The --s3-* settings with a directory are a usage error.</summary>
+    public static Task<Report> VerifyAsync(string target, string? s3Endpoint, string? s3Region, bool s3PathStyle, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(target);
+        if (S3DataTarget.IsS3Uri(target))
+        {
+            return S3DataScanner.ScanAsync(S3DataTarget.Parse(target) with { Endpoint = s3Endpoint, Region = s3Region, ForcePathStyle = s3PathStyle }, ct);
+        }
+
+        if (s3Endpoint is not null || s3Region is not null || s3PathStyle)
+        {
+            throw new ArgumentException("--s3-endpoint, --s3-region and --s3-path-style apply to an s3://BUCKET/PREFIX target only");
+        }
+
+        return Task.FromResult(Scan(target));
+    }
 
     public static Report Scan(string directory)
     {
@@ -65,106 +79,28 @@ internal static class DataScanner
         return report;
     }
 
+    /// <summary>Runs the shared content checks on one file. File reads complete synchronously, so waiting on the
+    /// task blocks nothing.</summary>
     private static void CheckContent(Report report, StoreSummary store, string path, long length)
     {
         if (length == 0)
         {
-            return; // nothing to leak; writers create files before the first record
-        }
-
-        if (path.EndsWith(".wal", StringComparison.Ordinal) || path.EndsWith(".walseg", StringComparison.Ordinal))
-        {
-            CheckWalFrames(report, store, path, length);
             return;
         }
 
-        byte[] content;
-        using (var stream = File.OpenRead(path))
+        using var handle = File.OpenHandle(path);
+        ReadRange read = (offset, count, _) =>
         {
-            content = new byte[(int)Math.Min(length, MaxInspectBytes)];
-            stream.ReadExactly(content);
-        }
-
-        if (SealedMagic.HasMagic(content))
-        {
-            if (!SealedMagic.IsKnownVersion(content))
+            byte[] buffer = new byte[count];
+            int total = 0;
+            for (int n; total < count && (n = RandomAccess.Read(handle, buffer.AsSpan(total), offset + total)) > 0;)
             {
-                string version = content.Length > SealedMagic.Magic.Length ? $"0x{content[SealedMagic.Magic.Length]:x2}" : "missing";
-                report.Add(CheckResult.Finding(Catalogue.DataNotSealed, $"sealed magic with unknown version {version}", At(path)));
-                return;
+                total += n;
             }
 
-            CheckHeader(report, store, path, content.AsSpan(0, Math.Min(content.Length, SealedHeader.MaxLength)), where: null);
-            return;
-        }
-
-        if (PlaintextOtlp.Detect(content, out string what))
-        {
-            report.Add(CheckResult.Finding(Catalogue.DataPlaintextOtlp, $"holds {what} in plaintext", At(path)));
-            return;
-        }
-
-        report.Add(CheckResult.Finding(Catalogue.DataNotSealed, "not a sealed object (no TSEAL magic)", At(path)));
-    }
-
-    /// <summary>
-    /// A WAL segment (live `.wal` or recovered `.walseg`) is a run of frames `[u32 BE length][sealed object]`
-    /// (docs/format.md §12): every frame must be a sealed object. A frame that runs past the end of the file is
-    /// a torn tail the writer cuts at its next start, not plaintext, so it is not a finding.
-    /// </summary>
-    private static void CheckWalFrames(Report report, StoreSummary store, string path, long length)
-    {
-        using var stream = File.OpenRead(path);
-        Span<byte> lengthPrefix = stackalloc byte[4];
-        byte[] head = new byte[SealedHeader.MaxLength];
-        long offset = 0;
-        for (int frame = 0; offset + 4 <= length; frame++)
-        {
-            stream.Position = offset;
-            stream.ReadExactly(lengthPrefix);
-            long frameLength = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(lengthPrefix);
-            if (offset + 4 + frameLength > length)
-            {
-                return; // torn tail: the writer was cut off mid-frame
-            }
-
-            string where = $"WAL frame {frame} at offset {offset}";
-            var sealedHead = head.AsSpan(0, (int)Math.Min(frameLength, head.Length));
-            stream.ReadExactly(sealedHead);
-            if (!SealedMagic.HasMagic(sealedHead) || !SealedMagic.IsKnownVersion(sealedHead))
-            {
-                report.Add(CheckResult.Finding(Catalogue.DataNotSealed, $"{where} is not a sealed object of a known version", At(path)));
-                return;
-            }
-
-            // One finding per file: after a bad frame the rest of the segment says nothing new.
-            if (!CheckHeader(report, store, path, sealedHead, where))
-            {
-                return;
-            }
-
-            offset += 4 + frameLength;
-        }
-    }
-
-    /// <summary>Parses the header; a well-formed one is added to the store's summary. False after a finding.</summary>
-    private static bool CheckHeader(Report report, StoreSummary store, string path, ReadOnlySpan<byte> sealedObject, string? where)
-    {
-        var header = SealedHeader.Parse(sealedObject);
-        string prefix = where is null ? string.Empty : where + ": ";
-        switch (header.Problem)
-        {
-            case SealedHeader.Problem.None:
-                store.Add(header);
-                return true;
-            case SealedHeader.Problem.NoRecipient:
-                store.Add(header);
-                report.Add(CheckResult.Finding(Catalogue.DataNoRecipient, $"{prefix}{header.KindName} of tenant {header.Tenant}: {header.Detail}", At(path)));
-                return false;
-            default:
-                report.Add(CheckResult.Finding(Catalogue.DataNotSealed, $"{prefix}sealed header is {(header.Problem == SealedHeader.Problem.Truncated ? "truncated" : "malformed")}: {header.Detail}", At(path)));
-                return false;
-        }
+            return Task.FromResult(total == count ? buffer : buffer[..total]);
+        };
+        ObjectChecks.CheckAsync(report, store, path, At(path), length, read, CancellationToken.None).GetAwaiter().GetResult();
     }
 
     private static void CheckMode(Report report, string path, bool isDirectory)
@@ -221,31 +157,5 @@ internal static class DataScanner
             _rootOfDirectory[directory] = root;
             return root;
         }
-    }
-
-    private sealed class StoreSummary(string root)
-    {
-        private readonly SortedSet<string> _tenants = new(StringComparer.Ordinal);
-        private readonly SortedDictionary<string, int> _keyIds = new(StringComparer.Ordinal);
-
-        public string Root { get; } = root;
-
-        public int Objects { get; private set; }
-
-        public void Add(SealedHeader.Result header)
-        {
-            Objects++;
-            _tenants.Add(header.Tenant);
-            foreach (string keyId in header.KeyIds ?? [])
-            {
-                _keyIds[keyId] = _keyIds.GetValueOrDefault(keyId) + 1;
-            }
-        }
-
-        /// <summary>The summary line: how many objects, which tenants, and each recipient key id with the
-        /// number of objects sealed to it (an id on fewer objects than the total is a key added or dropped).</summary>
-        public string Describe() =>
-            $"store {Root}: {Objects} sealed object(s), tenant(s) {string.Join(", ", _tenants)}; recipient key ids: " +
-            (_keyIds.Count == 0 ? "none" : string.Join(", ", _keyIds.Select(k => $"{k.Key} ({k.Value})")));
     }
 }

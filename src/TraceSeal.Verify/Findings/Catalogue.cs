@@ -196,7 +196,19 @@ internal static class Catalogue
         "every sealed object has at least one recipient",
         "an object sealed to nobody cannot be opened by anyone: check the writer's recipients list (sealed_store::recipients) and restore from a good copy");
 
+    public static readonly Rule DataStoreReadable = new("TS-DATA-005", Layer.AtRest, Outcome.Fail,
+        "the object store can be listed and every object read",
+        "check the bucket and prefix, --s3-endpoint / --s3-region / --s3-path-style, and the credentials the AWS SDK's default chain finds (AWS_ACCESS_KEY_ID, AWS_PROFILE, roles); the verifier needs s3:ListBucket and s3:GetObject");
+
+    public static readonly Rule DataServerSideEncryption = new("TS-DATA-006", Layer.AtRest, Outcome.Warn,
+        "objects carry server-side encryption (defence in depth)",
+        "turn on default bucket encryption (SSE-S3 or SSE-KMS) or set sealed_store::s3::sse_kms_key_id; the sealing is what protects the data, SSE adds a second layer against a leaked bucket or disk");
+
+    /// <summary>`verify data DIR`.</summary>
     public static readonly IReadOnlyList<Rule> DataRules = [DataNotSealed, DataPlaintextOtlp, DataPermissions, DataNoRecipient];
 
-    public static IEnumerable<Rule> All => ConfigRules.Concat(EndpointRules).Concat(EnvRules).Concat(DataRules);
+    /// <summary>`verify data s3://...`: no file modes; listing/reading and server-side encryption instead.</summary>
+    public static readonly IReadOnlyList<Rule> S3DataRules = [DataStoreReadable, DataNotSealed, DataPlaintextOtlp, DataNoRecipient, DataServerSideEncryption];
+
+    public static IEnumerable<Rule> All => ConfigRules.Concat(EndpointRules).Concat(EnvRules).Concat(DataRules).Concat(S3DataRules).Distinct();
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using TraceSeal.Verify.Data;
 using TraceSeal.Verify.Findings;
 
 namespace TraceSeal.Verify.Output;
@@ -61,6 +62,7 @@ internal static class SarifReport
             "config" => Catalogue.ConfigRules,
             "endpoint" => Catalogue.EndpointRules,
             "env" => Catalogue.EnvRules,
+            "data" when report.Target.StartsWith(S3DataTarget.Scheme, StringComparison.OrdinalIgnoreCase) => Catalogue.S3DataRules,
             "data" => Catalogue.DataRules,
             _ => [],
         };

@@ -1,0 +1,163 @@
+using System.Buffers.Binary;
+using TraceSeal.Verify.Findings;
+
+namespace TraceSeal.Verify.Data;
+
+/// <summary>Reads up to <paramref name="count"/> bytes at <paramref name="offset"/> of one object (fewer only at its end).</summary>
+internal delegate Task<byte[]> ReadRange(long offset, int count, CancellationToken cancellationToken);
+
+/// <summary>
+/// The content checks of `verify data`, shared by directories (<see cref="DataScanner"/>) and object storage
+/// (<see cref="S3DataScanner"/>): through <see cref="ReadRange"/> they read only the first bytes a check needs —
+/// a sealed header, one WAL frame's length and header at a time — and up to <see cref="MaxInspectBytes"/> only
+/// for the plaintext-OTLP heuristic on data that is not sealed.
+/// </summary>
+internal static class ObjectChecks
+{
+    /// <summary>Enough for the protobuf heuristic on any realistic spill file without reading a whole block.</summary>
+    public const int MaxInspectBytes = 16 * 1024 * 1024;
+
+    /// <summary>First read of a sealed header: holds any header with up to ~20 recipients; a longer one is read again
+    /// up to <see cref="SealedHeader.MaxLength"/>.</summary>
+    private const int HeadBytes = 4096;
+
+    /// <param name="name">The file or object name (the `.wal` / `.walseg` suffix selects frame-by-frame checking).</param>
+    public static async Task CheckAsync(Report report, StoreSummary store, string name, SourceLocation at, long length, ReadRange read, CancellationToken ct)
+    {
+        if (length == 0)
+        {
+            return; // nothing to leak; writers create files before the first record
+        }
+
+        if (name.EndsWith(".wal", StringComparison.Ordinal) || name.EndsWith(".walseg", StringComparison.Ordinal))
+        {
+            await CheckWalFramesAsync(report, store, at, length, read, ct).ConfigureAwait(false);
+            return;
+        }
+
+        byte[] head = await ReadHeaderAsync(read, 0, length, first: null, ct).ConfigureAwait(false);
+        if (SealedMagic.HasMagic(head))
+        {
+            if (!SealedMagic.IsKnownVersion(head))
+            {
+                string version = head.Length > SealedMagic.Magic.Length ? $"0x{head[SealedMagic.Magic.Length]:x2}" : "missing";
+                report.Add(CheckResult.Finding(Catalogue.DataNotSealed, $"sealed magic with unknown version {version}", at));
+                return;
+            }
+
+            CheckHeader(report, store, at, head, where: null);
+            return;
+        }
+
+        byte[] content = length > head.Length ? await read(0, (int)Math.Min(length, MaxInspectBytes), ct).ConfigureAwait(false) : head;
+        if (PlaintextOtlp.Detect(content, out string what))
+        {
+            report.Add(CheckResult.Finding(Catalogue.DataPlaintextOtlp, $"holds {what} in plaintext", at));
+            return;
+        }
+
+        report.Add(CheckResult.Finding(Catalogue.DataNotSealed, "not a sealed object (no TSEAL magic)", at));
+    }
+
+    /// <summary>
+    /// A WAL segment (live `.wal` or recovered `.walseg`) is a run of frames `[u32 BE length][sealed object]`
+    /// (docs/format.md §12): every frame must be a sealed object. A frame that runs past the end of the file is
+    /// a torn tail the writer cuts at its next start, not plaintext, so it is not a finding. One read per frame
+    /// (its length and the start of its header); a header longer than that is read again.
+    /// </summary>
+    private static async Task CheckWalFramesAsync(Report report, StoreSummary store, SourceLocation at, long length, ReadRange read, CancellationToken ct)
+    {
+        long offset = 0;
+        for (int frame = 0; offset + 4 <= length; frame++)
+        {
+            byte[] chunk = await read(offset, (int)Math.Min(length - offset, 4 + HeadBytes), ct).ConfigureAwait(false);
+            if (chunk.Length < 4)
+            {
+                return; // the object shrank under us: nothing more to see
+            }
+
+            long frameLength = BinaryPrimitives.ReadUInt32BigEndian(chunk);
+            if (offset + 4 + frameLength > length)
+            {
+                return; // torn tail: the writer was cut off mid-frame
+            }
+
+            string where = $"WAL frame {frame} at offset {offset}";
+            byte[] sealedHead = await ReadHeaderAsync(read, offset + 4, frameLength, chunk.AsMemory(4, (int)Math.Min(frameLength, chunk.Length - 4)), ct).ConfigureAwait(false);
+            if (!SealedMagic.HasMagic(sealedHead) || !SealedMagic.IsKnownVersion(sealedHead))
+            {
+                report.Add(CheckResult.Finding(Catalogue.DataNotSealed, $"{where} is not a sealed object of a known version", at));
+                return;
+            }
+
+            // One finding per file: after a bad frame the rest of the segment says nothing new.
+            if (!CheckHeader(report, store, at, sealedHead, where))
+            {
+                return;
+            }
+
+            offset += 4 + frameLength;
+        }
+    }
+
+    /// <summary>The start of a (possibly) sealed object of <paramref name="available"/> bytes at <paramref name="offset"/>:
+    /// <see cref="HeadBytes"/> first (or <paramref name="first"/>, already read), all of a longer header only when needed.</summary>
+    private static async Task<byte[]> ReadHeaderAsync(ReadRange read, long offset, long available, ReadOnlyMemory<byte>? first, CancellationToken ct)
+    {
+        byte[] head = first is { } bytes ? bytes.ToArray() : await read(offset, (int)Math.Min(available, HeadBytes), ct).ConfigureAwait(false);
+        if (available > head.Length && head.Length < SealedHeader.MaxLength && SealedMagic.HasMagic(head) && SealedMagic.IsKnownVersion(head)
+            && SealedHeader.Parse(head).Problem == SealedHeader.Problem.Truncated)
+        {
+            head = await read(offset, (int)Math.Min(available, SealedHeader.MaxLength), ct).ConfigureAwait(false);
+        }
+
+        return head;
+    }
+
+    /// <summary>Parses the header; a well-formed one is added to the store's summary. False after a finding.</summary>
+    private static bool CheckHeader(Report report, StoreSummary store, SourceLocation at, ReadOnlySpan<byte> sealedObject, string? where)
+    {
+        var header = SealedHeader.Parse(sealedObject[..Math.Min(sealedObject.Length, SealedHeader.MaxLength)]);
+        string prefix = where is null ? string.Empty : where + ": ";
+        switch (header.Problem)
+        {
+            case SealedHeader.Problem.None:
+                store.Add(header);
+                return true;
+            case SealedHeader.Problem.NoRecipient:
+                store.Add(header);
+                report.Add(CheckResult.Finding(Catalogue.DataNoRecipient, $"{prefix}{header.KindName} of tenant {header.Tenant}: {header.Detail}", at));
+                return false;
+            default:
+                report.Add(CheckResult.Finding(Catalogue.DataNotSealed, $"{prefix}sealed header is {(header.Problem == SealedHeader.Problem.Truncated ? "truncated" : "malformed")}: {header.Detail}", at));
+                return false;
+        }
+    }
+}
+
+/// <summary>One store's sealed objects: how many, which tenants, and each recipient key id with its object count.</summary>
+internal sealed class StoreSummary(string root)
+{
+    private readonly SortedSet<string> _tenants = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, int> _keyIds = new(StringComparer.Ordinal);
+
+    public string Root { get; } = root;
+
+    public int Objects { get; private set; }
+
+    public void Add(SealedHeader.Result header)
+    {
+        Objects++;
+        _tenants.Add(header.Tenant);
+        foreach (string keyId in header.KeyIds ?? [])
+        {
+            _keyIds[keyId] = _keyIds.GetValueOrDefault(keyId) + 1;
+        }
+    }
+
+    /// <summary>The summary line: how many objects, which tenants, and each recipient key id with the
+    /// number of objects sealed to it (an id on fewer objects than the total is a key added or dropped).</summary>
+    public string Describe() =>
+        $"store {Root}: {Objects} sealed object(s), tenant(s) {string.Join(", ", _tenants)}; recipient key ids: " +
+        (_keyIds.Count == 0 ? "none" : string.Join(", ", _keyIds.Select(k => $"{k.Key} ({k.Value})")));
+}
