@@ -65,6 +65,10 @@ public sealed class SecureOtlpOptions
     /// <summary>Largest backoff between two attempts (a server's RetryInfo / Retry-After is honoured as given, within the deadline). 5 s.</summary>
     public TimeSpan MaxRetryBackoff { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>The optional sealed disk buffer for batches that failed after the retries; overrides the
+    /// <c>TRACESEAL_OTLP_BUFFER_*</c> variables. Off unless a directory is set here or in <c>TRACESEAL_OTLP_BUFFER_DIRECTORY</c>.</summary>
+    public SecureDiskBufferOptions? DiskBuffer { get; set; }
+
     /// <summary>Where the exporter logs. Default: the provider's <see cref="ILoggerFactory"/>, if it has one.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 }

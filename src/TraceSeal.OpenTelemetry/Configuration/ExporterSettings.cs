@@ -45,6 +45,9 @@ internal sealed record ExporterSettings
 
     public required TimeSpan Timeout { get; init; }
 
+    /// <summary>The sealed disk buffer, or null when it is off.</summary>
+    public BufferSettings? Buffer { get; init; }
+
     public string SignalName => Signal switch
     {
         OtlpSignalKind.Traces => "traces",
@@ -52,3 +55,6 @@ internal sealed record ExporterSettings
         _ => "logs",
     };
 }
+
+/// <summary>The sealed disk buffer's settings: full paths, validated (the key file is outside the directory).</summary>
+internal sealed record BufferSettings(string Directory, string DirectorySource, string KeyFile, string KeyFileSource, long MaxBytes);

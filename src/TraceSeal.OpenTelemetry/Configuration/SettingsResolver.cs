@@ -172,6 +172,7 @@ internal static class SettingsResolver
         }
 
         ValidateOptions(options, problems);
+        BufferSettings? buffer = ResolveBuffer(options.DiskBuffer, lookup, problems);
 
         var settings = new ExporterSettings
         {
@@ -187,6 +188,7 @@ internal static class SettingsResolver
             Headers = headers.Value,
             Compression = compression,
             Timeout = timeout,
+            Buffer = buffer,
         };
 
         // The files are only read once the settings themselves are sound; a plaintext endpoint never needs them.
@@ -201,6 +203,101 @@ internal static class SettingsResolver
         }
 
         return settings;
+    }
+
+    /// <summary>
+    /// The sealed disk buffer: off unless a directory is given. The key file is required with it and must lie
+    /// outside it (compared on real paths, symbolic links resolved), so that reading the buffer never yields its key.
+    /// </summary>
+    internal static BufferSettings? ResolveBuffer(SecureDiskBufferOptions? options, Func<string, string?> lookup, List<string> problems)
+    {
+        Sourced Get(string variable, string? optionValue, string optionName)
+        {
+            if (!string.IsNullOrWhiteSpace(optionValue))
+            {
+                return new Sourced(optionValue.Trim(), "SecureOtlpOptions.DiskBuffer." + optionName);
+            }
+
+            string? value = lookup(variable);
+            return new Sourced(string.IsNullOrWhiteSpace(value) ? null : value.Trim(), variable);
+        }
+
+        Sourced directory = Get(BufferDirectoryVariable, options?.Directory, nameof(SecureDiskBufferOptions.Directory));
+        Sourced keyFile = Get(BufferKeyFileVariable, options?.KeyFile, nameof(SecureDiskBufferOptions.KeyFile));
+        Sourced maxText = Get(BufferMaxBytesVariable, options?.MaxBytes?.ToString(CultureInfo.InvariantCulture), nameof(SecureDiskBufferOptions.MaxBytes));
+        if (!directory.IsSet)
+        {
+            if (keyFile.IsSet || maxText.IsSet)
+            {
+                problems.Add($"{(keyFile.IsSet ? keyFile.Source : maxText.Source)} is set but {directory.Source} is not: the disk buffer needs a directory (or remove the buffer settings)");
+            }
+
+            return null;
+        }
+
+        long maxBytes = SecureDiskBufferOptions.DefaultMaxBytes;
+        if (maxText.IsSet && (!long.TryParse(maxText.Value, NumberStyles.None, CultureInfo.InvariantCulture, out maxBytes) || maxBytes < 1))
+        {
+            problems.Add($"{maxText.Source}={maxText.Value}: not a positive number of bytes");
+            maxBytes = SecureDiskBufferOptions.DefaultMaxBytes;
+        }
+
+        if (!keyFile.IsSet)
+        {
+            problems.Add($"{directory.Source}={directory.Value} is set but {keyFile.Source} is not: the disk buffer is sealed to a key file kept outside the buffer directory; set {keyFile.Source} to its path (it is created on first use)");
+            return null;
+        }
+
+        string directoryPath = RealPath(directory.Value!);
+        string keyPath = RealPath(keyFile.Value!);
+        string directoryPrefix = Path.EndsInDirectorySeparator(directoryPath) ? directoryPath : directoryPath + Path.DirectorySeparatorChar;
+        if (string.Equals(keyPath, directoryPath, StringComparison.Ordinal) || keyPath.StartsWith(directoryPrefix, StringComparison.Ordinal))
+        {
+            problems.Add($"{keyFile.Source}={keyFile.Value} is inside the disk buffer directory {directory.Source}={directory.Value}: whoever can read the buffer would also hold the key that opens it; keep the key file outside that directory");
+            return null;
+        }
+
+        if (Directory.Exists(keyPath))
+        {
+            problems.Add($"{keyFile.Source}={keyFile.Value} is a directory; give the path of the identity (private key) file");
+            return null;
+        }
+
+        if (File.Exists(directoryPath))
+        {
+            problems.Add($"{directory.Source}={directory.Value} is a file; give a directory");
+            return null;
+        }
+
+        return new BufferSettings(directoryPath, directory.Source, keyPath, keyFile.Source, maxBytes);
+    }
+
+    internal const string BufferDirectoryVariable = "TRACESEAL_OTLP_BUFFER_DIRECTORY";
+    internal const string BufferKeyFileVariable = "TRACESEAL_OTLP_BUFFER_KEY_FILE";
+    internal const string BufferMaxBytesVariable = "TRACESEAL_OTLP_BUFFER_MAX_BYTES";
+
+    /// <summary>The full path with every existing symbolic link on the way resolved (a path that does not exist yet keeps its tail).</summary>
+    internal static string RealPath(string path)
+    {
+        string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+        string root = Path.GetPathRoot(full) ?? string.Empty;
+        string current = root;
+        foreach (string part in full[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+        {
+            current = Path.Combine(current, part);
+            for (int hops = 0; hops < 40; hops++)
+            {
+                FileSystemInfo info = Directory.Exists(current) ? new DirectoryInfo(current) : new FileInfo(current);
+                if (!info.Exists || info.LinkTarget is null)
+                {
+                    break;
+                }
+
+                current = Path.TrimEndingDirectorySeparator(Path.GetFullPath(info.LinkTarget, Path.GetDirectoryName(current) ?? root));
+            }
+        }
+
+        return current;
     }
 
     internal static Uri AppendSignalPath(Uri endpoint, OtlpSignalKind signal)

@@ -33,12 +33,18 @@ internal sealed class CountingExporter<T> : BaseExporter<T>
             _parentSet = true;
         }
 
-        ExportResult result = _inner.Export(batch);
         long count = batch.Count;
+        _transport.Buffering?.BeginBatch(count);
+        ExportResult result = _inner.Export(batch);
+        bool buffered = _transport.Buffering?.EndBatch() == true;
         ExporterContext context = _transport.Context;
         if (result == ExportResult.Success)
         {
             SecureOtlpMetrics.Exported.Add(count, context.SignalTag);
+        }
+        else if (buffered)
+        {
+            // Not lost: sealed on disk and re-sent later (traceseal.otlp.buffer.*).
         }
         else
         {

@@ -37,4 +37,22 @@ internal static partial class SecureOtlpLog
 
     [LoggerMessage(11, LogLevel.Warning, "OTEL_DOTNET_EXPERIMENTAL_OTLP_RETRY={Value} is set: the upstream exporter retries too, on top of TraceSeal's spec-exact retry; unset it", EventName = "UpstreamRetryEnabled")]
     public static partial void UpstreamRetryEnabled(ILogger logger, string value);
+
+    [LoggerMessage(12, LogLevel.Information, "TraceSeal OTLP {Signal} disk buffer: {Directory} sealed to key {KeyId} ({KeyFile}{Created}), at most {MaxBytes} bytes; {Pending} batch(es) waiting", EventName = "BufferStarted")]
+    public static partial void BufferStarted(ILogger logger, string signal, string directory, string keyId, string keyFile, string created, long maxBytes, int pending);
+
+    [LoggerMessage(13, LogLevel.Warning, "{Count} {Signal} item(s) written to the sealed disk buffer ({Reason}); they are re-sent when exports succeed again", EventName = "ExportBuffered")]
+    public static partial void ExportBuffered(ILogger logger, long count, string signal, string reason);
+
+    [LoggerMessage(14, LogLevel.Information, "{Signal} buffered batch {File} ({Count} item(s)) re-sent and accepted; {Pending} batch(es) left", EventName = "BufferReplayed")]
+    public static partial void BufferReplayed(ILogger logger, string signal, string file, long count, int pending);
+
+    [LoggerMessage(15, LogLevel.Warning, "{Signal} buffered batch {File} dropped: {Reason}", EventName = "BufferDropped")]
+    public static partial void BufferDropped(ILogger logger, string signal, string file, string reason);
+
+    [LoggerMessage(16, LogLevel.Error, "{Signal} buffer file {File} failed authentication ({Code}): corrupted or tampered with; renamed to {Quarantined} and never sent", EventName = "BufferQuarantined")]
+    public static partial void BufferQuarantined(ILogger logger, string signal, string file, string code, string quarantined);
+
+    [LoggerMessage(17, LogLevel.Warning, "{Signal} buffered batch {File} not re-sent yet ({Reason}); will try again after the next successful export", EventName = "BufferReplayDeferred")]
+    public static partial void BufferReplayDeferred(ILogger logger, string signal, string file, string reason);
 }

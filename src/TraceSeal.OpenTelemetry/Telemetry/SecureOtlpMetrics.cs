@@ -27,6 +27,18 @@ internal static class SecureOtlpMetrics
     /// <summary>Certificate file changes seen; <c>result</c> = applied | rejected.</summary>
     public static readonly Counter<long> CertificateReloads = Meter.CreateCounter<long>("traceseal.otlp.certificate_reloads", "{reload}", "Certificate file changes applied or rejected.");
 
+    /// <summary>Batches written to the sealed disk buffer after their export failed for a retryable reason.</summary>
+    public static readonly Counter<long> Buffered = Meter.CreateCounter<long>("traceseal.otlp.buffer.buffered", "{batch}", "Batches written to the sealed disk buffer after a retryable export failure.");
+
+    /// <summary>Buffered batches re-sent and accepted by the collector (their file is then deleted).</summary>
+    public static readonly Counter<long> Replayed = Meter.CreateCounter<long>("traceseal.otlp.buffer.replayed", "{batch}", "Buffered batches re-sent and accepted by the collector.");
+
+    /// <summary>Buffered batches lost; <c>reason</c> = max_bytes (oldest dropped to stay within MaxBytes) | write_failed | rejected (the collector refused the replay permanently).</summary>
+    public static readonly Counter<long> BufferDropped = Meter.CreateCounter<long>("traceseal.otlp.buffer.dropped", "{batch}", "Batches dropped from the sealed disk buffer.");
+
+    /// <summary>Buffer files that did not open (corrupted, tampered, foreign key): renamed to <c>.bad</c>, never sent.</summary>
+    public static readonly Counter<long> Quarantined = Meter.CreateCounter<long>("traceseal.otlp.buffer.quarantined", "{file}", "Buffer files that failed authentication, renamed .bad and never sent.");
+
     public static KeyValuePair<string, object?> Signal(string signal) => new("signal", signal);
 
     public static KeyValuePair<string, object?> Reason(string reason) => new("reason", reason);

@@ -1,3 +1,4 @@
+using TraceSeal.OpenTelemetry.Buffering;
 using TraceSeal.OpenTelemetry.Configuration;
 using TraceSeal.OpenTelemetry.Pipeline;
 
@@ -13,6 +14,7 @@ internal sealed class SecureTransport : IDisposable
     private readonly ReloadingTransport _transport;
     private readonly RetryHandler _retry;
     private readonly CertificateReloader? _reloader;
+    private readonly BufferingHandler? _buffering;
 
     public SecureTransport(ExporterContext context)
     {
@@ -20,6 +22,20 @@ internal sealed class SecureTransport : IDisposable
         CertificateMaterial? material = context.Settings.Plaintext ? null : CertificateMaterial.Load(context.Settings, DateTimeOffset.UtcNow);
         _transport = new ReloadingTransport(context, material);
         _retry = new RetryHandler(_transport, context);
+        if (context.Settings.Buffer is { } buffer)
+        {
+            try
+            {
+                _buffering = new BufferingHandler(_retry, new DiskBuffer(context, buffer), context);
+            }
+            catch
+            {
+                _retry.Dispose();
+                _transport.Dispose();
+                throw;
+            }
+        }
+
         if (material is not null && (context.Settings.CaFile.IsSet || context.Settings.ClientCertificateFile.IsSet))
         {
             _reloader = new CertificateReloader(context, _transport, material.Fingerprint);
@@ -34,7 +50,10 @@ internal sealed class SecureTransport : IDisposable
 
     public CertificateReloader? Reloader => _reloader;
 
-    public HttpClient CreateHttpClient() => new(_retry, disposeHandler: false)
+    /// <summary>The sealed disk buffer's handler, when the buffer is on.</summary>
+    public BufferingHandler? Buffering => _buffering;
+
+    public HttpClient CreateHttpClient() => new(_buffering is null ? _retry : _buffering, disposeHandler: false)
     {
         // The retry handler enforces the export deadline itself; this is only a backstop.
         Timeout = Context.Settings.Timeout + TimeSpan.FromSeconds(5),
@@ -43,6 +62,7 @@ internal sealed class SecureTransport : IDisposable
     public void Dispose()
     {
         _reloader?.Dispose();
+        _buffering?.Dispose();
         _retry.Dispose();
         _transport.Dispose();
     }

@@ -42,6 +42,16 @@ internal sealed class Receiver : IAsyncDisposable, ITelemetrySink
 
     public IReadOnlyList<Received> Batches => [.. _batches];
 
+    /// <summary>A TCP port nothing listens on now (the collector is down); a receiver may be started on it later.</summary>
+    public static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
     public long Spans => _batches.Where(b => b.Signal == OtlpSignal.Traces).Sum(b => (long)b.ItemCount);
 
     /// <summary>The next <paramref name="count"/> requests get a retryable refusal (UNAVAILABLE + RetryInfo / 503 + Retry-After).</summary>
@@ -51,7 +61,8 @@ internal sealed class Receiver : IAsyncDisposable, ITelemetrySink
         Volatile.Write(ref _refuseRemaining, count);
     }
 
-    public static async Task<Receiver> StartAsync(TestPki pki, string? serverCertificate = null, string? serverKey = null)
+    /// <summary>Starts on ephemeral ports, or on the given ones (a collector that comes back where the app expects it).</summary>
+    public static async Task<Receiver> StartAsync(TestPki pki, string? serverCertificate = null, string? serverKey = null, int grpcPort = 0, int httpPort = 0)
     {
         var tls = new TlsServerSettings
         {
@@ -62,8 +73,8 @@ internal sealed class Receiver : IAsyncDisposable, ITelemetrySink
         var settings = new OtlpReceiverSettings
         {
             Name = "otlp",
-            Grpc = new OtlpProtocolSettings { Endpoint = "127.0.0.1:0", Tls = tls, MaxRequestBytes = 4 * 1024 * 1024 },
-            Http = new OtlpProtocolSettings { Endpoint = "127.0.0.1:0", Tls = tls, MaxRequestBytes = 4 * 1024 * 1024 },
+            Grpc = new OtlpProtocolSettings { Endpoint = $"127.0.0.1:{grpcPort}", Tls = tls, MaxRequestBytes = 4 * 1024 * 1024 },
+            Http = new OtlpProtocolSettings { Endpoint = $"127.0.0.1:{httpPort}", Tls = tls, MaxRequestBytes = 4 * 1024 * 1024 },
         };
 
         var receiver = new Receiver(settings);
