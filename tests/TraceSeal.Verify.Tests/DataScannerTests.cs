@@ -43,6 +43,20 @@ public sealed class DataScannerTests : IDisposable
     }
 
     [UnixFact]
+    public void ForwardingQueues_AreFrames_AndTheirIntegerCursorIsTheOnePlainFileAllowed()
+    {
+        byte[] queueFrame = SpecObjects.Frame(SpecObjects.Sealed(0x04, "otlp", (SpecObjects.P256, 0x11)));
+        Write("queue/a/1795223449-0000002a.queue", [.. queueFrame, .. queueFrame]);
+        Write("queue/a/cursor", "1795223449 1 0\n"u8.ToArray());
+        Write("queue/b/cursor", "GET /checkout user=42"u8.ToArray());
+
+        var findings = DataScanner.Scan(_dir).Results.Where(r => r.Outcome != Outcome.Pass && r.Rule.Id != "TS-DATA-003")
+            .Select(r => (r.Rule.Id, Path.GetRelativePath(_dir, r.Location!.File))).ToList();
+
+        Assert.Equal([("TS-DATA-001", "queue/b/cursor")], findings);
+    }
+
+    [UnixFact]
     public void Headers_WithoutRecipients_OrMalformed_OrTruncated_AreFindings()
     {
         byte[] good = SpecObjects.Sealed(0x01, "default", (SpecObjects.P256, 0x11));

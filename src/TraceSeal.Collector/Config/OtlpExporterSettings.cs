@@ -10,7 +10,7 @@ internal enum OtlpExporterProtocol
     Http,
 }
 
-/// <summary>`otlp` / `otlphttp`: forwards upstream. While upstream is down the sealed WAL is the queue.</summary>
+/// <summary>`otlp` / `otlphttp`: forwards upstream. With `sending_queue::directory` the sealed queue holds the data while upstream is down.</summary>
 internal sealed class OtlpExporterSettings : ExporterSettings
 {
     public required OtlpExporterProtocol Protocol { get; init; }
@@ -62,21 +62,38 @@ internal sealed class RetrySettings
     public TimeSpan InitialInterval { get; init; } = TimeSpan.FromSeconds(5);
     public TimeSpan MaxInterval { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>300s as upstream; zero = no limit (the sealed WAL keeps the data meanwhile).</summary>
+    /// <summary>300s as upstream; zero = no limit. Not applied by the sealed queue's sender, which never gives up on queued data.</summary>
     public TimeSpan MaxElapsedTime { get; init; } = TimeSpan.FromSeconds(300);
 
     public double Multiplier { get; init; } = 1.5;
     public double RandomizationFactor { get; init; } = 0.5;
 }
 
-/// <summary>`sending_queue`, in memory only: a persistent queue would be plaintext at rest (the WAL replaces it).</summary>
+/// <summary>
+/// `sending_queue`. Without <see cref="Directory"/> there is no queue: the client is acknowledged only after
+/// upstream accepted (nothing in memory beyond the requests in flight). With it, batches are sealed to the
+/// queue key and fsync'd in <see cref="Directory"/> before the acknowledgement, and a background sender
+/// forwards them (docs/format.md §13). `storage` (file_storage) is refused: it would be plaintext at rest.
+/// </summary>
 internal sealed class SendingQueueSettings
 {
     public bool Enabled { get; init; } = true;
 
-    /// <summary>10 as upstream: parallel requests to upstream.</summary>
+    /// <summary>10 as upstream: parallel requests to upstream (without the sealed queue).</summary>
     public int NumConsumers { get; init; } = 10;
 
     /// <summary>1000 batches as upstream.</summary>
     public int QueueSize { get; init; } = 1000;
+
+    /// <summary>The sealed queue's own directory (one per exporter); null = no queue.</summary>
+    public string? Directory { get; init; }
+
+    /// <summary>The queue identity (private key, created 0600 on first start); never inside <see cref="Directory"/>.</summary>
+    public string? QueueKeyFile { get; init; }
+
+    /// <summary>Queued bytes not yet forwarded; beyond it clients get a retryable refusal.</summary>
+    public long MaxBacklogBytes { get; init; } = 1024L * 1024 * 1024;
+
+    /// <summary>The sealed queue is on: enabled and a directory is configured.</summary>
+    public bool IsSealedQueue => Enabled && Directory is not null && QueueKeyFile is not null;
 }

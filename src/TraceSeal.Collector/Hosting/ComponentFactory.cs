@@ -17,7 +17,8 @@ internal static class ComponentFactory
         // Loads the recipient files and refuses any that holds a private key (the collector never opens).
         SealedStoreExporterSettings s => SealedStoreExporter.Create(
             id, s, configPath, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("TraceSeal.Storage")),
-        // otlp / otlphttp: pinned-CA TLS, retry per the OTLP spec; acknowledges only after upstream accepted.
+        // otlp / otlphttp: pinned-CA TLS, retry per the OTLP spec; acknowledges once the batch is in the sealed
+        // sending queue (sending_queue.directory), else only after upstream accepted.
         OtlpExporterSettings o => Exporters.Otlp.OtlpForwardingExporter.Create(
             id, o, configPath, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("TraceSeal.Exporters.Otlp")),
         // Every exporter type the loader accepts is built above; reaching this is a bug, and refusing beats dropping.

@@ -124,7 +124,7 @@ internal sealed class CollectorMetrics(IReadOnlyList<ReceiverView> receivers, IR
 
     private void WriteExporters(PrometheusText text)
     {
-        text.Family("traceseal_exporter_items_total", "counter", "Items forwarded upstream by outcome (sent, failed, retried).");
+        text.Family("traceseal_exporter_items_total", "counter", "Items forwarded upstream by outcome (sent, failed, retried; queued and replayed with a sealed sending queue).");
         foreach (IExporter exporter in exporters.Values)
         {
             if (exporter is OtlpForwardingExporter forwarding)
@@ -133,6 +133,17 @@ internal sealed class CollectorMetrics(IReadOnlyList<ReceiverView> receivers, IR
                 text.Sample("traceseal_exporter_items_total", c.Sent, "exporter", exporter.Id, "outcome", "sent");
                 text.Sample("traceseal_exporter_items_total", c.Failed, "exporter", exporter.Id, "outcome", "failed");
                 text.Sample("traceseal_exporter_items_total", c.Retried, "exporter", exporter.Id, "outcome", "retried");
+                text.Sample("traceseal_exporter_items_total", c.Queued, "exporter", exporter.Id, "outcome", "queued");
+                text.Sample("traceseal_exporter_items_total", c.Replayed, "exporter", exporter.Id, "outcome", "replayed");
+            }
+        }
+
+        text.Family("traceseal_exporter_queue_backlog_bytes", "gauge", "Sealed sending-queue bytes not yet accepted upstream.");
+        foreach (IExporter exporter in exporters.Values)
+        {
+            if (exporter is OtlpForwardingExporter forwarding)
+            {
+                text.Sample("traceseal_exporter_queue_backlog_bytes", forwarding.QueueBacklogBytes, "exporter", exporter.Id);
             }
         }
 

@@ -12,10 +12,16 @@ internal delegate Task<byte[]> ReadRange(long offset, int count, CancellationTok
 /// a sealed header, one WAL frame's length and header at a time — and up to <see cref="MaxInspectBytes"/> only
 /// for the plaintext-OTLP heuristic on data that is not sealed.
 /// </summary>
-internal static class ObjectChecks
+internal static partial class ObjectChecks
 {
     /// <summary>Enough for the protobuf heuristic on any realistic spill file without reading a whole block.</summary>
     public const int MaxInspectBytes = 16 * 1024 * 1024;
+
+    private static bool IsQueueCursor(string name, long length) =>
+        length <= 64 && (name == "cursor" || name.EndsWith("/cursor", StringComparison.Ordinal));
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\d{1,20} \d{1,10} \d{1,10}\s*$")]
+    private static partial System.Text.RegularExpressions.Regex CursorLine();
 
     /// <summary>First read of a sealed header: holds any header with up to ~20 recipients; a longer one is read again
     /// up to <see cref="SealedHeader.MaxLength"/>.</summary>
@@ -29,7 +35,19 @@ internal static class ObjectChecks
             return; // nothing to leak; writers create files before the first record
         }
 
-        if (name.EndsWith(".wal", StringComparison.Ordinal) || name.EndsWith(".walseg", StringComparison.Ordinal))
+        if (IsQueueCursor(name, length))
+        {
+            // A forwarding queue's cursor (docs/format.md §13) is the one plain file TraceSeal writes: three
+            // integers `SEQ FRAME RECORD`. Anything else under that name is checked like any other file.
+            byte[] text = await read(0, (int)length, ct).ConfigureAwait(false);
+            if (CursorLine().IsMatch(System.Text.Encoding.ASCII.GetString(text)))
+            {
+                return;
+            }
+        }
+
+        if (name.EndsWith(".wal", StringComparison.Ordinal) || name.EndsWith(".walseg", StringComparison.Ordinal)
+            || name.EndsWith(".queue", StringComparison.Ordinal))
         {
             await CheckWalFramesAsync(report, store, at, length, read, ct).ConfigureAwait(false);
             return;

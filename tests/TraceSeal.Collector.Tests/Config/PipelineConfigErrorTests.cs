@@ -187,7 +187,7 @@ public sealed class PipelineConfigErrorTests : IDisposable
             [
                 _f.At(11, 17, "exporters::otlp::tls::insecure: true sends telemetry in plaintext and is only allowed with an explicit http:// endpoint; remove it to use TLS"),
                 _f.At(12, 29, "exporters::otlp::tls::insecure_skip_verify: true would accept any server certificate, so anyone on the path can read the data; set ca_file to the upstream's CA instead"),
-                _f.At(14, 7, "exporters::otlp::sending_queue::storage: a persistent queue (file_storage) keeps telemetry in plaintext at rest; remove storage: TraceSeal's sealed WAL already keeps the queue on disk, encrypted"),
+                _f.At(14, 7, "exporters::otlp::sending_queue::storage: a persistent queue (file_storage) keeps telemetry in plaintext at rest; remove storage and set directory and queue_key_file: TraceSeal's sending queue is sealed on disk"),
                 _f.At(16, 15, "exporters::otlphttp::endpoint: http:// sends telemetry in plaintext; use https://, or set tls::insecure: true to opt out explicitly"),
             ],
             errors);

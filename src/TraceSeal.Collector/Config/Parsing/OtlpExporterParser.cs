@@ -17,7 +17,8 @@ internal static class OtlpExporterParser
     private static readonly string[] RetryKeys =
         ["enabled", "initial_interval", "max_interval", "max_elapsed_time", "multiplier", "randomization_factor"];
 
-    private static readonly string[] QueueKeys = ["enabled", "num_consumers", "queue_size", "storage"];
+    private static readonly string[] QueueKeys =
+        ["enabled", "num_consumers", "queue_size", "storage", "directory", "queue_key_file", "max_backlog_bytes"];
 
     /// <summary>Upstream's per-attempt timeouts: 5s for gRPC, 30s for HTTP.</summary>
     private static readonly TimeSpan GrpcTimeout = TimeSpan.FromSeconds(5);
@@ -163,14 +164,50 @@ internal static class OtlpExporterParser
         if (q.KeyNode("storage") is { } storage)
         {
             ctx.Error(storage, q.Child("storage"),
-                "a persistent queue (file_storage) keeps telemetry in plaintext at rest; remove storage: TraceSeal's sealed WAL already keeps the queue on disk, encrypted");
+                "a persistent queue (file_storage) keeps telemetry in plaintext at rest; remove storage and set directory and queue_key_file: TraceSeal's sending queue is sealed on disk");
+        }
+
+        bool? enabled = q.Bool("enabled");
+        string? directory = q.String("directory") is { } dir ? ctx.ResolvePath(dir) : null;
+        string? keyFile = q.String("queue_key_file") is { } k ? ctx.ResolvePath(k) : null;
+        bool sealedQueue = directory is not null || keyFile is not null || q.Has("max_backlog_bytes") || enabled == true;
+        if (sealedQueue && enabled != false)
+        {
+            // TraceSeal has no in-memory queue: an explicit enabled: true means the sealed queue, which needs both.
+            if (directory is null)
+            {
+                ctx.Error(q.At, q.Child("directory"),
+                    "required for the sending queue: a directory of its own for this exporter's sealed queue (or remove enabled to acknowledge clients only after upstream accepted)");
+            }
+
+            if (keyFile is null)
+            {
+                ctx.Error(q.At, q.Child("queue_key_file"),
+                    "required for the sending queue: the file of the queue's private key (created 0600 on first start), outside directory");
+            }
+            else if (directory is not null && IsInside(keyFile, directory))
+            {
+                ctx.Error(q.Scalar("queue_key_file")!, q.Child("queue_key_file"),
+                    $"{keyFile} is inside sending_queue::directory {directory}; keep the queue key outside the queue directory, so that a copy of the directory alone cannot be read");
+            }
         }
 
         return new SendingQueueSettings
         {
-            Enabled = q.Bool("enabled") ?? d.Enabled,
+            Enabled = enabled ?? d.Enabled,
             NumConsumers = (int?)q.Integer("num_consumers", 1, 1000) ?? d.NumConsumers,
             QueueSize = (int?)q.Integer("queue_size", 1, int.MaxValue) ?? d.QueueSize,
+            Directory = directory,
+            QueueKeyFile = keyFile,
+            MaxBacklogBytes = q.Bytes("max_backlog_bytes") ?? d.MaxBacklogBytes,
         };
+    }
+
+    /// <summary>True when <paramref name="path"/> is <paramref name="directory"/> or below it (both full paths).</summary>
+    private static bool IsInside(string path, string directory)
+    {
+        string dir = Path.TrimEndingDirectorySeparator(directory);
+        return string.Equals(path, dir, StringComparison.Ordinal)
+            || path.StartsWith(dir + Path.DirectorySeparatorChar, StringComparison.Ordinal);
     }
 }

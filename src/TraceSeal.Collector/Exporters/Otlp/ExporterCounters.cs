@@ -7,6 +7,9 @@ internal sealed class ExporterCounters
     private long _failed;
     private long _retried;
     private long _attempts;
+    private long _queued;
+    private long _replayed;
+    private long _unreadableFrames;
 
     /// <summary>Accepted by upstream (minus partial_success rejections).</summary>
     public long Sent => Interlocked.Read(ref _sent);
@@ -19,6 +22,21 @@ internal sealed class ExporterCounters
 
     /// <summary>Requests sent upstream, retries included.</summary>
     public long Attempts => Interlocked.Read(ref _attempts);
+
+    /// <summary>Sealed into the sending queue and acknowledged to the client.</summary>
+    public long Queued => Interlocked.Read(ref _queued);
+
+    /// <summary>Sent from queue segments an earlier run left: at-least-once, so some may be duplicates upstream.</summary>
+    public long Replayed => Interlocked.Read(ref _replayed);
+
+    /// <summary>Queue frames that did not open with the queue key (tampered or damaged); their data is lost.</summary>
+    public long UnreadableFrames => Interlocked.Read(ref _unreadableFrames);
+
+    internal void OnQueued(long items) => Interlocked.Add(ref _queued, items);
+
+    internal void OnReplayed(long items) => Interlocked.Add(ref _replayed, items);
+
+    internal void OnUnreadableFrame() => Interlocked.Increment(ref _unreadableFrames);
 
     internal void OnSent(long items) => Interlocked.Add(ref _sent, items);
 

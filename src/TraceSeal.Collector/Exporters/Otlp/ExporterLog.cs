@@ -37,4 +37,34 @@ internal static partial class ExporterLog
 
     [LoggerMessage(5010, LogLevel.Information, "exporter {Exporter} stopped", EventName = "ExporterStopped")]
     public static partial void Stopped(ILogger logger, string exporter);
+
+    [LoggerMessage(5011, LogLevel.Information, "exporter {Exporter}: sealed sending queue in {Directory} (queue key {KeyId}); {BacklogBytes} byte(s) left by an earlier run will be resent", EventName = "ExporterQueueOpened")]
+    public static partial void QueueOpened(ILogger logger, string exporter, string directory, string keyId, long backlogBytes);
+
+    [LoggerMessage(5012, LogLevel.Warning, "exporter {Exporter}: created the queue key {Path} (mode 0600); it opens only this exporter's queue: keep it outside the queue directory", EventName = "ExporterQueueKeyCreated")]
+    public static partial void QueueKeyCreated(ILogger logger, string exporter, string path);
+
+    [LoggerMessage(5013, LogLevel.Warning, "exporter {Exporter}: sending queue full ({BacklogBytes} of max_backlog_bytes {MaxBytes} not yet forwarded); clients are told to retry", EventName = "ExporterQueueFull")]
+    public static partial void QueueFull(ILogger logger, string exporter, long backlogBytes, long maxBytes);
+
+    [LoggerMessage(5014, LogLevel.Warning, "exporter {Exporter}: upstream unavailable ({Reason}); queueing sealed, {BacklogBytes} byte(s) waiting, retrying with backoff", EventName = "ExporterQueueUpstreamDown")]
+    public static partial void QueueUpstreamDown(ILogger logger, string exporter, string reason, long backlogBytes);
+
+    [LoggerMessage(5015, LogLevel.Information, "exporter {Exporter}: upstream accepts again after {ElapsedMs} ms; forwarding the queue ({BacklogBytes} byte(s) waiting)", EventName = "ExporterQueueUpstreamBack")]
+    public static partial void QueueUpstreamBack(ILogger logger, string exporter, long elapsedMs, long backlogBytes);
+
+    [LoggerMessage(5016, LogLevel.Warning, "exporter {Exporter}: cut a torn tail of {Bytes} byte(s) from {Path} (never acknowledged); {Kept} byte(s) kept", EventName = "ExporterQueueTornTailCut")]
+    public static partial void QueueTornTailCut(ILogger logger, string exporter, string path, long bytes, long kept);
+
+    [LoggerMessage(5017, LogLevel.Error, "exporter {Exporter}: sending queue write failed; {Requests} request(s) refused (retryable)", EventName = "ExporterQueueWriteFailed")]
+    public static partial void QueueWriteFailed(ILogger logger, string exporter, int requests, Exception exception);
+
+    [LoggerMessage(5018, LogLevel.Error, "exporter {Exporter}: queue frame {Frame} of {Path} cannot be read ({Code}); skipped, its data is lost", EventName = "ExporterQueueFrameUnreadable")]
+    public static partial void QueueFrameUnreadable(ILogger logger, string exporter, string path, long frame, string code);
+
+    [LoggerMessage(5019, LogLevel.Warning, "exporter {Exporter}: cannot write the queue cursor; after a restart the records since the last cursor are sent again", EventName = "ExporterQueueCursorWriteFailed")]
+    public static partial void QueueCursorWriteFailed(ILogger logger, string exporter, Exception exception);
+
+    [LoggerMessage(5020, LogLevel.Error, "exporter {Exporter}: the queue sender failed to read or delete a segment; retrying in {DelayMs} ms", EventName = "ExporterQueueSenderFailed")]
+    public static partial void QueueSenderFailed(ILogger logger, string exporter, long delayMs, Exception exception);
 }

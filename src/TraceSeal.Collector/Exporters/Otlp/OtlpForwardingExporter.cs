@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Exporters.Otlp.Queue;
 using TraceSeal.Collector.Pipeline;
 using TraceSeal.Otlp;
 
@@ -9,12 +10,17 @@ namespace TraceSeal.Collector.Exporters.Otlp;
 /// The <c>otlp</c> (OTLP/gRPC) and <c>otlphttp</c> exporters: forward each validated request upstream as-is,
 /// over TLS with a pinned CA (mutual TLS with cert_file/key_file), retrying per the OTLP specification.
 /// <para>
-/// Interim acknowledgement (until the sealed WAL lands with the sealed store): the client's request is
-/// acknowledged only after upstream accepted it. <see cref="ExportAsync"/> retries within a per-call budget
-/// (the smaller of max_elapsed_time and <see cref="MaxCallBudget"/>); when that runs out the batch is handed
-/// back to the client as a retryable refusal (<see cref="ClientRetryAfter"/>). Nothing is queued: no plaintext
-/// buffer exists anywhere, in memory beyond the requests in flight or on disk. With the WAL, the sealed log
-/// becomes the queue and retries continue in the background for the full max_elapsed_time.
+/// With `sending_queue::directory` (the sealed queue, README.md, docs/format.md §13): <see cref="ExportAsync"/>
+/// seals the request to the exporter's queue key, fsyncs it and acknowledges; a <see cref="QueueSender"/>
+/// forwards in the background and retries with backoff for as long as the queue holds the data. Clients are
+/// pushed back (retryable) only when the backlog reaches `max_backlog_bytes`.
+/// </para>
+/// <para>
+/// Without it (interim acknowledgement): the client's request is acknowledged only after upstream accepted it.
+/// <see cref="ExportAsync"/> retries within a per-call budget (the smaller of max_elapsed_time and
+/// <see cref="MaxCallBudget"/>); when that runs out the batch is handed back to the client as a retryable refusal
+/// (<see cref="ClientRetryAfter"/>). Nothing is queued: no buffer exists, in memory beyond the requests in
+/// flight or on disk.
 /// </para>
 /// </summary>
 internal sealed class OtlpForwardingExporter : IExporter
@@ -27,6 +33,8 @@ internal sealed class OtlpForwardingExporter : IExporter
 
     internal const string UnavailableReason = "upstream unavailable";
 
+    internal const string QueueFullReason = "sending queue full";
+
     private static readonly string[] SignalNames = ["traces", "metrics", "logs"];
 
     private readonly OtlpExporterSettings _settings;
@@ -37,6 +45,10 @@ internal sealed class OtlpForwardingExporter : IExporter
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly Func<double> _random;
+    private readonly QueueKey? _queueKey;
+    private QueueLog? _queue;
+    private QueueSender? _sender;
+    private long _outageStart;
     private int _failing;
 
     /// <summary>Validates the endpoint (plaintext only with http:// and insecure) and loads the TLS files; throws <see cref="InvalidOperationException"/> naming the key.</summary>
@@ -61,6 +73,24 @@ internal sealed class OtlpForwardingExporter : IExporter
         // num_consumers bounds the requests in flight upstream, as upstream's sending queue consumers do.
         int consumers = Math.Max(1, settings.Queue.NumConsumers);
         _consumers = new SemaphoreSlim(consumers, consumers);
+
+        if (settings.Queue.IsSealedQueue)
+        {
+            // Loaded (or created) here, so that a bad key fails the start with the config's name for it.
+            try
+            {
+                _queueKey = QueueKey.LoadOrCreate(settings.Queue.QueueKeyFile!);
+            }
+            catch (InvalidOperationException ex)
+            {
+                throw new InvalidOperationException($"exporters::{id}::sending_queue::queue_key_file: {ex.Message}", ex);
+            }
+
+            if (_queueKey.Created)
+            {
+                ExporterLog.QueueKeyCreated(logger, id, settings.Queue.QueueKeyFile!);
+            }
+        }
     }
 
     /// <summary>For the component factory: construction errors are prefixed with the config file, as loader errors are.</summary>
@@ -80,7 +110,16 @@ internal sealed class OtlpForwardingExporter : IExporter
 
     public ExporterCounters Counters { get; } = new();
 
-    /// <summary>The last export ran out of budget without reaching upstream (readiness reports it).</summary>
+    /// <summary>Bytes in the sealed queue not yet forwarded (0 without the queue).</summary>
+    public long QueueBacklogBytes => _queue?.BacklogBytes ?? 0;
+
+    /// <summary>The sealed queue is configured.</summary>
+    public bool HasQueue => _queueKey is not null;
+
+    /// <summary>
+    /// Readiness reports it. Without the queue: the last export ran out of budget without reaching upstream.
+    /// With it: the queue is full and refuses clients (an outage alone is not a failure while the queue absorbs it).
+    /// </summary>
     public bool IsFailing => Volatile.Read(ref _failing) != 0;
 
     /// <summary>How long one <see cref="ExportAsync"/> may retry: max_elapsed_time, capped at <see cref="MaxCallBudget"/> (0 = no limit = the cap).</summary>
@@ -104,28 +143,154 @@ internal sealed class OtlpForwardingExporter : IExporter
         string security = !_target.UseTls ? "PLAINTEXT"
             : (_settings.Tls.CertFile is null ? "TLS" : "mutual TLS") + (_settings.Tls.CaFile is null ? ", system roots" : ", CA pinned to ca_file");
         ExporterLog.Started(_logger, Id, protocol, endpoint, security);
+        if (_queueKey is not null && _queue is null)
+        {
+            _queue = QueueLog.Open(_settings.Queue.Directory!, Id, _queueKey, _settings.Queue.MaxBacklogBytes, _logger, Id);
+            ExporterLog.QueueOpened(_logger, Id, _queue.Directory, _queueKey.Recipient.KeyId, _queue.BacklogBytes);
+            _sender = new QueueSender(_queue, DeliverQueuedAsync, Counters, _logger, Id);
+            _sender.Start();
+        }
+
         return Task.CompletedTask;
     }
 
     public ValueTask<SinkResult> ExportAsync(ReceivedBatch batch, CancellationToken cancellationToken)
     {
+        if (_queueKey is not null)
+        {
+            return EnqueueAsync(batch);
+        }
+
         // The payload buffer goes back to the receiver's pool when this call returns: copy (and compress)
         // it before the first await. The copy lives only as long as this call.
         byte[] body = _wire.PrepareBody(batch.Payload.Span);
         return SendAsync(batch.Signal, batch.ItemCount, body, cancellationToken);
     }
 
-    public Task StopAsync(CancellationToken cancellationToken)
+    public async Task StopAsync(CancellationToken cancellationToken)
     {
+        await StopQueueAsync().ConfigureAwait(false);
         ExporterLog.Stopped(_logger, Id);
-        return Task.CompletedTask;
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
+        await StopQueueAsync().ConfigureAwait(false);
+        if (_queue is not null)
+        {
+            await _queue.DisposeAsync().ConfigureAwait(false);
+        }
+
         _clients.Dispose();
         _consumers.Dispose();
-        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Commits what was handed in (new requests are refused), then stops the sender; unsent records wait on disk.</summary>
+    private async Task StopQueueAsync()
+    {
+        if (_queue is not null)
+        {
+            await _queue.StopAsync().ConfigureAwait(false);
+        }
+
+        if (_sender is not null)
+        {
+            await _sender.StopAsync().ConfigureAwait(false);
+        }
+    }
+
+    private ValueTask<SinkResult> EnqueueAsync(ReceivedBatch batch)
+    {
+        if (_queue is null)
+        {
+            return ValueTask.FromResult(SinkResult.Refuse(ClientRetryAfter, "sending queue not started"));
+        }
+
+        // AppendAsync copies the payload before it first yields, as the receiver's buffer requires.
+        ValueTask<SinkResult> pending = _queue.AppendAsync(batch);
+        return Acknowledge(pending, batch.ItemCount);
+
+        async ValueTask<SinkResult> Acknowledge(ValueTask<SinkResult> append, int items)
+        {
+            SinkResult result = await append.ConfigureAwait(false);
+            if (result.Accepted)
+            {
+                Counters.OnQueued(items);
+                Volatile.Write(ref _failing, 0);
+            }
+            else
+            {
+                Counters.OnFailed(items);
+                if (string.Equals(result.Reason, QueueFullReason, StringComparison.Ordinal) && Interlocked.Exchange(ref _failing, 1) == 0)
+                {
+                    // Once per episode: every refused request would flood the log.
+                    ExporterLog.QueueFull(_logger, Id, _queue.BacklogBytes, _queue.MaxBacklogBytes);
+                }
+            }
+
+            return result;
+        }
+    }
+
+    /// <summary>
+    /// The sender's delivery of one queued record: retries with backoff (up to max_interval) until upstream
+    /// accepts or refuses permanently. max_elapsed_time does not apply: giving up would drop acknowledged data
+    /// that the queue still holds; the backlog limit bounds the outage instead.
+    /// </summary>
+    private async Task DeliverQueuedAsync(OtlpSignal signal, ReadOnlyMemory<byte> payload, int items, CancellationToken stop)
+    {
+        string signalName = SignalNames[(int)signal];
+        byte[] body = _wire.PrepareBody(payload.Span);
+        ExponentialBackoff? backoff = null;
+        for (int attempt = 1; ; attempt++)
+        {
+            AttemptResult result = await AttemptAsync(signal, body, _settings.Timeout, stop).ConfigureAwait(false);
+            switch (RetryClassifier.Classify(_settings.Protocol, result.Code, result.HasRetryInfo))
+            {
+                case RetryDecision.Done:
+                    long since = Interlocked.Exchange(ref _outageStart, 0);
+                    if (since != 0)
+                    {
+                        ExporterLog.QueueUpstreamBack(_logger, Id, (long)_time.GetElapsedTime(since).TotalMilliseconds, QueueBacklogBytes);
+                    }
+
+                    CountDone(signalName, items, result);
+                    return;
+
+                case RetryDecision.Permanent:
+                    // Upstream answered: the record is what it refuses (400, 413); resending cannot help.
+                    ExporterLog.Dropped(_logger, Id, signalName, result.Reason, items);
+                    Counters.OnFailed(items);
+                    return;
+            }
+
+            if (Interlocked.CompareExchange(ref _outageStart, _time.GetTimestamp(), 0) == 0)
+            {
+                ExporterLog.QueueUpstreamDown(_logger, Id, result.Reason, QueueBacklogBytes);
+            }
+
+            backoff ??= new ExponentialBackoff(_settings.Retry, _random);
+            TimeSpan delay = backoff.Next(result.ServerDelay);
+            Counters.OnRetried(items);
+            ExporterLog.Retrying(_logger, Id, signalName, attempt, result.Reason, (long)delay.TotalMilliseconds);
+            await Task.Delay(delay, _time, stop).ConfigureAwait(false);
+        }
+    }
+
+    private void CountDone(string signalName, int items, AttemptResult result)
+    {
+        if (result.Rejected > 0)
+        {
+            // Partial success is final (OTLP spec): the rejected items would be rejected again.
+            long rejected = Math.Min(result.Rejected, items);
+            ExporterLog.PartialSuccess(_logger, Id, signalName, rejected, result.Reason);
+            Counters.OnFailed(rejected);
+            Counters.OnSent(items - rejected);
+        }
+        else
+        {
+            Counters.OnSent(items);
+        }
     }
 
     private async ValueTask<SinkResult> SendAsync(OtlpSignal signal, int items, byte[] body, CancellationToken cancellationToken)
@@ -156,19 +321,7 @@ internal sealed class OtlpForwardingExporter : IExporter
                 {
                     case RetryDecision.Done:
                         Volatile.Write(ref _failing, 0);
-                        if (result.Rejected > 0)
-                        {
-                            // Partial success is final (OTLP spec): the rejected items would be rejected again.
-                            long rejected = Math.Min(result.Rejected, items);
-                            ExporterLog.PartialSuccess(_logger, Id, signalName, rejected, result.Reason);
-                            Counters.OnFailed(rejected);
-                            Counters.OnSent(items - rejected);
-                        }
-                        else
-                        {
-                            Counters.OnSent(items);
-                        }
-
+                        CountDone(signalName, items, result);
                         return SinkResult.Ok;
 
                     case RetryDecision.Permanent:

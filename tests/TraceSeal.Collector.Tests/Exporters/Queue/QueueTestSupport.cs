@@ -1,0 +1,79 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Exporters.Otlp;
+using TraceSeal.Collector.Receivers;
+using TraceSeal.Collector.Tests.TestSupport;
+
+namespace TraceSeal.Collector.Tests.Exporters.Queue;
+
+/// <summary>An upstream that can be down (a reserved port nobody listens on) and come up later on that same port.</summary>
+internal sealed class SwitchableUpstream(ReceiverTestPki pki, OtlpExporterProtocol protocol) : IAsyncDisposable
+{
+    private OtlpReceiver? _receiver;
+
+    public int Port { get; } = FreePort();
+
+    public CountingSink Sink { get; } = new();
+
+    public string Endpoint => protocol == OtlpExporterProtocol.Grpc ? $"127.0.0.1:{Port}" : $"https://127.0.0.1:{Port}";
+
+    public async Task StartAsync()
+    {
+        var endpoint = new OtlpProtocolSettings { Endpoint = $"127.0.0.1:{Port}", Tls = pki.Tls(), MaxRequestBytes = 4 * 1024 * 1024 };
+        var settings = new OtlpReceiverSettings
+        {
+            Name = "otlp",
+            Grpc = protocol == OtlpExporterProtocol.Grpc ? endpoint : null,
+            Http = protocol == OtlpExporterProtocol.Http ? endpoint : null,
+        };
+        _receiver = new OtlpReceiver(settings, Sink, NullLoggerFactory.Instance);
+        await _receiver.StartAsync(CancellationToken.None);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_receiver is not null)
+        {
+            await _receiver.DisposeAsync();
+        }
+    }
+
+    /// <summary>A loopback port that was free a moment ago; connections to it are refused until <see cref="StartAsync"/>.</summary>
+    private static int FreePort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+}
+
+internal static class QueueTestSupport
+{
+    /// <summary>A span name in every test batch (OtlpTestData.Traces): it must never appear in a queue file.</summary>
+    public static readonly byte[] Marker = Encoding.UTF8.GetBytes("GET /checkout");
+
+    public static OtlpExporterSettings WithQueue(OtlpExporterSettings settings, string directory, string keyFile, long maxBacklogBytes = 64L * 1024 * 1024, string? name = null) => new()
+    {
+        Name = name ?? settings.Name,
+        Protocol = settings.Protocol,
+        Endpoint = settings.Endpoint,
+        Tls = settings.Tls,
+        Compression = settings.Compression,
+        Timeout = settings.Timeout,
+        Retry = settings.Retry,
+        Queue = new SendingQueueSettings { Directory = directory, QueueKeyFile = keyFile, MaxBacklogBytes = maxBacklogBytes },
+    };
+
+    /// <summary>Every file under the queue directory that contains the marker (must be none).</summary>
+    public static string[] FilesWithPlaintext(string directory) =>
+        [.. Directory.GetFiles(directory, "*", SearchOption.AllDirectories)
+            .Where(f => Path.GetFileName(f) != Collector.Exporters.Otlp.Queue.QueueLog.LockFileName) // empty, and flock'd by the exporter
+            .Where(f => File.ReadAllBytes(f).AsSpan().IndexOf(Marker) >= 0)];
+
+    public static string[] Segments(string directory) => Directory.GetFiles(directory, "*" + Collector.Exporters.Otlp.Queue.QueueLog.Extension);
+}
