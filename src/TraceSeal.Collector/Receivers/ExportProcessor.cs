@@ -70,7 +70,7 @@ internal static class ExportProcessor
             return ExportOutcome.Fail(ReceiveFailure.SinkRefused, result.Reason ?? "the collector is busy; retry later", result.RetryAfter);
         }
 
-        listener.Counters.OnAccepted(summary.ItemCount);
+        listener.Counters.OnAccepted(summary.ItemCount, decision.Tenant);
         return ExportOutcome.Ok;
     }
 

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using TraceSeal.Collector.Tls;
 
 namespace TraceSeal.Collector.Receivers;
@@ -12,6 +14,9 @@ internal sealed class ReceiverCounters
     private readonly long[] _handshakeFailures = new long[HandshakeFailures.Count];
     private long _requestsAccepted;
     private long _itemsAccepted;
+
+    // Tenants are few and long-lived: one dictionary lookup per request, then an interlocked add.
+    private readonly ConcurrentDictionary<string, StrongBox<long>> _itemsByTenant = new(StringComparer.Ordinal);
 
     public long RequestsAccepted => Interlocked.Read(ref _requestsAccepted);
 
@@ -38,10 +43,20 @@ internal sealed class ReceiverCounters
         }
     }
 
+    /// <summary>Items accepted per tenant (self-telemetry label).</summary>
+    public IEnumerable<KeyValuePair<string, long>> ItemsAcceptedByTenant =>
+        _itemsByTenant.Select(t => new KeyValuePair<string, long>(t.Key, Interlocked.Read(ref t.Value.Value)));
+
     internal void OnAccepted(int items)
     {
         Interlocked.Increment(ref _requestsAccepted);
         Interlocked.Add(ref _itemsAccepted, items);
+    }
+
+    internal void OnAccepted(int items, string tenant)
+    {
+        OnAccepted(items);
+        Interlocked.Add(ref _itemsByTenant.GetOrAdd(tenant, static _ => new StrongBox<long>()).Value, items);
     }
 
     internal void OnRefused(ReceiveFailure failure) => Interlocked.Increment(ref _refused[(int)failure]);

@@ -76,6 +76,10 @@ internal sealed class SealedStoreExporter : IExporter
     /// <summary>Requests acknowledged over all tenants.</summary>
     public long RequestsCommitted => _tenants.Values.Sum(t => t.Commits);
 
+    /// <summary>Sealed WAL bytes not yet in a block, per tenant (self-telemetry; bounded by wal::max_backlog_bytes).</summary>
+    public IEnumerable<KeyValuePair<string, long>> WalBacklogBytesByTenant =>
+        _tenants.Select(t => new KeyValuePair<string, long>(t.Key, t.Value.BacklogBytes));
+
     /// <summary>
     /// Loads the recipient files named by the config and builds the exporter. Refuses any file that holds
     /// a private key: a collector must be able to seal but never to open.

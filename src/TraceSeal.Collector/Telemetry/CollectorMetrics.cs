@@ -84,6 +84,15 @@ internal sealed class CollectorMetrics(IReadOnlyList<ReceiverView> receivers, IR
             text.Sample("traceseal_receiver_items_accepted_total", view.Receiver.Counters.ItemsAccepted, "receiver", view.Settings.Name, "protocol", view.CounterProtocol);
         }
 
+        text.Family("traceseal_receiver_tenant_items_accepted_total", "counter", "Items acknowledged per tenant (from the identity rules).");
+        foreach (ReceiverView view in receivers)
+        {
+            foreach (var (tenant, items) in view.Receiver.Counters.ItemsAcceptedByTenant)
+            {
+                text.Sample("traceseal_receiver_tenant_items_accepted_total", items, "receiver", view.Settings.Name, "tenant", tenant);
+            }
+        }
+
         text.Family("traceseal_receiver_refused_total", "counter", "Refused requests by reason (the status table's labels).");
         foreach (ReceiverView view in receivers)
         {
@@ -144,6 +153,18 @@ internal sealed class CollectorMetrics(IReadOnlyList<ReceiverView> receivers, IR
             if (exporter is OtlpForwardingExporter forwarding)
             {
                 text.Sample("traceseal_exporter_queue_backlog_bytes", forwarding.QueueBacklogBytes, "exporter", exporter.Id);
+            }
+        }
+
+        text.Family("traceseal_wal_backlog_bytes", "gauge", "Sealed WAL bytes not yet cut into a block, per sealed_store exporter and tenant.");
+        foreach (IExporter exporter in exporters.Values)
+        {
+            if (exporter is Storage.SealedStoreExporter store)
+            {
+                foreach (var (tenant, bytes) in store.WalBacklogBytesByTenant)
+                {
+                    text.Sample("traceseal_wal_backlog_bytes", bytes, "exporter", exporter.Id, "tenant", tenant);
+                }
             }
         }
 

@@ -77,6 +77,7 @@ public sealed class ChainedCollectorTests : IAsyncLifetime
         string metrics = await http.GetStringAsync(telemetry + "/metrics");
         Assert.Contains("traceseal_receiver_items_accepted_total{receiver=\"otlp\",protocol=\"http\"} 7\n", metrics, StringComparison.Ordinal);
         Assert.Contains("traceseal_exporter_items_total{exporter=\"otlp/gateway\",outcome=\"sent\"} 7\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("traceseal_receiver_tenant_items_accepted_total{receiver=\"otlp\",tenant=\"default\"} 7\n", metrics, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(telemetry + "/readyz")).StatusCode);
 
         await host.StopAsync(CancellationToken.None);
