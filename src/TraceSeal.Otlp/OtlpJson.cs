@@ -33,6 +33,13 @@ public static class OtlpJson
     {
         ArgumentNullException.ThrowIfNull(output);
         MessageDescriptor descriptor = Descriptor(signal);
+        if (!System.Text.Unicode.Utf8.IsValid(utf8Json))
+        {
+            // JSON text must be UTF-8 (RFC 8259 §8.1); checked up front so no decoder below sees broken input.
+            error = new OtlpError("invalid_utf8", $"{descriptor.Name}: the JSON body is not valid UTF-8");
+            return false;
+        }
+
         var rewritten = new ArrayBufferWriter<byte>(utf8Json.Length + 64);
         if (!OtlpJsonIds.TryRewrite(utf8Json, descriptor, OtlpJsonIds.Direction.HexToBase64, rewritten, out error))
         {
@@ -58,6 +65,13 @@ public static class OtlpJson
         catch (FormatException)
         {
             error = new OtlpError("invalid_value", $"{descriptor.Name}: a JSON number or base64 value is malformed");
+            return false;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or OverflowException)
+        {
+            // Defence in depth: whatever else the generic parser throws on hostile input is the client's error
+            // (400), never a server error (500). Its message may quote the input, so it is not passed on.
+            error = new OtlpError("invalid_value", $"{descriptor.Name}: a JSON value cannot be converted to its OTLP field");
             return false;
         }
 

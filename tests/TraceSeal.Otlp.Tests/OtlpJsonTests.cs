@@ -210,4 +210,24 @@ public class OtlpJsonTests
         Assert.Contains("\"severityNumber\":9", json);
         Assert.Equal(request, ExportLogsServiceRequest.Parser.ParseFrom(Transcode(json, OtlpSignal.Logs)));
     }
+
+    // Found by bench/reliability/fuzz.sh: these used to throw InvalidOperationException (HTTP 500 at the receiver).
+    [Theory]
+    [InlineData("{\"resourceLogs\":[{\"scopeLogs\":\"\\uD800\"", OtlpSignal.Logs)]
+    [InlineData("{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"01000000000000008877665544332211\",\"spanId\":\"\\uD800\"}]}]}]}", OtlpSignal.Traces)]
+    [InlineData("{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"k\",\"value\":{\"stringValue\":\"\\uDC00x\"}}]}}]}", OtlpSignal.Traces)]
+    public void Lone_surrogates_are_invalid_input_not_exceptions(string json, OtlpSignal signal)
+    {
+        Assert.False(OtlpJson.TryToProtobuf(System.Text.Encoding.UTF8.GetBytes(json), signal, new ArrayBufferWriter<byte>(), out OtlpError error));
+        Assert.False(string.IsNullOrEmpty(error.Code));
+    }
+
+    [Fact]
+    public void Invalid_utf8_bytes_are_invalid_input_not_exceptions()
+    {
+        byte[] json = [.. "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\""u8, 0xC3, 0x28, .. "\"}]}]}]}"u8];
+
+        Assert.False(OtlpJson.TryToProtobuf(json, OtlpSignal.Traces, new ArrayBufferWriter<byte>(), out OtlpError error));
+        Assert.Equal("invalid_utf8", error.Code);
+    }
 }

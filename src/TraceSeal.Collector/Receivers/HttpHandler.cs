@@ -134,6 +134,13 @@ internal static class HttpHandler
                 {
                     return ExportOutcome.Fail(ReceiveFailure.PayloadTooLarge, $"request exceeds the limit of {limit} bytes once transcoded");
                 }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // The decoder is meant to report every malformed input as an OtlpError; if hostile input still
+                    // finds an exception, it is the client's fault (400), counted, logged at Debug like any other
+                    // malformed payload — not a 500 with a stack trace at Error that a client could repeat at will.
+                    return ExportOutcome.Fail(ReceiveFailure.MalformedPayload, "malformed OTLP/JSON");
+                }
 
                 if (!converted)
                 {

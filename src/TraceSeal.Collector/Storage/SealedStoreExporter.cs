@@ -76,6 +76,9 @@ internal sealed class SealedStoreExporter : IExporter
     /// <summary>Requests acknowledged over all tenants.</summary>
     public long RequestsCommitted => _tenants.Values.Sum(t => t.Commits);
 
+    /// <summary>True while WAL commits fail (e.g. a full disk): clients get retryable refusals, /readyz says so.</summary>
+    public bool IsFailing => _tenants.Values.Any(t => t.IsWriteFailing);
+
     /// <summary>Sealed WAL bytes not yet in a block, per tenant (self-telemetry; bounded by wal::max_backlog_bytes).</summary>
     public IEnumerable<KeyValuePair<string, long>> WalBacklogBytesByTenant =>
         _tenants.Select(t => new KeyValuePair<string, long>(t.Key, t.Value.BacklogBytes));

@@ -23,6 +23,12 @@ internal static partial class StorageLog
     [LoggerMessage(4005, LogLevel.Error, "tenant {Tenant}: writing the WAL failed; {Count} request(s) refused (retryable)", EventName = "WalWriteFailed")]
     public static partial void WalWriteFailed(ILogger logger, string tenant, int count, Exception exception);
 
+    [LoggerMessage(4016, LogLevel.Debug, "tenant {Tenant}: writing the WAL still fails; {Count} request(s) refused (retryable)", EventName = "WalWriteStillFailing")]
+    public static partial void WalWriteStillFailing(ILogger logger, string tenant, int count);
+
+    [LoggerMessage(4017, LogLevel.Information, "tenant {Tenant}: WAL writes succeed again", EventName = "WalWriteRecovered")]
+    public static partial void WalWriteRecovered(ILogger logger, string tenant);
+
     [LoggerMessage(4006, LogLevel.Debug, "tenant {Tenant}: WAL backlog limit {Limit} byte(s) reached; request refused (retryable)", EventName = "WalBacklogLimit")]
     public static partial void BacklogLimit(ILogger logger, string tenant, long limit);
 

@@ -56,6 +56,12 @@ internal sealed class CollectorMetrics(IReadOnlyList<ReceiverView> receivers, IR
                 reason = $"exporter {exporter.Id} is failing: {OtlpForwardingExporter.UnavailableReason}";
                 return false;
             }
+
+            if (exporter is Storage.SealedStoreExporter { IsFailing: true })
+            {
+                reason = $"exporter {exporter.Id} is failing: writing the sealed WAL fails (disk full or unwritable?)";
+                return false;
+            }
         }
 
         reason = "ready";

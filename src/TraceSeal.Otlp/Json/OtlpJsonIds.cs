@@ -134,6 +134,13 @@ internal static class OtlpJsonIds
             error = new OtlpError("invalid_json", $"JSON: malformed at line {ex.LineNumber + 1}, byte {ex.BytePositionInLine}");
             return false;
         }
+        catch (InvalidOperationException)
+        {
+            // Utf8JsonReader.GetString throws this for a string that cannot be transcoded, e.g. an escaped lone
+            // surrogate ("\uD800"). Found by bench/reliability/fuzz.sh; it used to escape as HTTP 500.
+            error = new OtlpError("invalid_utf8", "JSON: a string holds an escaped lone surrogate or invalid UTF-8");
+            return false;
+        }
 
         writer.Flush();
         return true;

@@ -48,7 +48,7 @@ public sealed class BadInputCorpusTests : IAsyncLifetime
     public static TheoryData<string> Cases => new()
     {
         "truncated_varint", "wrong_wire_type", "length_overflow", "excessive_nesting", "bad_trace_id",
-        "zero_span_id", "invalid_utf8", "invalid_json", "bad_hex_id_json", "json_wrong_type",
+        "zero_span_id", "invalid_utf8", "invalid_json", "bad_hex_id_json", "json_wrong_type", "json_lone_surrogate", "json_invalid_utf8",
     };
 
     [Theory]
@@ -173,6 +173,10 @@ public sealed class BadInputCorpusTests : IAsyncLifetime
                 return (Encoding.UTF8.GetBytes(
                     "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"zz0102030405060708090a0b0c0d0e0f\"," +
                     "\"spanId\":\"0102030405060708\",\"name\":\"" + Marker + "\"}]}]}]}"), true);
+            case "json_lone_surrogate": // found by bench/reliability/fuzz.sh (was HTTP 500)
+                return (Encoding.UTF8.GetBytes("{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"01000000000000008877665544332211\",\"spanId\":\"\\uD800\",\"name\":\"" + Marker + "\"}]}]}]}"), true);
+            case "json_invalid_utf8":
+                return ([.. Encoding.UTF8.GetBytes("{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"name\":\"" + Marker), 0xC3, 0x28, .. "\"}]}]}]}"u8], true);
             case "json_wrong_type":
                 return (Encoding.UTF8.GetBytes("{\"resourceSpans\":\"" + Marker + "\"}"), true);
             default:

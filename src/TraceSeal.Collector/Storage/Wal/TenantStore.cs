@@ -68,6 +68,13 @@ internal sealed class TenantStore
 
     public long BacklogBytes => Interlocked.Read(ref _backlog);
 
+    /// <summary>True from a failed WAL commit until the next successful one (readiness reports it).</summary>
+    public bool IsWriteFailing => _writeFailing;
+
+    private const long FailureLogIntervalMs = 30_000;
+    private volatile bool _writeFailing;
+    private long _lastFailureLogged;
+
     public async ValueTask<SinkResult> AppendAsync(ReceivedBatch batch)
     {
         long reserve = StoreFormat.RecordHeaderSize + batch.Payload.Length;
@@ -256,6 +263,12 @@ internal sealed class TenantStore
                 item.Done.TrySetResult(SinkResult.Ok);
             }
 
+            if (_writeFailing)
+            {
+                _writeFailing = false;
+                StorageLog.WalWriteRecovered(_ctx.Logger, Tenant);
+            }
+
             if (_segmentLength >= _ctx.Settings.Wal.SegmentBytes)
             {
                 CloseSegment();
@@ -264,7 +277,20 @@ internal sealed class TenantStore
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
         {
             // The segment may now end in a torn frame: never append after it. Nothing here was acknowledged.
-            StorageLog.WalWriteFailed(_ctx.Logger, Tenant, _batch.Count, e);
+            // A full disk fails every commit: log the first failure (and one every 30 s) at Error with the
+            // exception, the rest at Debug, so a full disk cannot also flood the log.
+            long now = Environment.TickCount64;
+            if (!_writeFailing || now - _lastFailureLogged >= FailureLogIntervalMs)
+            {
+                StorageLog.WalWriteFailed(_ctx.Logger, Tenant, _batch.Count, e);
+                _lastFailureLogged = now;
+            }
+            else
+            {
+                StorageLog.WalWriteStillFailing(_ctx.Logger, Tenant, _batch.Count);
+            }
+
+            _writeFailing = true;
             CloseSegment();
             foreach (var item in _batch)
             {
