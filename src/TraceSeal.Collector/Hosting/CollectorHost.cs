@@ -57,7 +57,7 @@ internal sealed class CollectorHost : IAsyncDisposable
         var exporters = new Dictionary<string, IExporter>(StringComparer.Ordinal);
         foreach (var (id, settings) in config.Exporters)
         {
-            exporters[id] = ComponentFactory.CreateExporter(id, settings, config.SourcePath, loggerFactory);
+            exporters[id] = ComponentFactory.CreateExporter(id, settings, config.SourcePath, loggerFactory, ComponentFactory.BatchFor(config, id));
         }
 
         var processors = new Dictionary<string, IProcessor>(StringComparer.Ordinal);

@@ -11,7 +11,8 @@ namespace TraceSeal.Collector.Hosting;
 internal static class ComponentFactory
 {
     /// <param name="loggerFactory">Null = no logs (the host passes its factory once it is wired through).</param>
-    public static IExporter CreateExporter(string id, ExporterSettings settings, string configPath, ILoggerFactory? loggerFactory = null) => settings switch
+    /// <param name="batch">For otlp / otlphttp: <see cref="BatchFor"/> (the sealed queue's sender merges by it); null = no merging.</param>
+    public static IExporter CreateExporter(string id, ExporterSettings settings, string configPath, ILoggerFactory? loggerFactory = null, BatchSettings? batch = null) => settings switch
     {
         DiscardExporterSettings => new DiscardExporter(id),
         // Loads the recipient files and refuses any that holds a private key (the collector never opens).
@@ -20,10 +21,52 @@ internal static class ComponentFactory
         // otlp / otlphttp: pinned-CA TLS, retry per the OTLP spec; acknowledges once the batch is in the sealed
         // sending queue (sending_queue.directory), else only after upstream accepted.
         OtlpExporterSettings o => Exporters.Otlp.OtlpForwardingExporter.Create(
-            id, o, configPath, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("TraceSeal.Exporters.Otlp")),
+            id, o, configPath, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("TraceSeal.Exporters.Otlp"), batch),
         // Every exporter type the loader accepts is built above; reaching this is a bug, and refusing beats dropping.
         _ => throw new InvalidOperationException($"{configPath}: exporters::{id}: no exporter is built for {settings.GetType().Name}"),
     };
+
+    /// <summary>
+    /// The `batch` settings an exporter's queue sender merges by: over every pipeline that feeds it, the smallest
+    /// send_batch_size, timeout and non-zero send_batch_max_size. Null (no merging) when a feeding pipeline has no
+    /// `batch` processor: the sender cannot tell which pipeline a queued record came from, so the stricter wish wins.
+    /// </summary>
+    public static BatchSettings? BatchFor(CollectorConfig config, string exporterId)
+    {
+        BatchSettings? combined = null;
+        foreach (var pipeline in config.Pipelines)
+        {
+            if (!pipeline.Exporters.Contains(exporterId, StringComparer.Ordinal))
+            {
+                continue;
+            }
+
+            bool batched = false;
+            foreach (string processor in pipeline.Processors)
+            {
+                if (config.Processors[processor] is BatchSettings b)
+                {
+                    batched = true;
+                    combined = combined is null ? b : new BatchSettings
+                    {
+                        Name = combined.Name,
+                        SendBatchSize = Math.Min(combined.SendBatchSize, b.SendBatchSize),
+                        Timeout = combined.Timeout < b.Timeout ? combined.Timeout : b.Timeout,
+                        SendBatchMaxSize = combined.SendBatchMaxSize == 0 ? b.SendBatchMaxSize
+                            : b.SendBatchMaxSize == 0 ? combined.SendBatchMaxSize
+                            : Math.Min(combined.SendBatchMaxSize, b.SendBatchMaxSize),
+                    };
+                }
+            }
+
+            if (!batched)
+            {
+                return null;
+            }
+        }
+
+        return combined;
+    }
 
     public static IProcessor CreateProcessor(string id, ProcessorSettings settings, ILogger logger) => settings switch
     {

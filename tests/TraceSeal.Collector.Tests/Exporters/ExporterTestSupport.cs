@@ -43,8 +43,8 @@ internal static class ExporterTestSupport
         Retry = retry ?? FastRetry(),
     };
 
-    public static OtlpForwardingExporter Create(OtlpExporterSettings settings, ILoggerFactory? loggers = null) =>
-        new(settings.Name, settings, (loggers ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance).CreateLogger("test"), random: () => 0.5);
+    public static OtlpForwardingExporter Create(OtlpExporterSettings settings, ILoggerFactory? loggers = null, BatchSettings? batch = null) =>
+        new(settings.Name, settings, (loggers ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance).CreateLogger("test"), random: () => 0.5, batch: batch);
 
     public static ReceivedBatch Batch(OtlpSignal signal, int items)
     {

@@ -67,4 +67,7 @@ internal static partial class ExporterLog
 
     [LoggerMessage(5020, LogLevel.Error, "exporter {Exporter}: the queue sender failed to read or delete a segment; retrying in {DelayMs} ms", EventName = "ExporterQueueSenderFailed")]
     public static partial void QueueSenderFailed(ILogger logger, string exporter, long delayMs, Exception exception);
+
+    [LoggerMessage(5021, LogLevel.Warning, "exporter {Exporter}: upstream refused a merged {Signal} request of {Records} queued record(s) permanently ({Reason}); resending them one by one", EventName = "ExporterMergedRequestRefused")]
+    public static partial void MergedRequestRefused(ILogger logger, string exporter, string signal, int records, string reason);
 }

@@ -12,8 +12,9 @@ namespace TraceSeal.Collector.Exporters.Otlp;
 /// <para>
 /// With `sending_queue::directory` (the sealed queue, README.md, docs/format.md §13): <see cref="ExportAsync"/>
 /// seals the request to the exporter's queue key, fsyncs it and acknowledges; a <see cref="QueueSender"/>
-/// forwards in the background and retries with backoff for as long as the queue holds the data. Clients are
-/// pushed back (retryable) only when the backlog reaches `max_backlog_bytes`.
+/// forwards in the background and retries with backoff for as long as the queue holds the data, merging
+/// consecutive records of one signal into one request by the pipelines' `batch` settings (README.md, Batching).
+/// Clients are pushed back (retryable) only when the backlog reaches `max_backlog_bytes`.
 /// </para>
 /// <para>
 /// Without it (interim acknowledgement): the client's request is acknowledged only after upstream accepted it.
@@ -46,13 +47,19 @@ internal sealed class OtlpForwardingExporter : IExporter
     private readonly TimeProvider _time;
     private readonly Func<double> _random;
     private readonly QueueKey? _queueKey;
+    private readonly QueueBatching? _batching;
     private QueueLog? _queue;
     private QueueSender? _sender;
     private long _outageStart;
     private int _failing;
 
     /// <summary>Validates the endpoint (plaintext only with http:// and insecure) and loads the TLS files; throws <see cref="InvalidOperationException"/> naming the key.</summary>
-    public OtlpForwardingExporter(string id, OtlpExporterSettings settings, ILogger logger, TimeProvider? time = null, Func<double>? random = null)
+    /// <param name="batch">
+    /// The `batch` settings of the pipelines feeding this exporter (ComponentFactory.BatchFor): with the sealed queue,
+    /// its sender merges consecutive queued records of one signal into requests of up to send_batch_size items.
+    /// Null = one request per record. Without the queue it does not apply (the client waits for upstream).
+    /// </param>
+    public OtlpForwardingExporter(string id, OtlpExporterSettings settings, ILogger logger, TimeProvider? time = null, Func<double>? random = null, BatchSettings? batch = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(id);
         ArgumentNullException.ThrowIfNull(settings);
@@ -62,6 +69,7 @@ internal sealed class OtlpForwardingExporter : IExporter
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _random = random ?? Random.Shared.NextDouble;
+        _batching = QueueBatching.From(batch);
         _target = OtlpTarget.Parse(id, settings);
         var headers = new OtlpExporterHeaders(id, settings.Headers);
         bool gzip = string.Equals(settings.Compression, "gzip", StringComparison.Ordinal);
@@ -94,11 +102,11 @@ internal sealed class OtlpForwardingExporter : IExporter
     }
 
     /// <summary>For the component factory: construction errors are prefixed with the config file, as loader errors are.</summary>
-    public static OtlpForwardingExporter Create(string id, OtlpExporterSettings settings, string configPath, ILogger logger)
+    public static OtlpForwardingExporter Create(string id, OtlpExporterSettings settings, string configPath, ILogger logger, BatchSettings? batch = null)
     {
         try
         {
-            return new OtlpForwardingExporter(id, settings, logger);
+            return new OtlpForwardingExporter(id, settings, logger, batch: batch);
         }
         catch (InvalidOperationException ex)
         {
@@ -147,7 +155,7 @@ internal sealed class OtlpForwardingExporter : IExporter
         {
             _queue = QueueLog.Open(_settings.Queue.Directory!, Id, _queueKey, _settings.Queue.MaxBacklogBytes, _logger, Id);
             ExporterLog.QueueOpened(_logger, Id, _queue.Directory, _queueKey.Recipient.KeyId, _queue.BacklogBytes);
-            _sender = new QueueSender(_queue, DeliverQueuedAsync, Counters, _logger, Id);
+            _sender = new QueueSender(_queue, DeliverQueuedAsync, Counters, _logger, Id, _batching);
             _sender.Start();
         }
 
@@ -233,11 +241,12 @@ internal sealed class OtlpForwardingExporter : IExporter
     }
 
     /// <summary>
-    /// The sender's delivery of one queued record: retries with backoff (up to max_interval) until upstream
-    /// accepts or refuses permanently. max_elapsed_time does not apply: giving up would drop acknowledged data
-    /// that the queue still holds; the backlog limit bounds the outage instead.
+    /// The sender's delivery of one request (one queued record, or <paramref name="records"/> merged): retries with
+    /// backoff (up to max_interval) until upstream accepts or refuses permanently. max_elapsed_time does not apply:
+    /// giving up would drop acknowledged data that the queue still holds; the backlog limit bounds the outage instead.
+    /// A merged request refused permanently returns false, uncounted: the sender resends its records one by one.
     /// </summary>
-    private async Task DeliverQueuedAsync(OtlpSignal signal, ReadOnlyMemory<byte> payload, int items, CancellationToken stop)
+    private async Task<bool> DeliverQueuedAsync(OtlpSignal signal, ReadOnlyMemory<byte> payload, int items, int records, CancellationToken stop)
     {
         string signalName = SignalNames[(int)signal];
         byte[] body = _wire.PrepareBody(payload.Span);
@@ -255,13 +264,20 @@ internal sealed class OtlpForwardingExporter : IExporter
                     }
 
                     CountDone(signalName, items, result);
-                    return;
+                    return true;
 
                 case RetryDecision.Permanent:
+                    if (records > 1)
+                    {
+                        // One of the merged records (or their sum: 413) is what upstream refuses: find out one by one.
+                        ExporterLog.MergedRequestRefused(_logger, Id, signalName, records, result.Reason);
+                        return false;
+                    }
+
                     // Upstream answered: the record is what it refuses (400, 413); resending cannot help.
                     ExporterLog.Dropped(_logger, Id, signalName, result.Reason, items);
                     Counters.OnFailed(items);
-                    return;
+                    return true;
             }
 
             if (Interlocked.CompareExchange(ref _outageStart, _time.GetTimestamp(), 0) == 0)
