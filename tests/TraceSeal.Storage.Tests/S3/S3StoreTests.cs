@@ -10,6 +10,7 @@ using TraceSeal.Sealing;
 using TraceSeal.Storage.Objects;
 using TraceSeal.Storage.Tests.TestSupport;
 using static TraceSeal.Storage.Tests.TestSupport.StoreFixture;
+using TraceSeal.Tests.Shared;
 
 namespace TraceSeal.Storage.Tests.S3;
 

@@ -8,6 +8,7 @@ using TraceSeal.Sealing;
 using TraceSeal.Verify.Data;
 using TraceSeal.Verify.Findings;
 using TraceSeal.Verify.Tests.Support;
+using TraceSeal.Tests.Shared;
 
 namespace TraceSeal.Verify.Tests.S3;
 

@@ -6,10 +6,11 @@ using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 
-namespace TraceSeal.Verify.Tests.S3;
+namespace TraceSeal.Tests.Shared;
 
 /// <summary>
-/// A real S3-compatible server on loopback: `s3rver` (pinned in tests/interop/s3/package.json) with one bucket, copied from TraceSeal.Storage.Tests,
+/// A real S3-compatible server on loopback: `s3rver` (pinned in tests/interop/s3/package.json) with one bucket,
+/// shared by the storage and verify tests (compiled into both, see their csproj),
 /// its data in a temp directory the tests scan. Started once for the collection, killed at the end.
 /// Credentials reach the code under test the way they do in production: the AWS SDK's default chain,
 /// here AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (s3rver's built-in account S3RVER/S3RVER).
@@ -123,7 +124,7 @@ public sealed partial class S3rverFixture : IDisposable
     }
 
     private static string InteropDirectory([CallerFilePath] string thisFile = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(thisFile)!, "..", "..", "interop", "s3"));
+        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(thisFile)!, "..", "interop", "s3"));
 
     [GeneratedRegex(@"listening on [^\s:]+:(\d+)")]
     private static partial Regex Listening();
