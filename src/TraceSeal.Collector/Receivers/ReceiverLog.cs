@@ -24,8 +24,8 @@ internal static partial class ReceiverLog
     [LoggerMessage(5, LogLevel.Debug, "receiver {Receiver} {Protocol}: request {Path} from {Remote} refused: {Reason}: {Detail}", EventName = "RequestRefused")]
     public static partial void RequestRefused(ILogger logger, string receiver, string protocol, string path, string? remote, string reason, string detail);
 
-    [LoggerMessage(6, LogLevel.Information, "receiver {Receiver} {Protocol}: client {Remote} presented {Identities}; no tenant rule admits them", EventName = "PermissionDenied")]
-    public static partial void PermissionDenied(ILogger logger, string receiver, string protocol, string? remote, string identities);
+    [LoggerMessage(6, LogLevel.Information, "receiver {Receiver} {Protocol}: client {Remote} refused (permission denied): {Detail}", EventName = "PermissionDenied")]
+    public static partial void PermissionDenied(ILogger logger, string receiver, string protocol, string? remote, string detail);
 
     [LoggerMessage(7, LogLevel.Debug, "receiver {Receiver}: sink refused a {Signal} batch of tenant {Tenant} ({Reason}); client told to retry after {RetryAfter}", EventName = "SinkRefused")]
     public static partial void SinkRefused(ILogger logger, string receiver, string signal, string tenant, string? reason, TimeSpan retryAfter);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using TraceSeal.Collector.Tests.TestSupport;
 
 namespace TraceSeal.Collector.Tests.Receivers;
@@ -11,9 +12,15 @@ public sealed class MtlsReceiverFixture : IAsyncLifetime
 
     internal HttpClient Client { get; private set; } = null!;
 
+    /// <summary>Every log line of the receiver, Debug included: refusals must name their cause in the log.</summary>
+    internal CapturingLoggerProvider Logs { get; } = new();
+
+    private ILoggerFactory? _loggers;
+
     public async Task InitializeAsync()
     {
-        Harness = await ReceiverHarness.StartAsync(Pki);
+        _loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(Logs));
+        Harness = await ReceiverHarness.StartAsync(Pki, loggerFactory: _loggers);
         Client = Harness.CreateClient(Pki.Client.Certificate);
     }
 
@@ -21,6 +28,7 @@ public sealed class MtlsReceiverFixture : IAsyncLifetime
     {
         Client.Dispose();
         await Harness.DisposeAsync();
+        _loggers?.Dispose();
         Pki.Dispose();
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -22,6 +23,7 @@ public sealed class TlsRefusalTests(MtlsReceiverFixture fixture) : IClassFixture
         await Assert.ThrowsAsync<HttpRequestException>(() => client.SendAsync(Post()));
 
         await Eventually.TrueAsync(() => Harness.Receiver.Counters.HandshakeFailed("no_client_certificate") > before, "no_client_certificate counter");
+        await AssertLoggedAsync("refused: no_client_certificate");
     }
 
     [Fact]
@@ -35,6 +37,7 @@ public sealed class TlsRefusalTests(MtlsReceiverFixture fixture) : IClassFixture
         await Assert.ThrowsAsync<HttpRequestException>(() => client.SendAsync(Post()));
 
         await Eventually.TrueAsync(() => Harness.Receiver.Counters.HandshakeFailed("untrusted_ca") > before, "untrusted_ca counter");
+        await AssertLoggedAsync("refused: untrusted_ca");
     }
 
     [Fact]
@@ -47,6 +50,7 @@ public sealed class TlsRefusalTests(MtlsReceiverFixture fixture) : IClassFixture
         await Assert.ThrowsAsync<HttpRequestException>(() => client.SendAsync(Post()));
 
         await Eventually.TrueAsync(() => Harness.Receiver.Counters.HandshakeFailed("expired") > before, "expired counter");
+        await AssertLoggedAsync("refused: expired");
     }
 
     [Theory]
@@ -80,6 +84,7 @@ public sealed class TlsRefusalTests(MtlsReceiverFixture fixture) : IClassFixture
         Assert.DoesNotContain("HTTP/1.1 200", answer, StringComparison.Ordinal);
         Assert.DoesNotContain("HTTP/1.1 4", answer, StringComparison.Ordinal);
         await Eventually.TrueAsync(() => Harness.Receiver.Counters.HandshakeFailed("not_tls") > before, "not_tls counter");
+        await AssertLoggedAsync("refused: not_tls");
     }
 
     [Fact]
@@ -109,14 +114,23 @@ public sealed class TlsRefusalTests(MtlsReceiverFixture fixture) : IClassFixture
         Assert.NotEqual(0, process.ExitCode);
         Assert.Contains("Cipher is (NONE)", await output + await error, StringComparison.Ordinal);
         await Eventually.TrueAsync(() => Harness.Receiver.Counters.HandshakeFailed("protocol_version") > before, "protocol_version counter");
+        await AssertLoggedAsync("refused: protocol_version");
     }
+
+    /// <summary>The operator-facing line: HandshakeRefused at Debug (peer-caused, so not above Debug) with the cause.</summary>
+    private async Task AssertLoggedAsync(string fragment) =>
+        await Eventually.TrueAsync(
+            () => fixture.Logs.Messages.Any(m => m.Level == LogLevel.Debug && m.Text.Contains("TLS handshake from", StringComparison.Ordinal) && m.Text.EndsWith(fragment, StringComparison.Ordinal)),
+            $"a Debug log line ending \"{fragment}\"");
 
     [Fact]
     public async Task A_client_no_tenant_rule_admits_is_403_and_permission_denied()
     {
         using var pki = new ReceiverTestPki();
         using IssuedCertificate other = DevPki.IssueClient(pki.Ca, "billing", uris: ["spiffe://corp/ns/billing/sa/worker"]);
-        await using ReceiverHarness harness = await ReceiverHarness.StartAsync(pki, tenants: [PaymentsRule()]);
+        using var logs = new CapturingLoggerProvider();
+        using var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(logs));
+        await using ReceiverHarness harness = await ReceiverHarness.StartAsync(pki, tenants: [PaymentsRule()], loggerFactory: loggers);
         using HttpClient client = harness.CreateClient(other.Certificate);
 
         using HttpResponseMessage http = await client.SendAsync(ReceiverHarness.HttpPost(harness.HttpUri("/v1/traces"), OtlpTestData.Traces(1), "application/x-protobuf"));
@@ -127,6 +141,9 @@ public sealed class TlsRefusalTests(MtlsReceiverFixture fixture) : IClassFixture
         Assert.Equal("no tenant rule admits the client identities: cn:billing, uri:spiffe://corp/ns/billing/sa/worker", message);
         Assert.Equal(GrpcCodes.PermissionDenied, grpc.GrpcStatus);
         Assert.Equal(0, harness.Sink.Items(OtlpSignal.Traces));
+        // Identities are not secret and the operator needs them to write a rule: logged at Information.
+        Assert.Contains(logs.Messages, m => m.Level == LogLevel.Information
+            && m.Text.EndsWith("refused (permission denied): no tenant rule admits the client identities: cn:billing, uri:spiffe://corp/ns/billing/sa/worker", StringComparison.Ordinal));
     }
 
     [Fact]
