@@ -98,24 +98,10 @@ internal sealed class StoreRewrapper
     private static FileStream TakeLock(string root)
     {
         var path = Path.Combine(root, StoreFormat.LockFile);
-        var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = StoreFormat.FileMode;
-        }
-
-        try
-        {
-            return new FileStream(path, options);
-        }
-        catch (IOException e)
-        {
-            throw new InvalidOperationException(
-                $"{root}: the store is in use ({path} is locked by a running collector or another rewrap); refusing to rewrap, " +
-                "because a collector appends to live WAL segments and cuts blocks while it runs. Stop the collector, then run " +
-                "`traceseal keys rewrap` again (data acknowledged meanwhile stays in the WAL and is rewrapped too).",
-                e);
-        }
+        return DirectoryLock.TryTake(path) ?? throw new InvalidOperationException(
+            $"{root}: the store is in use ({path} is locked by a running collector or another rewrap); refusing to rewrap, " +
+            "because a collector appends to live WAL segments and cuts blocks while it runs. Stop the collector, then run " +
+            "`traceseal keys rewrap` again (data acknowledged meanwhile stays in the WAL and is rewrapped too).");
     }
 
     private void ProcessFile(string path, RewrapSummary summary)

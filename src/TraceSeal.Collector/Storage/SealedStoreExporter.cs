@@ -250,20 +250,8 @@ internal sealed class SealedStoreExporter : IExporter
     private static FileStream TakeLock(string root)
     {
         var path = Path.Combine(root, StoreFormat.LockFile);
-        var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = StoreFormat.FileMode;
-        }
-
-        try
-        {
-            return new FileStream(path, options);
-        }
-        catch (IOException e)
-        {
-            throw new InvalidOperationException($"{root}: another collector is using this sealed store directory ({path} is locked)", e);
-        }
+        return DirectoryLock.TryTake(path)
+            ?? throw new InvalidOperationException($"{root}: another collector is using this sealed store directory ({path} is locked)");
     }
 
     private async Task TickAsync(CancellationToken stop)

@@ -221,20 +221,8 @@ internal sealed class QueueLog : IAsyncDisposable
     private static FileStream TakeLock(string directory)
     {
         string path = Path.Combine(directory, LockFileName);
-        var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = StoreFormat.FileMode;
-        }
-
-        try
-        {
-            return new FileStream(path, options);
-        }
-        catch (IOException e)
-        {
-            throw new InvalidOperationException($"{directory}: another exporter is using this sending queue directory ({path} is locked); give every exporter a directory of its own", e);
-        }
+        return DirectoryLock.TryTake(path)
+            ?? throw new InvalidOperationException($"{directory}: another exporter is using this sending queue directory ({path} is locked); give every exporter a directory of its own");
     }
 
     private void Signal() => Interlocked.Exchange(ref _changed, NewSignal()).TrySetResult();
