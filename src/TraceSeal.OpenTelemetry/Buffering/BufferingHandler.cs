@@ -24,6 +24,12 @@ internal sealed class BufferingHandler : DelegatingHandler
     private readonly ExporterContext _context;
     private readonly DiskBuffer _buffer;
     private readonly HttpMessageInvoker _replay;
+    /// <summary>
+    /// While batches wait on disk, how often the collector is probed with the oldest one even if the app exports
+    /// nothing new: a single live export lost to a deadline (or an idle app) must not strand the backlog.
+    /// </summary>
+    private static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(5);
+
     private readonly SemaphoreSlim _kick = new(0, 1);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _replayer;
@@ -154,6 +160,9 @@ internal sealed class BufferingHandler : DelegatingHandler
             return;
         }
 
+        // The framing (URL, headers, compression) is known from this attempt too, so the probe can replay even
+        // if no export of this run has succeeded yet.
+        Interlocked.CompareExchange(ref _template, RequestTemplate.From(request, RetryPolicy.IsGrpc(request)), null);
         long items = Volatile.Read(ref _batchItems);
         if (_buffer.Write(body, items))
         {
@@ -185,7 +194,12 @@ internal sealed class BufferingHandler : DelegatingHandler
         {
             while (!stop.IsCancellationRequested)
             {
-                await _kick.WaitAsync(stop).ConfigureAwait(false);
+                bool kicked = await _kick.WaitAsync(ProbeInterval, stop).ConfigureAwait(false);
+                if (!kicked && _buffer.Pending().Count == 0)
+                {
+                    continue;
+                }
+
                 var tried = new HashSet<string>(StringComparer.Ordinal);
                 while (!stop.IsCancellationRequested && Volatile.Read(ref _template) is { } template)
                 {

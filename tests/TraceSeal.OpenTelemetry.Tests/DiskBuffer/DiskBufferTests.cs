@@ -68,6 +68,25 @@ public sealed class DiskBufferTests(TestPki pki)
         Assert.Empty(Directory.GetFiles(paths.Buffer, "*", SearchOption.AllDirectories));
     }
 
+    [Theory]
+    [InlineData("grpc")]
+    [InlineData("http/protobuf")]
+    public async Task A_backlog_is_replayed_when_the_collector_returns_even_if_the_app_exports_nothing_new(string protocol)
+    {
+        var paths = new Paths(pki.NewDirectory());
+        int port = Receiver.FreePort();
+        using var app = TestApp.Start(Environment(protocol, port, paths));
+        app.Export(5, SecretName);
+        await Eventually.WaitUntilAsync(() => paths.Pending().Length == 1, Wait, () => $"{paths.Pending().Length} files\n{app.Logs}");
+
+        // No further export: the periodic probe alone must find the collector and drain the buffer.
+        await using var receiver = await StartReceiverAsync(protocol, port);
+        await Eventually.WaitUntilAsync(() => paths.Pending().Length == 0 && receiver.Spans >= 5, Wait, () => $"{receiver.Spans} spans, {paths.Pending().Length} files\n{app.Logs}");
+
+        Assert.Equal(5, receiver.Spans);
+        Assert.Equal(1, app.Logs.Count("BufferReplayed"));
+    }
+
     [Fact]
     public void A_key_file_inside_the_buffer_directory_is_refused_at_start_up()
     {
