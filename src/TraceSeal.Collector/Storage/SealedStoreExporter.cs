@@ -1,3 +1,4 @@
+using TraceSeal.Storage;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using TraceSeal.Collector.Config;

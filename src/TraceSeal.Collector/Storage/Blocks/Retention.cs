@@ -1,3 +1,4 @@
+using TraceSeal.Storage;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using TraceSeal.Collector.Config;

@@ -1,3 +1,4 @@
+using TraceSeal.Storage;
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;

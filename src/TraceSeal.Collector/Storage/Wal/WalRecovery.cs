@@ -1,3 +1,4 @@
+using TraceSeal.Storage;
 using System.Buffers.Binary;
 using Microsoft.Extensions.Logging;
 using TraceSeal.Sealing;

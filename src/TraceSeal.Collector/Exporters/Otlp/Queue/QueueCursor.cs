@@ -1,3 +1,4 @@
+using TraceSeal.Storage;
 using System.Globalization;
 using System.Text;
 using TraceSeal.Collector.Storage;

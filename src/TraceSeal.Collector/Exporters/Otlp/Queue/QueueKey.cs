@@ -1,3 +1,4 @@
+using TraceSeal.Storage;
 using System.Security.Cryptography;
 using System.Text;
 using TraceSeal.Collector.Storage;

@@ -1,6 +1,6 @@
 using TraceSeal.Storage.Format;
 
-namespace TraceSeal.Collector.Storage;
+namespace TraceSeal.Storage;
 
 /// <summary>
 /// Write-then-publish: `NAME.tmp` in the same directory (created 0600), write, fsync, rename to NAME,

@@ -1,6 +1,6 @@
 using TraceSeal.Storage.Format;
 
-namespace TraceSeal.Collector.Storage;
+namespace TraceSeal.Storage;
 
 /// <summary>
 /// An exclusive lock file that keeps two writers out of one directory (a sealed store, a sending queue, or a

@@ -1,4 +1,4 @@
-using TraceSeal.Collector.Storage;
+using TraceSeal.Storage;
 using TraceSeal.Storage.Format;
 
 namespace TraceSeal.Storage.Objects;

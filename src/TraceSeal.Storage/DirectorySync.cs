@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using TraceSeal.Storage.Format;
 
-namespace TraceSeal.Collector.Storage;
+namespace TraceSeal.Storage;
 
 /// <summary>
 /// fsync of a directory, so that a created, renamed or deleted entry survives power loss. .NET has no API
