@@ -46,6 +46,56 @@ internal static class Envelope
         }
     }
 
+    /// <summary>
+    /// A sealed log (§14): the same header and draws as <see cref="Begin"/> with version 0x02, and the log
+    /// cipher under `HKDF(file_key, payload_salt, "traceseal/v2/log")` instead of the STREAM payload cipher.
+    /// </summary>
+    public static (byte[] Header, LogCipher Cipher) BeginLog(
+        ObjectKind kind, string tenant, IReadOnlyList<IRecipient> recipients, IRandomSource random, DateTimeOffset now)
+    {
+        if (kind is not (ObjectKind.WalSegment or ObjectKind.Queue))
+        {
+            throw new ArgumentOutOfRangeException(nameof(kind), kind, "a sealed log is a wal-segment or a queue");
+        }
+
+        var tenantBytes = HeaderCodec.EncodeTenant(tenant);
+        var stanzaRecipients = CheckRecipients(recipients);
+        long created = now.ToUnixTimeSeconds();
+        created -= created % CreatedBucketSeconds;
+
+        Span<byte> fileKey = stackalloc byte[FileKeyLength];
+        Span<byte> objectId = stackalloc byte[ObjectIdLength];
+        Span<byte> salt = stackalloc byte[PayloadSaltLength];
+        try
+        {
+            random.Fill(fileKey);
+            random.Fill(objectId);
+            random.Fill(salt);
+            var context = HeaderCodec.EncodeObjectContext(kind, tenantBytes, objectId, created, salt, Version2);
+            var header = HeaderCodec.EncodeHeader(context, Wrap(stanzaRecipients, fileKey, random), fileKey);
+            return (header, new LogCipher(fileKey, salt, context));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(fileKey);
+        }
+    }
+
+    /// <summary>Unwraps a sealed log's file key (§14) and verifies the header MAC.</summary>
+    public static LogCipher OpenLog(Header header, IReadOnlyList<IIdentity> identities)
+    {
+        Span<byte> fileKey = stackalloc byte[FileKeyLength];
+        try
+        {
+            UnwrapAndVerify(header, identities, fileKey);
+            return new LogCipher(fileKey, header.PayloadSalt, header.ObjectContext);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(fileKey);
+        }
+    }
+
     /// <summary>Unwraps the file key for one of <paramref name="identities"/> and verifies the header MAC.</summary>
     public static PayloadCipher Open(Header header, IReadOnlyList<IIdentity> identities)
     {

@@ -18,7 +18,8 @@ public sealed class SealedIntegrityException : Exception
 
     internal const string OpaqueMessage = "sealed object failed integrity verification";
 
-    internal SealedIntegrityException(string code)
+    /// <summary>An integrity failure with one of the codes of this class (layers above, e.g. a log reader, raise them too).</summary>
+    public SealedIntegrityException(string code)
         : base(OpaqueMessage)
     {
         Code = code;

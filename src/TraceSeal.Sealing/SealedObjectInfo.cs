@@ -7,6 +7,9 @@ namespace TraceSeal.Sealing;
 /// </summary>
 public sealed class SealedObjectInfo
 {
+    /// <summary>Format version: 1 a sealed object (docs/format.md §1-§8), 2 a sealed log (§14).</summary>
+    public int Version { get; init; } = 1;
+
     /// <summary>"wal-segment", "block", "index" or "queue".</summary>
     public required string Kind { get; init; }
 

@@ -30,6 +30,7 @@ public static class Sealer
     public static byte[] Open(ReadOnlySpan<byte> sealedObject, IReadOnlyList<IIdentity> identities, out SealedObjectInfo info)
     {
         var header = HeaderCodec.Decode(sealedObject);
+        RequireObject(header);
         using var cipher = Envelope.Open(header, identities);
         var payload = sealedObject[header.Bytes.Length..];
 
@@ -78,6 +79,7 @@ public static class Sealer
     {
         ArgumentNullException.ThrowIfNull(source);
         var header = HeaderCodec.Read(source);
+        RequireObject(header);
         var cipher = Envelope.Open(header, identities);
         info = header.ToInfo();
         return new OpeningStream(source, cipher);
@@ -97,6 +99,15 @@ public static class Sealer
     /// </summary>
     public static byte[] Rewrap(ReadOnlySpan<byte> sealedObject, IReadOnlyList<IIdentity> identities, IReadOnlyList<IRecipient> newRecipients) =>
         Rewrap(sealedObject, identities, newRecipients, SystemRandomSource.Instance);
+
+    /// <summary>A sealed log (version 2) is opened frame by frame with <see cref="SealedLogReader"/>, never as one object.</summary>
+    private static void RequireObject(Header header)
+    {
+        if (header.Version != Version1)
+        {
+            throw new SealedIntegrityException(SealedIntegrityException.UnsupportedVersion);
+        }
+    }
 
     internal static System.IO.Stream Seal(
         System.IO.Stream destination, ObjectKind kind, string tenant, IReadOnlyList<IRecipient> recipients, IRandomSource random, DateTimeOffset now)

@@ -14,14 +14,36 @@ internal static class AtomicFile
         var final = Path.Combine(directory, name);
         var temp = final + StoreFormat.TempExtension;
         File.Delete(temp);
-        using (var stream = CreatePrivate(temp))
+        try
         {
-            stream.Write(data);
-            stream.Flush(flushToDisk: true);
+            using (var stream = CreatePrivate(temp))
+            {
+                stream.Write(data);
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temp, final, overwrite: false);
+        }
+        catch
+        {
+            // A full disk must not also leave half-written temp files behind (they would hold the space).
+            TryDelete(temp);
+            throw;
         }
 
-        File.Move(temp, final, overwrite: false);
         DirectorySync.Fsync(directory);
+    }
+
+    /// <summary>Deletes <paramref name="path"/> if it exists; a failure to do so is not an error (cleanup).</summary>
+    public static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
     }
 
     /// <summary>A new file with mode 0600 from the first byte (never chmod'ed later).</summary>

@@ -5,6 +5,9 @@ namespace TraceSeal.Sealing.Format;
 /// <summary>A parsed header (docs/format.md §2). <see cref="Bytes"/> is the exact encoding, MAC included.</summary>
 internal sealed class Header
 {
+    /// <summary>0x01 a sealed object (§1-§8), 0x02 a sealed log (§14).</summary>
+    public required byte Version { get; init; }
+
     public required ObjectKind Kind { get; init; }
 
     public required string Tenant { get; init; }
@@ -39,6 +42,7 @@ internal sealed class Header
 
         return new SealedObjectInfo
         {
+            Version = Version,
             Kind = ObjectKinds.Name(Kind),
             ObjectKind = Kind,
             Tenant = Tenant,

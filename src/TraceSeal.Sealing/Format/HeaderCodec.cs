@@ -36,12 +36,12 @@ internal static class HeaderCodec
     }
 
     /// <summary>magic ‖ version ‖ kind ‖ tenant_len ‖ tenant ‖ object_id ‖ created ‖ payload_salt.</summary>
-    public static byte[] EncodeObjectContext(ObjectKind kind, byte[] tenant, ReadOnlySpan<byte> objectId, long created, ReadOnlySpan<byte> payloadSalt)
+    public static byte[] EncodeObjectContext(ObjectKind kind, byte[] tenant, ReadOnlySpan<byte> objectId, long created, ReadOnlySpan<byte> payloadSalt, byte version = Version1)
     {
         var context = new byte[FixedPrefixLength + tenant.Length + ObjectIdLength + CreatedLength + PayloadSaltLength];
         var span = context.AsSpan();
         Magic.CopyTo(span);
-        span[MagicLength] = Version1;
+        span[MagicLength] = version;
         span[MagicLength + 1] = (byte)kind;
         span[MagicLength + 2] = (byte)tenant.Length;
         int pos = FixedPrefixLength;
@@ -107,7 +107,7 @@ internal static class HeaderCodec
             return FixedPrefixLength;
         }
 
-        if (prefix[MagicLength] != Version1)
+        if (prefix[MagicLength] is not (Version1 or Version2))
         {
             throw new SealedIntegrityException(SealedIntegrityException.UnsupportedVersion);
         }
@@ -245,6 +245,7 @@ internal static class HeaderCodec
 
         return new Header
         {
+            Version = span[MagicLength],
             Kind = kind,
             Tenant = tenant,
             ObjectId = objectId,

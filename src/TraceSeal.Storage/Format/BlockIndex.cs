@@ -7,18 +7,36 @@ namespace TraceSeal.Storage.Format;
 
 internal readonly record struct IndexedSegment(ulong Seq, uint SegmentId);
 
-internal readonly record struct IndexedRecord(byte Signal, long Offset, int Length, int SpanCount, ulong MinStart, ulong MaxEnd);
+/// <summary>
+/// One record of a block. Index v1: <see cref="Offset"/> is the record's offset in the block plaintext. Index v2
+/// (a block that is a sealed log, docs/format.md §14): <see cref="Offset"/> is the file offset of the record's
+/// frame (its length prefix), and the frame's index, sealed length and the record's offset inside the frame's
+/// plaintext follow, so a reader opens one frame, not the block.
+/// </summary>
+internal readonly record struct IndexedRecord(byte Signal, long Offset, int Length, int SpanCount, ulong MinStart, ulong MaxEnd)
+{
+    public uint FrameIndex { get; init; }
+    public int FrameLength { get; init; }
+    public int OffsetInFrame { get; init; }
+}
 
 internal readonly record struct IndexedTrace(UInt128 TraceId, int Record);
 
 /// <summary>The decoded (or to-be-encoded) index of one block.</summary>
 internal sealed class BlockIndex
 {
+    private const int RecordSizeV1 = 33;
+    private const int RecordSizeV2 = 45;
+
     public const byte ServicesOverflow = 0x01;
     public const byte NamesOverflow = 0x02;
 
+    /// <summary>1: the block is a sealed object of records; 2: the block is a closed sealed log (§14).</summary>
+    public byte Version { get; init; } = StoreFormat.IndexVersion;
+
     public required byte[] BlockObjectId { get; init; }
     public required long BlockSealedLength { get; init; }
+    /// <summary>v1: bytes of the block plaintext. v2: data frames in the log (the end frame not counted).</summary>
     public required long BlockPlainLength { get; init; }
     public ulong MinStart { get; init; }
     public ulong MaxEnd { get; init; }
@@ -35,7 +53,8 @@ internal sealed class BlockIndex
 
     public byte[] Encode()
     {
-        int size = 70 + 4 + (Segments.Count * 12) + 4 + (Records.Count * 33) + 4 + 4 + 4 + (Traces.Count * 20);
+        int recordSize = Version == StoreFormat.IndexVersion2 ? RecordSizeV2 : RecordSizeV1;
+        int size = 70 + 4 + (Segments.Count * 12) + 4 + (Records.Count * recordSize) + 4 + 4 + 4 + (Traces.Count * 20);
         foreach (var s in Services)
         {
             size += 2 + Encoding.UTF8.GetByteCount(s);
@@ -49,7 +68,7 @@ internal sealed class BlockIndex
         var buffer = new byte[size];
         var w = new Writer(buffer);
         w.Bytes(StoreFormat.IndexMagic);
-        w.U8(StoreFormat.IndexVersion);
+        w.U8(Version);
         w.Bytes(BlockObjectId);
         w.U64((ulong)BlockSealedLength);
         w.U64((ulong)BlockPlainLength);
@@ -74,6 +93,12 @@ internal sealed class BlockIndex
             w.U32((uint)r.SpanCount);
             w.U64(r.MinStart);
             w.U64(r.MaxEnd);
+            if (Version == StoreFormat.IndexVersion2)
+            {
+                w.U32(r.FrameIndex);
+                w.U32((uint)r.FrameLength);
+                w.U32((uint)r.OffsetInFrame);
+            }
         }
 
         w.Strings(Services);
@@ -95,7 +120,8 @@ internal sealed class BlockIndex
     {
         index = null;
         var r = new Reader(data);
-        if (!r.Bytes(4, out var magic) || !magic.SequenceEqual(StoreFormat.IndexMagic) || !r.U8(out var version) || version != StoreFormat.IndexVersion
+        if (!r.Bytes(4, out var magic) || !magic.SequenceEqual(StoreFormat.IndexMagic) || !r.U8(out var version)
+            || version is not (StoreFormat.IndexVersion or StoreFormat.IndexVersion2)
             || !r.Bytes(16, out var objectId) || !r.U64(out var sealedLength) || !r.U64(out var plainLength)
             || !r.U64(out var minStart) || !r.U64(out var maxEnd) || !r.U64(out var minDuration) || !r.U64(out var maxDuration)
             || !r.U8(out var flags) || !r.Count(12, out var segmentCount))
@@ -111,7 +137,8 @@ internal sealed class BlockIndex
             segments[i] = new IndexedSegment(seq, segmentId);
         }
 
-        if (!r.Count(33, out var recordCount))
+        bool v2 = version == StoreFormat.IndexVersion2;
+        if (!r.Count(v2 ? RecordSizeV2 : RecordSizeV1, out var recordCount))
         {
             return false;
         }
@@ -125,12 +152,27 @@ internal sealed class BlockIndex
             r.U32(out var spans);
             r.U64(out var rMin);
             r.U64(out var rMax);
-            if (signal > 2 || offset > plainLength || length > int.MaxValue || spans > int.MaxValue)
+            uint frameIndex = 0;
+            uint frameLength = 0;
+            uint inFrame = 0;
+            if (v2 && (!r.U32(out frameIndex) || !r.U32(out frameLength) || !r.U32(out inFrame)
+                       || frameIndex >= plainLength || offset > sealedLength || frameLength > sealedLength - offset
+                       || frameLength > int.MaxValue || inFrame > frameLength || length > frameLength))
             {
                 return false;
             }
 
-            records[i] = new IndexedRecord(signal, (long)offset, (int)length, (int)spans, rMin, rMax);
+            if (signal > 2 || (!v2 && offset > plainLength) || length > int.MaxValue || spans > int.MaxValue)
+            {
+                return false;
+            }
+
+            records[i] = new IndexedRecord(signal, (long)offset, (int)length, (int)spans, rMin, rMax)
+            {
+                FrameIndex = frameIndex,
+                FrameLength = (int)frameLength,
+                OffsetInFrame = (int)inFrame,
+            };
         }
 
         if (!r.Strings(out var services) || !r.Strings(out var names) || !r.Count(20, out var traceCount))
@@ -158,6 +200,7 @@ internal sealed class BlockIndex
 
         index = new BlockIndex
         {
+            Version = version,
             BlockObjectId = objectId.ToArray(),
             BlockSealedLength = (long)sealedLength,
             BlockPlainLength = (long)plainLength,

@@ -77,6 +77,9 @@ internal static partial class StoreFormat
     public const int RecordHeaderSize = 5;
     public const byte BlockVersion = 0x01;
     public const byte IndexVersion = 0x01;
+
+    /// <summary>Index of a block that is a closed sealed log (§14): records located by frame.</summary>
+    public const byte IndexVersion2 = 0x02;
     public static ReadOnlySpan<byte> IndexMagic => "TSIX"u8;
     public const int SegmentIdSize = 4;
     public const int BlockNameBytes = 8;
