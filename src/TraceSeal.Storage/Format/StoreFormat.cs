@@ -104,7 +104,29 @@ internal static partial class StoreFormat
     public static string SegmentFileName(ulong seq, uint segmentId) =>
         string.Create(CultureInfo.InvariantCulture, $"{seq:D10}-{segmentId:x8}{WalExtension}");
 
-    /// <summary>Parses `SEQ-ID` (the stem of a .wal or .walseg name).</summary>
+    /// <summary>
+    /// A v2 segment (a sealed log, docs/format.md §14): `SEQ-ID.wal` where ID is the first 8 bytes of the
+    /// log's header object id as 16 hex digits — the same stem the segment keeps as a block (`ID.block`).
+    /// </summary>
+    public static string LogSegmentFileName(ulong seq, string objectIdHex, string extension = WalExtension) =>
+        string.Create(CultureInfo.InvariantCulture, $"{seq:D10}-{BlockStemFromObjectId(objectIdHex)}{extension}");
+
+    /// <summary>Parses a v2 segment stem `SEQ-ID` (ID 16 hex digits); see <see cref="TryParseSegmentStem"/> for v1's 8.</summary>
+    public static bool TryParseLogStem(string stem, out ulong seq, out string id)
+    {
+        seq = 0;
+        id = "";
+        var m = LogStem().Match(stem);
+        if (!m.Success || !ulong.TryParse(m.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out seq))
+        {
+            return false;
+        }
+
+        id = m.Groups[2].Value;
+        return true;
+    }
+
+    /// <summary>Parses `SEQ-ID` (the stem of a v1 .wal or .walseg name).</summary>
     public static bool TryParseSegmentStem(string stem, out ulong seq, out uint segmentId)
     {
         seq = 0;
@@ -190,6 +212,9 @@ internal static partial class StoreFormat
 
     [GeneratedRegex("^([0-9]{10})-([0-9a-f]{8})$")]
     private static partial Regex SegmentStem();
+
+    [GeneratedRegex("^([0-9]{10})-([0-9a-f]{16})$")]
+    private static partial Regex LogStem();
 
     [GeneratedRegex("^[0-9a-f]{16}$")]
     private static partial Regex BlockStem();
