@@ -71,8 +71,11 @@ internal sealed class StoreRetentionSettings
 /// <summary>`wal`: the sealed write-ahead log every acknowledgement waits for.</summary>
 internal sealed class StoreWalSettings
 {
-    /// <summary>16 MiB: a segment is deleted only when every exporter confirmed it, so smaller frees disk sooner.</summary>
-    public long SegmentBytes { get; init; } = 16L * 1024 * 1024;
+    /// <summary>
+    /// 64 MiB: a closed segment becomes a block as it is (docs/format.md §14), so a segment rolls at
+    /// min(segment_bytes, block::max_bytes); the same size as a block amortises headers and S3 requests.
+    /// </summary>
+    public long SegmentBytes { get; init; } = 64L * 1024 * 1024;
 
     /// <summary>1 GiB: beyond it new data is refused (retryable) instead of filling the disk.</summary>
     public long MaxBacklogBytes { get; init; } = 1024L * 1024 * 1024;

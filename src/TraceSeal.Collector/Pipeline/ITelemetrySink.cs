@@ -23,6 +23,13 @@ internal readonly struct ReceivedBatch
 
     /// <summary>Receiver component id, e.g. `otlp`.</summary>
     public required string Receiver { get; init; }
+
+    /// <summary>
+    /// Traces: the index entries gathered while the receiver validated the request (trace ids, times, service
+    /// and span names), so a store indexes without parsing the payload again. Pooled and, like
+    /// <see cref="Payload"/>, valid only during the call. Null for metrics and logs.
+    /// </summary>
+    public Storage.Index.RequestIndex? Index { get; init; }
 }
 
 /// <summary>

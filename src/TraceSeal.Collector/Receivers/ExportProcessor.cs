@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using TraceSeal.Collector.Identity;
 using TraceSeal.Collector.Pipeline;
+using TraceSeal.Collector.Storage.Index;
 using TraceSeal.Otlp;
 
 namespace TraceSeal.Collector.Receivers;
@@ -29,8 +30,25 @@ internal static class ExportProcessor
             return ExportOutcome.Ok;
         }
 
-        if (!OtlpValidator.TryValidate(protobuf.Span, signal, out OtlpSummary summary, out OtlpError error))
+        // The one pass over the request: validation, and (traces) the index entries a store needs.
+        RequestIndex? index = null;
+        OtlpSummary summary;
+        OtlpError error;
+        bool valid;
+        if (signal == OtlpSignal.Traces)
         {
+            index = RequestIndex.Rent();
+            var visitor = index.CreateVisitor();
+            valid = OtlpValidator.TryValidate(protobuf.Span, signal, ref visitor, out summary, out error);
+        }
+        else
+        {
+            valid = OtlpValidator.TryValidate(protobuf.Span, signal, out summary, out error);
+        }
+
+        if (!valid)
+        {
+            RequestIndex.Return(index);
             return ExportOutcome.Fail(ReceiveFailure.MalformedPayload, error.Message);
         }
 
@@ -42,6 +60,7 @@ internal static class ExportProcessor
             Tenant = decision.Tenant,
             Identity = decision.Identity,
             Receiver = listener.Receiver,
+            Index = index,
         };
 
         SinkResult result;
@@ -57,6 +76,10 @@ internal static class ExportProcessor
         {
             ReceiverLog.SinkFailed(listener.Logger, ex, listener.Receiver, SignalName(signal), decision.Tenant);
             return ExportOutcome.Fail(ReceiveFailure.SinkFailed, "the collector could not store the request; retry later", SinkFailureRetryDelay);
+        }
+        finally
+        {
+            RequestIndex.Return(index);
         }
 
         if (!result.Accepted && !result.Retryable)

@@ -6,15 +6,15 @@ using TraceSeal.Storage.Objects;
 
 namespace TraceSeal.Collector.Storage.Blocks;
 
-/// <summary>A cut block waiting for upload; the WAL segments it covers stay on disk until it is in the bucket.</summary>
-internal sealed class PendingBlock(TenantStore owner, string blockKey, byte[] block, string indexKey, byte[] index, IReadOnlyList<string> segmentPaths, long backlogBytes)
+/// <summary>
+/// A cut block waiting for upload: the closed segment (the block) and its index lie under the local `blocks/`
+/// folder until both are in the bucket; their bytes count as backlog until then.
+/// </summary>
+internal sealed class PendingBlock(TenantStore owner, string blockKey, string indexKey, long backlogBytes)
 {
     public TenantStore Owner { get; } = owner;
     public string BlockKey { get; } = blockKey;
-    public byte[] Block { get; } = block;
     public string IndexKey { get; } = indexKey;
-    public byte[] Index { get; } = index;
-    public IReadOnlyList<string> SegmentPaths { get; } = segmentPaths;
     public long BacklogBytes { get; } = backlogBytes;
 
     /// <summary>A retry after the block went up but the index failed does not upload the block again.</summary>
@@ -23,12 +23,13 @@ internal sealed class PendingBlock(TenantStore owner, string blockKey, byte[] bl
 
 /// <summary>
 /// `sealed_store::s3`: one background loop per exporter that puts cut blocks into object storage, in cut
-/// order — the block, then its index (a reader never sees an index without its block), then deletes the
-/// WAL segments they cover. Also uploads what an earlier run left under the local `blocks/` folder
+/// order — the block (the closed segment file, as it is), then its index (a reader never sees an index without
+/// its block), then deletes the local copies. Also uploads what an earlier run left under the local `blocks/` folder
 /// (recovered `.walseg` segments, blocks of a filesystem-store run) and removes each local copy once it is
 /// in the bucket. Failures retry with exponential backoff for as long as it takes; meanwhile the WAL
 /// backlog limit refuses new data (retryable), which bounds both the pending blocks in memory and the WAL
-/// on disk. Acknowledgements never wait for this loop.
+/// on disk. Acknowledgements never wait for this loop. A block is read from the local disk only to upload it:
+/// nothing pending is held in memory.
 /// </summary>
 internal sealed class BlockUploader
 {
@@ -239,15 +240,21 @@ internal sealed class BlockUploader
             case PendingBlock block:
                 if (!block.BlockUploaded)
                 {
-                    await _remote.PutAsync(block.BlockKey, block.Block, cancellationToken).ConfigureAwait(false);
+                    var blockBytes = _local.Get(block.BlockKey, firstBytes: null)
+                        ?? throw new IOException($"{_local.Describe(block.BlockKey)} is missing");
+                    await _remote.PutAsync(block.BlockKey, blockBytes, cancellationToken).ConfigureAwait(false);
                     block.BlockUploaded = true;
                     Interlocked.Increment(ref _uploaded);
                 }
 
-                await _remote.PutAsync(block.IndexKey, block.Index, cancellationToken).ConfigureAwait(false);
+                var indexBytes = _local.Get(block.IndexKey, firstBytes: null)
+                    ?? throw new IOException($"{_local.Describe(block.IndexKey)} is missing");
+                await _remote.PutAsync(block.IndexKey, indexBytes, cancellationToken).ConfigureAwait(false);
                 Interlocked.Increment(ref _uploaded);
-                block.Owner.SegmentsUploaded(block.SegmentPaths, block.BacklogBytes);
-                StorageLog.BlockUploaded(_logger, _remote.Describe(block.BlockKey), block.SegmentPaths.Count);
+                _local.Delete(block.IndexKey);
+                _local.Delete(block.BlockKey);
+                block.Owner.BlockUploaded(block.BacklogBytes);
+                StorageLog.BlockUploaded(_logger, _remote.Describe(block.BlockKey), 1);
                 break;
 
             case string localKey:

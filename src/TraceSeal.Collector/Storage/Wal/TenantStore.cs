@@ -1,30 +1,37 @@
-using TraceSeal.Storage;
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using TraceSeal.Collector.Pipeline;
 using TraceSeal.Collector.Storage.Blocks;
+using TraceSeal.Collector.Storage.Index;
 using TraceSeal.Sealing;
+using TraceSeal.Storage;
 using TraceSeal.Storage.Format;
-using TraceSeal.Storage.Objects;
+using TraceSeal.Storage.Log;
 
 namespace TraceSeal.Collector.Storage.Wal;
 
 /// <summary>
-/// One tenant of the sealed store: a single writer loop owns the tenant's WAL segment and block buffer.
+/// One tenant of the sealed store: a single writer loop owns the tenant's live log segment (docs/format.md §14).
 ///
-/// Group commit: appenders copy their request, enqueue it and wait. The loop takes every pending request
-/// (up to <see cref="StoreContext.MaxFrameBytes"/>), seals them as ONE frame (one fresh file key, one ECDH
-/// per recipient), writes `[u32 length][sealed]` with one positioned write, fsyncs (durability fsync),
-/// then completes every waiter: an acknowledgement means sealed and durable. The same records go to the
-/// in-memory block buffer; when it reaches `block::max_bytes` or `block::max_age` (or at stop) it is
-/// sealed as a block + index, written atomically, and the WAL segments it covers are deleted.
-/// With `s3` the sealed block and index are handed to the <see cref="BlockUploader"/> instead, and the
-/// segments are deleted (and their backlog released) only once both objects are uploaded: an
-/// acknowledgement never waits for S3, and the WAL stays the durable copy until S3 has one.
-/// Backlog (bytes in the WAL not yet in a block) is bounded by `wal::max_backlog_bytes`: beyond it new
-/// requests are refused, retryable — so failing uploads bound memory (pending blocks) and disk (WAL).
+/// Write once. Appenders enqueue their request (no copy: the receiver's buffer stays valid until the
+/// acknowledgement) and wait. The loop takes every pending request (up to <see cref="StoreContext.MaxFrameBytes"/>),
+/// writes their records into one staging buffer, and <see cref="LogSegmentWriter.Append"/> seals them as one
+/// frame under the segment's key (one key agreement per segment, not per frame), writes it with one positioned
+/// write and fsyncs; then every waiter is acknowledged. That write is the only time the bytes are sealed or
+/// written: when the segment reaches its size (`min(wal::segment_bytes, block::max_bytes)`) or `block::max_age`,
+/// it is closed (end frame) and becomes the block as it is — renamed into `blocks/` (or uploaded from there with
+/// `s3`) next to a sealed index built from the entries the receivers gathered while validating. No payload is
+/// copied, parsed or sealed a second time, and none of this runs before an acknowledgement.
+///
+/// Failures heal. A failed frame write refuses its requests (retryable) and retires the segment; the end frame
+/// is written over the torn tail when the disk allows (<see cref="LogSegmentWriter.Close"/>). A retired segment
+/// whose end frame, rename or index write fails stays in <see cref="_retired"/> with its backlog and is retried on
+/// every tick; a failed index write leaves no temp file. So after any number of disk-full episodes ingest resumes
+/// when space returns, and nothing acknowledged is lost or forgotten.
+///
+/// Backlog (sealed bytes not yet a block — or, with `s3`, not yet uploaded) is bounded by `wal::max_backlog_bytes`:
+/// beyond it new requests are refused, retryable.
 /// </summary>
 internal sealed class TenantStore
 {
@@ -33,19 +40,15 @@ internal sealed class TenantStore
     private readonly Channel<WalItem> _channel = Channel.CreateUnbounded<WalItem>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _crash = new();
     private readonly List<WalItem> _batch = [];
-    private readonly BlockBuffer _block = new();
-    private readonly List<string> _blockSegmentPaths = [];
-    private readonly byte[] _lengthPrefix = new byte[StoreFormat.FrameLengthPrefix];
-    private readonly ReadOnlyMemory<byte>[] _frameParts = new ReadOnlyMemory<byte>[2];
+    private readonly List<Retired> _retired = [];
     private readonly Task _loop;
-    private FileStream? _segment;
-    private uint _segmentId;
-    private ulong _segmentSeq;
-    private uint _frameIndex;
-    private long _segmentLength;
+    private byte[] _staging = [];
+    private LogSegmentWriter? _segment;
+    private SegmentIndexBuilder? _index;
+    private DateTimeOffset _segmentOpenedAt;
+    private long _segmentBacklog;
     private ulong _nextSeq;
     private long _backlog;
-    private long _blockBacklog;
     private long _frames;
     private long _commits;
 
@@ -69,12 +72,16 @@ internal sealed class TenantStore
 
     public long BacklogBytes => Interlocked.Read(ref _backlog);
 
-    /// <summary>True from a failed WAL commit until the next successful one (readiness reports it).</summary>
-    public bool IsWriteFailing => _writeFailing;
+    /// <summary>True from a failed WAL commit or block cut until the next successful one (readiness reports it).</summary>
+    public bool IsWriteFailing => _writeFailing || _cutFailing;
 
     private const long FailureLogIntervalMs = 30_000;
     private volatile bool _writeFailing;
+    private volatile bool _cutFailing;
     private long _lastFailureLogged;
+    private long _lastCutFailureLogged;
+
+    private long SegmentLimit => Math.Min(_ctx.Settings.Wal.SegmentBytes, _ctx.Settings.Block.MaxBytes);
 
     public async ValueTask<SinkResult> AppendAsync(ReceivedBatch batch)
     {
@@ -86,12 +93,11 @@ internal sealed class TenantStore
             return SinkResult.Refuse(StoreContext.RetryAfter, "wal backlog limit reached");
         }
 
-        var buffer = ArrayPool<byte>.Shared.Rent(batch.Payload.Length);
-        batch.Payload.Span.CopyTo(buffer);
-        var item = new WalItem(WalItemKind.Append) { Signal = batch.Signal, Buffer = buffer, Length = batch.Payload.Length, Reserved = reserve };
+        // No copy: the receiver keeps Payload (and Index) valid until this call returns, and it returns only
+        // once the loop has written (or refused) the request.
+        var item = new WalItem(WalItemKind.Append) { Signal = batch.Signal, Payload = batch.Payload, Index = batch.Index, Reserved = reserve };
         if (!_channel.Writer.TryWrite(item))
         {
-            item.ReturnBuffer();
             Interlocked.Add(ref _backlog, -reserve);
             return SinkResult.Refuse(StoreContext.RetryAfter, "sealed store is stopping");
         }
@@ -110,7 +116,7 @@ internal sealed class TenantStore
         }
     }
 
-    /// <summary>Graceful stop: commits what is queued, cuts the last block, deletes the WAL it covers.</summary>
+    /// <summary>Graceful stop: commits what is queued, turns the live segment into a block.</summary>
     public Task StopAsync()
     {
         _channel.Writer.TryComplete();
@@ -149,7 +155,7 @@ internal sealed class TenantStore
                     }
 
                     _batch.Add(item);
-                    bytes += StoreFormat.RecordHeaderSize + item.Length;
+                    bytes += StoreFormat.RecordHeaderSize + item.Payload.Length;
                 }
 
                 if (_batch.Count > 0)
@@ -161,29 +167,37 @@ internal sealed class TenantStore
                 {
                     HandleControl(control);
                 }
-                else if (_block.Length >= _ctx.Settings.Block.MaxBytes)
-                {
-                    CutBlock();
-                }
             }
 
             if (!_crash.IsCancellationRequested)
             {
-                CutBlock();
+                RetireSegment();
+                CutRetired();
             }
         }
         finally
         {
             _channel.Writer.TryComplete();
-            _segment?.Dispose();
+            if (_crash.IsCancellationRequested)
+            {
+                _segment?.Dispose();
+                foreach (var retired in _retired)
+                {
+                    retired.Segment.Dispose();
+                }
+            }
+
             _segment = null;
             while (reader.TryRead(out var left))
             {
-                left.ReturnBuffer();
                 left.Done.TrySetResult(SinkResult.Refuse(StoreContext.RetryAfter, "sealed store is stopping"));
             }
 
-            _block.Dispose();
+            if (_staging.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(_staging, clearArray: true);
+                _staging = [];
+            }
         }
     }
 
@@ -192,11 +206,12 @@ internal sealed class TenantStore
         try
         {
             if (control.Kind == WalItemKind.Cut
-                || (_block.FirstRecordAt is { } first && _ctx.Time.GetUtcNow() - first >= _ctx.Settings.Block.MaxAge))
+                || (_segment is not null && _ctx.Time.GetUtcNow() - _segmentOpenedAt >= _ctx.Settings.Block.MaxAge))
             {
-                CutBlock();
+                RetireSegment();
             }
 
+            CutRetired();
             if (control.Kind == WalItemKind.Tick && _ctx.Uploader is null)
             {
                 Retention.Sweep(_ctx, Tenant);
@@ -210,57 +225,54 @@ internal sealed class TenantStore
 
     private void Commit()
     {
-        int plainLength = StoreFormat.FrameHeaderSize;
+        int plainLength = 0;
         foreach (var item in _batch)
         {
-            plainLength += StoreFormat.RecordHeaderSize + item.Length;
+            plainLength += StoreFormat.RecordHeaderSize + item.Payload.Length;
         }
 
-        var plain = ArrayPool<byte>.Shared.Rent(plainLength);
+        if (_staging.Length < plainLength)
+        {
+            // Sized once to the largest frame seen (at most MaxFrameBytes plus one request): no array per frame.
+            if (_staging.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(_staging, clearArray: true);
+            }
+
+            _staging = ArrayPool<byte>.Shared.Rent(Math.Max(plainLength, StoreContext.MaxFrameBytes));
+        }
+
         try
         {
-            EnsureSegment();
-            StoreFormat.WriteFrameHeader(plain, _segmentId, _segmentSeq, _frameIndex);
-            int pos = StoreFormat.FrameHeaderSize;
+            int pos = 0;
             foreach (var item in _batch)
             {
-                StoreFormat.WriteRecordHeader(plain.AsSpan(pos), (byte)item.Signal, item.Length);
-                item.Buffer.AsSpan(0, item.Length).CopyTo(plain.AsSpan(pos + StoreFormat.RecordHeaderSize));
-                pos += StoreFormat.RecordHeaderSize + item.Length;
+                StoreFormat.WriteRecordHeader(_staging.AsSpan(pos), (byte)item.Signal, item.Payload.Length);
+                item.Payload.Span.CopyTo(_staging.AsSpan(pos + StoreFormat.RecordHeaderSize));
+                pos += StoreFormat.RecordHeaderSize + item.Payload.Length;
             }
 
-            var sealedFrame = Sealer.Seal(plain.AsSpan(0, plainLength), ObjectKind.WalSegment, Tenant, _ctx.Recipients);
-            BinaryPrimitives.WriteUInt32BigEndian(_lengthPrefix, (uint)sealedFrame.Length);
-            _frameParts[0] = _lengthPrefix;
-            _frameParts[1] = sealedFrame;
-            RandomAccess.Write(_segment!.SafeFileHandle, _frameParts, _segmentLength);
-            _frameParts[1] = default;
-            if (_ctx.Fsync)
-            {
-                RandomAccess.FlushToDisk(_segment.SafeFileHandle);
-            }
-
-            long frameBytes = StoreFormat.FrameLengthPrefix + sealedFrame.Length;
-            _segmentLength += frameBytes;
-            _frameIndex++;
+            EnsureSegment();
+            long lengthBefore = _segment!.Length;
+            var (frameIndex, frameOffset, sealedLength) = _segment.Append(_staging.AsSpan(0, plainLength));
+            long frameBytes = _segment.Length - lengthBefore;
             Interlocked.Increment(ref _frames);
 
-            // Backlog counts WAL bytes: the reservations plus this frame's overhead.
+            // Backlog counts sealed bytes: the reservations plus this frame's overhead (tags, header, prefix).
             long reserved = 0;
-            var now = _ctx.Time.GetUtcNow();
+            int offsetInFrame = 0;
             foreach (var item in _batch)
             {
                 reserved += item.Reserved;
-                _block.Append(item.Signal, item.Buffer.AsSpan(0, item.Length), now);
+                _index!.Add((byte)item.Signal, frameIndex, frameOffset, sealedLength, offsetInFrame, item.Payload.Length, item.Index);
+                offsetInFrame += StoreFormat.RecordHeaderSize + item.Payload.Length;
             }
 
-            long overhead = frameBytes - reserved;
-            Interlocked.Add(ref _backlog, overhead);
-            _blockBacklog += frameBytes;
+            Interlocked.Add(ref _backlog, frameBytes - reserved);
+            _segmentBacklog += frameBytes;
             Interlocked.Add(ref _commits, _batch.Count);
             foreach (var item in _batch)
             {
-                item.ReturnBuffer();
                 item.Done.TrySetResult(SinkResult.Ok);
             }
 
@@ -270,14 +282,16 @@ internal sealed class TenantStore
                 StorageLog.WalWriteRecovered(_ctx.Logger, Tenant);
             }
 
-            if (_segmentLength >= _ctx.Settings.Wal.SegmentBytes)
+            if (_segment.Length >= SegmentLimit)
             {
-                CloseSegment();
+                RetireSegment();
+                CutRetired();
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
         {
-            // The segment may now end in a torn frame: never append after it. Nothing here was acknowledged.
+            // Nothing of this batch was acknowledged. The segment may end in a torn frame: it takes no more
+            // frames, and its end frame goes over the torn bytes once the disk lets it (CutRetired).
             // A full disk fails every commit: log the first failure (and one every 30 s) at Error with the
             // exception, the rest at Debug, so a full disk cannot also flood the log.
             long now = Environment.TickCount64;
@@ -292,17 +306,16 @@ internal sealed class TenantStore
             }
 
             _writeFailing = true;
-            CloseSegment();
+            RetireSegment();
             foreach (var item in _batch)
             {
                 Interlocked.Add(ref _backlog, -item.Reserved);
-                item.ReturnBuffer();
                 item.Done.TrySetResult(SinkResult.Refuse(StoreContext.RetryAfter, "sealed store write failed"));
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(plain, clearArray: true);
+            _staging.AsSpan(0, Math.Min(plainLength, _staging.Length)).Clear();
             _batch.Clear();
         }
     }
@@ -316,110 +329,135 @@ internal sealed class TenantStore
 
         // Sequence numbers only grow, across restarts too: at least the current unix second (a time bucket,
         // like the block directories), so a restart with an empty WAL directory never reuses one.
-        _segmentSeq = Math.Max(_nextSeq, (ulong)_ctx.Time.GetUtcNow().ToUnixTimeSeconds());
-        _nextSeq = _segmentSeq + 1;
-        _segmentId = BinaryPrimitives.ReadUInt32BigEndian(RandomNumberGenerator.GetBytes(StoreFormat.SegmentIdSize));
-        var path = Path.Combine(_walDir, StoreFormat.SegmentFileName(_segmentSeq, _segmentId));
-        _segment = AtomicFile.CreatePrivate(path);
+        ulong seq = Math.Max(_nextSeq, (ulong)_ctx.Time.GetUtcNow().ToUnixTimeSeconds());
+        _nextSeq = seq + 1;
+        _segment = new LogSegmentWriter(_walDir, seq, StoreFormat.WalExtension, ObjectKind.WalSegment, Tenant, _ctx.Recipients, _ctx.Fsync);
         if (_ctx.Fsync)
         {
             DirectorySync.Fsync(_walDir);
         }
 
-        _frameIndex = 0;
-        _segmentLength = 0;
-        _block.AddSegment(_segmentSeq, _segmentId);
-        _blockSegmentPaths.Add(path);
+        _index = new SegmentIndexBuilder();
+        _segmentOpenedAt = _ctx.Time.GetUtcNow();
+        _segmentBacklog = 0;
     }
 
-    private void CloseSegment()
+    /// <summary>The live segment stops taking frames and waits in <see cref="_retired"/> to become a block.</summary>
+    private void RetireSegment()
     {
-        _segment?.Dispose();
-        _segment = null;
-    }
-
-    private void CutBlock()
-    {
-        CloseSegment();
-        if (_block.RecordCount == 0)
+        if (_segment is null)
         {
-            // Segments without a committed record hold nothing that was acknowledged.
-            DeleteSegments();
             return;
         }
 
-        try
-        {
-            var sealedBlock = Sealer.Seal(_block.Plaintext, ObjectKind.Block, Tenant, _ctx.Recipients);
-            var info = Sealer.ReadHeader(sealedBlock);
-            var stem = StoreFormat.BlockStemFromObjectId(info.ObjectId);
-            var index = _block.BuildIndex(Convert.FromHexString(info.ObjectId), sealedBlock.Length);
-            var sealedIndex = Sealer.Seal(index.Encode(), ObjectKind.Index, Tenant, _ctx.Recipients);
-            var folder = StoreFormat.BucketKey(Tenant, _ctx.Time.GetUtcNow());
-            var blockKey = $"{folder}/{stem}{StoreFormat.BlockExtension}";
-            var indexKey = $"{folder}/{stem}{StoreFormat.IndexExtension}";
-            if (_ctx.Uploader is { } uploader)
-            {
-                // The uploader now owns the segments: it deletes them once both objects are in the bucket.
-                uploader.Enqueue(new PendingBlock(this, blockKey, sealedBlock, indexKey, sealedIndex, [.. _blockSegmentPaths], _blockBacklog));
-                StorageLog.BlockWritten(_ctx.Logger, blockKey, _block.RecordCount, sealedBlock.Length, _block.Segments.Count);
-                _blockSegmentPaths.Clear();
-                return;
-            }
-
-            // Block first, then its index: a crash in between leaves a block without index, which readers
-            // scan in full. Only when both are durable are the WAL segments they cover deleted.
-            _ctx.Local.Put(blockKey, sealedBlock);
-            _ctx.Local.Put(indexKey, sealedIndex);
-            StorageLog.BlockWritten(_ctx.Logger, _ctx.Local.Describe(blockKey), _block.RecordCount, sealedBlock.Length, _block.Segments.Count);
-            DeleteSegments();
-            Interlocked.Add(ref _backlog, -_blockBacklog);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
-        {
-            // The segments stay (and keep counting as backlog); the next start recovers them as .walseg.
-            StorageLog.BlockWriteFailed(_ctx.Logger, Tenant, e);
-            _blockSegmentPaths.Clear();
-        }
-        finally
-        {
-            _blockBacklog = 0;
-            _block.Reset();
-        }
+        _retired.Add(new Retired(_segment, _index!, _segmentBacklog));
+        _segment = null;
+        _index = null;
+        _segmentBacklog = 0;
     }
 
     /// <summary>
-    /// Called by the uploader (another thread) once a block and its index are in the bucket: the WAL segments
-    /// they cover are no longer needed. Safe next to the writer loop: these segments are closed and the loop
-    /// never touches them again; the backlog is an interlocked counter.
+    /// Turns retired segments into blocks, oldest first: end frame (over a torn tail if the segment broke),
+    /// rename into the hour bucket, sealed index next to it. Each step is idempotent, so a failure (a full disk)
+    /// leaves the segment in the list with its backlog, and the next tick resumes where it stopped.
     /// </summary>
-    internal void SegmentsUploaded(IReadOnlyList<string> segmentPaths, long backlogBytes)
+    private void CutRetired()
     {
-        foreach (var path in segmentPaths)
+        while (_retired.Count > 0)
         {
-            File.Delete(path);
-        }
+            var retired = _retired[0];
+            try
+            {
+                retired.Segment.Close();
+                if (retired.Segment.Frames == 0 && !File.Exists(retired.Segment.Path))
+                {
+                    // Nothing durable was ever written to it (its first write failed): nothing to keep.
+                    Interlocked.Add(ref _backlog, -retired.Backlog);
+                }
+                else
+                {
+                    MakeBlock(retired);
+                }
 
-        if (segmentPaths.Count > 0 && _ctx.Fsync)
-        {
-            DirectorySync.Fsync(_walDir);
-        }
+                _retired.RemoveAt(0);
+                if (_cutFailing)
+                {
+                    _cutFailing = false;
+                    StorageLog.WalWriteRecovered(_ctx.Logger, Tenant);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+            {
+                long now = Environment.TickCount64;
+                if (!_cutFailing || now - _lastCutFailureLogged >= FailureLogIntervalMs)
+                {
+                    StorageLog.BlockWriteFailed(_ctx.Logger, Tenant, e);
+                    _lastCutFailureLogged = now;
+                }
 
-        Interlocked.Add(ref _backlog, -backlogBytes);
+                _cutFailing = true;
+                return;
+            }
+        }
     }
 
-    private void DeleteSegments()
+    private void MakeBlock(Retired retired)
     {
-        foreach (var path in _blockSegmentPaths)
+        var segment = retired.Segment;
+        var stem = StoreFormat.BlockStemFromObjectId(segment.ObjectId);
+        retired.BucketKey ??= StoreFormat.BucketKey(Tenant, _ctx.Time.GetUtcNow());
+        var blockKey = $"{retired.BucketKey}/{stem}{StoreFormat.BlockExtension}";
+        var indexKey = $"{retired.BucketKey}/{stem}{StoreFormat.IndexExtension}";
+        var bucketDir = Path.Combine(_ctx.Root, retired.BucketKey.Replace('/', Path.DirectorySeparatorChar));
+        var blockPath = Path.Combine(bucketDir, stem + StoreFormat.BlockExtension);
+
+        // 1. The segment becomes the block: a rename, not a copy. A crash after it leaves a block without its
+        //    index, which readers scan in full.
+        if (!retired.Moved)
         {
-            File.Delete(path);
+            DirectorySync.EnsureDirectory(_ctx.Root, bucketDir, fsync: true);
+            if (File.Exists(segment.Path))
+            {
+                File.Move(segment.Path, blockPath, overwrite: false);
+                DirectorySync.Fsync(bucketDir);
+                DirectorySync.Fsync(_walDir);
+            }
+
+            retired.Moved = true;
         }
 
-        if (_blockSegmentPaths.Count > 0 && _ctx.Fsync)
+        // 2. Its sealed index (one small object, one key agreement), written atomically.
+        if (!retired.Indexed)
         {
-            DirectorySync.Fsync(_walDir);
+            var index = retired.Index.Build(Convert.FromHexString(segment.ObjectId), segment.Length, segment.Frames);
+            var sealedIndex = Sealer.Seal(index.Encode(), ObjectKind.Index, Tenant, _ctx.Recipients);
+            AtomicFile.Write(bucketDir, stem + StoreFormat.IndexExtension, sealedIndex);
+            retired.Indexed = true;
+            StorageLog.BlockWritten(_ctx.Logger, _ctx.Local.Describe(blockKey), retired.Index.RecordCount, segment.Length, 1);
         }
 
-        _blockSegmentPaths.Clear();
+        if (_ctx.Uploader is { } uploader)
+        {
+            // The uploader puts block and index into the bucket, then deletes the local copies and releases
+            // the backlog. If it is stopping, they stay local and go up at the next start.
+            uploader.Enqueue(new PendingBlock(this, blockKey, indexKey, retired.Backlog));
+            return;
+        }
+
+        Interlocked.Add(ref _backlog, -retired.Backlog);
+    }
+
+    /// <summary>Called by the uploader (another thread) once a block and its index are in the bucket.</summary>
+    internal void BlockUploaded(long backlogBytes) => Interlocked.Add(ref _backlog, -backlogBytes);
+
+    /// <summary>A segment that takes no more frames, on its way to becoming a block; each step done is remembered.</summary>
+    private sealed class Retired(LogSegmentWriter segment, SegmentIndexBuilder index, long backlog)
+    {
+        public LogSegmentWriter Segment { get; } = segment;
+        public SegmentIndexBuilder Index { get; } = index;
+        public long Backlog { get; } = backlog;
+        public string? BucketKey { get; set; }
+        public bool Moved { get; set; }
+        public bool Indexed { get; set; }
     }
 }

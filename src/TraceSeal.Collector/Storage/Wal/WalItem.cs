@@ -1,22 +1,22 @@
-using System.Buffers;
 using TraceSeal.Collector.Pipeline;
+using TraceSeal.Collector.Storage.Index;
 using TraceSeal.Otlp;
 
 namespace TraceSeal.Collector.Storage.Wal;
 
 internal enum WalItemKind
 {
-    /// <summary>A copied request to seal into the next frame.</summary>
+    /// <summary>A request to seal into the next frame.</summary>
     Append,
 
-    /// <summary>Timer tick: cut the block if it is older than `block::max_age`; run retention.</summary>
+    /// <summary>Timer tick: retire the segment if it is older than `block::max_age`; retry pending cuts; run retention.</summary>
     Tick,
 
     /// <summary>Cut the block now (tests, and the path graceful stop takes).</summary>
     Cut,
 }
 
-/// <summary>One request on its way into a group commit: one allocation per request, never per span.</summary>
+/// <summary>One request on its way into a group commit: one small allocation per request, never per span, no copy of the payload.</summary>
 internal sealed class WalItem
 {
     public WalItem(WalItemKind kind) => Kind = kind;
@@ -25,21 +25,14 @@ internal sealed class WalItem
 
     public OtlpSignal Signal { get; init; }
 
-    /// <summary>Rented from <see cref="ArrayPool{T}.Shared"/>; returned (cleared) by the writer loop.</summary>
-    public byte[]? Buffer { get; init; }
+    /// <summary>The receiver's buffer: valid until <see cref="Done"/> completes (the receiver awaits it).</summary>
+    public ReadOnlyMemory<byte> Payload { get; init; }
 
-    public int Length { get; init; }
+    /// <summary>Index entries the receiver gathered while validating (traces), same lifetime as <see cref="Payload"/>.</summary>
+    public RequestIndex? Index { get; init; }
 
     /// <summary>Backlog bytes reserved for this request; released when its block is written.</summary>
     public long Reserved { get; init; }
 
     public TaskCompletionSource<SinkResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    public void ReturnBuffer()
-    {
-        if (Buffer is not null)
-        {
-            ArrayPool<byte>.Shared.Return(Buffer, clearArray: true);
-        }
-    }
 }

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using Microsoft.Extensions.Logging;
 using TraceSeal.Sealing;
 using TraceSeal.Storage.Format;
+using TraceSeal.Storage.Log;
 
 namespace TraceSeal.Collector.Storage.Wal;
 
@@ -34,13 +35,22 @@ internal static class WalRecovery
         foreach (var path in files)
         {
             var stem = Path.GetFileNameWithoutExtension(path);
-            if (!StoreFormat.TryParseSegmentStem(stem, out var seq, out _))
+            long length;
+            if (StoreFormat.TryParseLogStem(stem, out var seq, out _))
+            {
+                length = CutTornLogTail(path, logger);
+            }
+            else if (StoreFormat.TryParseSegmentStem(stem, out seq, out _))
+            {
+                // A v1 segment (per-frame sealed objects) left by an earlier version.
+                length = CutTornTail(path, tenant, logger);
+            }
+            else
             {
                 continue;
             }
 
             maxSeq = Math.Max(maxSeq, seq);
-            long length = CutTornTail(path, tenant, logger);
             if (length == 0)
             {
                 File.Delete(path);
@@ -59,7 +69,46 @@ internal static class WalRecovery
         return maxSeq;
     }
 
-    /// <summary>Returns the length of the segment after cutting a torn tail (if any).</summary>
+    /// <summary>
+    /// A v2 segment (a sealed log, docs/format.md §14): the one keyless walk (<see cref="LogScan"/>) finds the last
+    /// whole frame; a torn frame after it was never acknowledged and is cut. A segment that ends inside its header
+    /// or holds no frame is empty (returns 0). The end frame cannot be added here (no key): readers accept a
+    /// recovered segment without it.
+    /// </summary>
+    internal static long CutTornLogTail(string path, ILogger logger)
+    {
+        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+        long length = RandomAccess.GetLength(file);
+        LogScan scan;
+        try
+        {
+            scan = LogScan.Scan(file);
+        }
+        catch (SealedIntegrityException e)
+        {
+            // Not a sealed log at all: keep it for readers (and verify data) to report.
+            StorageLog.SegmentCorrupt(logger, path, 0, e.Code);
+            return length;
+        }
+
+        switch (scan.Tail)
+        {
+            case LogTail.NoHeader:
+                return 0;
+            case LogTail.TrailingData:
+                StorageLog.SegmentCorrupt(logger, path, scan.GoodLength, SealedIntegrityException.TrailingData);
+                return length;
+            case LogTail.Torn:
+                RandomAccess.SetLength(file, scan.GoodLength);
+                RandomAccess.FlushToDisk(file);
+                StorageLog.TornTailCut(logger, path, StoreCodes.PartialWrite, length - scan.GoodLength, scan.GoodLength);
+                break;
+        }
+
+        return scan.DataFrames == 0 ? 0 : scan.GoodLength;
+    }
+
+    /// <summary>Returns the length of a v1 segment after cutting a torn tail (if any).</summary>
     internal static long CutTornTail(string path, string tenant, ILogger logger)
     {
         var bytes = File.ReadAllBytes(path);

@@ -1,4 +1,4 @@
-namespace TraceSeal.Collector.Storage.Blocks;
+namespace TraceSeal.Collector.Storage.Index;
 
 /// <summary>
 /// A set of distinct UTF-8 strings looked up by span: a byte[] is allocated only for a value not seen
