@@ -21,17 +21,45 @@ internal sealed class TelemetryPipeline(string name, OtlpSignal signal, IProcess
             }
         }
 
-        // Until the sealed WAL decouples acknowledgement from export, the client is acknowledged only when
-        // every exporter took the batch; a refusal from one makes the client retry (at-least-once).
-        foreach (var exporter in exporters)
+        // The client is acknowledged only when every exporter took the batch; a refusal from one makes the
+        // client retry (at-least-once). Exporters run side by side, not one after another: a sealed store and a
+        // queued forwarder each fsync their own log, and the request waits for the slower, not for the sum.
+        if (exporters.Length == 1)
         {
-            var result = await exporter.ExportAsync(batch, cancellationToken).ConfigureAwait(false);
-            if (!result.Accepted)
+            return await exporters[0].ExportAsync(batch, cancellationToken).ConfigureAwait(false);
+        }
+
+        var pending = new ValueTask<SinkResult>[exporters.Length];
+        for (int i = 0; i < exporters.Length; i++)
+        {
+            pending[i] = exporters[i].ExportAsync(batch, cancellationToken);
+        }
+
+        SinkResult first = SinkResult.Ok;
+        Exception? failure = null;
+        for (int i = 0; i < pending.Length; i++)
+        {
+            // Every exporter is awaited before returning, even after one threw: the batch's buffers are only
+            // valid until then.
+            try
             {
-                return result;
+                var result = await pending[i].ConfigureAwait(false);
+                if (!result.Accepted && first.Accepted)
+                {
+                    first = result;
+                }
+            }
+            catch (Exception e)
+            {
+                failure ??= e;
             }
         }
 
-        return SinkResult.Ok;
+        if (failure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+
+        return first;
     }
 }
