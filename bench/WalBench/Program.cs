@@ -1,13 +1,15 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Linq.Expressions;
-using System.Reflection;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging.Abstractions;
 using OpenTelemetry.Proto.Collector.Trace.V1;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Resource.V1;
 using OpenTelemetry.Proto.Trace.V1;
+using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Pipeline;
+using TraceSeal.Collector.Storage;
+using TraceSeal.Collector.Storage.Index;
 using TraceSeal.Otlp;
 using TraceSeal.Sealing;
 
@@ -18,14 +20,9 @@ namespace TraceSeal.WalBench;
 /// the sealed_store exporter (durability fsync) and wait for its acknowledgement, back to back. One frame is
 /// one group commit (one seal, one write, one fsync), so frames/s is fsyncs/s and acks/frame the batching.
 ///
-/// The exporter's types are internal to TraceSeal.Collector and its InternalsVisibleTo list is not this
-/// program's to extend, so they are reached by reflection once, and the hot call through a compiled
-/// expression (no per-call reflection cost).
 /// </summary>
 internal static class Program
 {
-    private static readonly Assembly Collector = Assembly.Load("TraceSeal.Collector");
-
     public static async Task<int> Main(string[] args)
     {
         double seconds = 5;
@@ -148,76 +145,53 @@ internal static class Program
 
     private sealed record Result(long Acks, long Frames, double Seconds, double P50Ms, double P99Ms, long Refused);
 
-    /// <summary>SealedStoreExporter through reflection: Create, StartAsync, ExportAsync (compiled), StopAsync, FramesWritten.</summary>
+    /// <summary>The sealed_store exporter, called directly (TraceSeal.Collector lists this program in InternalsVisibleTo).</summary>
     private sealed class Exporter
     {
-        private readonly object _exporter;
-        private readonly Type _batchType = Type("Pipeline.ReceivedBatch");
-        private readonly Func<object, object, Task<bool>> _export;
-        private volatile object? _batch;
-        private volatile byte[]? _batchPayload;
+        private readonly SealedStoreExporter _exporter;
 
         public Exporter(string directory, string recipient)
         {
-            var settingsType = Type("Config.SealedStoreExporterSettings");
-            var settings = Activator.CreateInstance(settingsType)!;
-            Set(settings, "Name", "sealed_store");
-            Set(settings, "Directory", directory);
-            Set(settings, "Recipients", (IReadOnlyList<string>)[recipient]);
-            var exporterType = Type("Storage.SealedStoreExporter");
-            _exporter = exporterType.GetMethod("Create", BindingFlags.Public | BindingFlags.Static)!
-                .Invoke(null, ["sealed_store", settings, Path.Combine(directory, "walbench.yaml"), NullLogger.Instance, null])!;
-
-            // (exporter, batch) => Accepted(((SealedStoreExporter)exporter).ExportAsync((ReceivedBatch)batch, default))
-            var e = Expression.Parameter(typeof(object));
-            var b = Expression.Parameter(typeof(object));
-            var call = Expression.Call(
-                Expression.Convert(e, exporterType),
-                exporterType.GetMethod("ExportAsync")!,
-                Expression.Convert(b, _batchType),
-                Expression.Default(typeof(CancellationToken)));
-            var resultType = call.Type.GetGenericArguments()[0];
-            var r = Expression.Parameter(resultType);
-            var accepted = Expression.Lambda(Expression.Property(r, "Accepted"), r).Compile();
-            var wait = typeof(Exporter).GetMethod(nameof(AcceptedAsync), BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(resultType);
-            _export = Expression.Lambda<Func<object, object, Task<bool>>>(
-                Expression.Call(wait, call, Expression.Constant(accepted)), e, b).Compile();
-        }
-
-        public long Frames => (long)_exporter.GetType().GetProperty("FramesWritten")!.GetValue(_exporter)!;
-
-        public Task StartAsync() => (Task)_exporter.GetType().GetMethod("StartAsync")!.Invoke(_exporter, [CancellationToken.None])!;
-
-        public Task StopAsync() => (Task)_exporter.GetType().GetMethod("StopAsync")!.Invoke(_exporter, [CancellationToken.None])!;
-
-        public Task<bool> ExportAsync(byte[] payload)
-        {
-            // One boxed batch per payload, reused: the exporter copies the bytes and never mutates the batch.
-            if (_batch is null || !ReferenceEquals(_batchPayload, payload))
+            var settings = new SealedStoreExporterSettings
             {
-                _batch = NewBatch(payload);
-                _batchPayload = payload;
-            }
-
-            return _export(_exporter, _batch);
+                Name = "sealed_store",
+                Directory = directory,
+                Recipients = [recipient],
+            };
+            _exporter = SealedStoreExporter.Create("sealed_store", settings, Path.Combine(directory, "walbench.yaml"), NullLogger.Instance);
         }
 
-        private object NewBatch(byte[] payload)
+        public long Frames => _exporter.FramesWritten;
+
+        public Task StartAsync() => _exporter.StartAsync(CancellationToken.None);
+
+        public Task StopAsync() => _exporter.StopAsync(CancellationToken.None);
+
+        public async Task<bool> ExportAsync(byte[] payload)
         {
-            object batch = Activator.CreateInstance(_batchType)!;
-            Set(batch, "Signal", OtlpSignal.Traces);
-            Set(batch, "Payload", new ReadOnlyMemory<byte>(payload));
-            Set(batch, "ItemCount", 1);
-            Set(batch, "Tenant", "bench");
-            Set(batch, "Identity", "cn:walbench");
-            Set(batch, "Receiver", "otlp");
-            return batch;
+            // The receiver's one pass: validation that also gathers the index entries.
+            var index = RequestIndex.Rent();
+            try
+            {
+                var visitor = index.CreateVisitor();
+                OtlpValidator.TryValidate(payload, OtlpSignal.Traces, ref visitor, out var summary, out _);
+                var batch = new ReceivedBatch
+                {
+                    Signal = OtlpSignal.Traces,
+                    Payload = payload,
+                    ItemCount = summary.ItemCount,
+                    Tenant = "bench",
+                    Identity = "cn:walbench",
+                    Receiver = "otlp",
+                    Index = index,
+                };
+                var result = await _exporter.ExportAsync(batch, CancellationToken.None).ConfigureAwait(false);
+                return result.Accepted;
+            }
+            finally
+            {
+                RequestIndex.Return(index);
+            }
         }
-
-        private static async Task<bool> AcceptedAsync<T>(ValueTask<T> pending, Func<T, bool> accepted) => accepted(await pending.ConfigureAwait(false));
-
-        private static Type Type(string name) => Collector.GetType("TraceSeal.Collector." + name, throwOnError: true)!;
-
-        private static void Set(object target, string property, object? value) => target.GetType().GetProperty(property)!.SetValue(target, value);
     }
 }
