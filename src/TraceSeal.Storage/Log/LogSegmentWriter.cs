@@ -28,15 +28,20 @@ internal sealed class LogSegmentWriter : IDisposable
     private long _length;
     private bool _headerWritten;
 
-    public LogSegmentWriter(string path, ObjectKind kind, string label, IReadOnlyList<IRecipient> recipients, bool fsync)
+    /// <summary>Creates `DIRECTORY/SEQ-ID.EXT` (0600) for a new log; ID comes from the log's object id (docs/format.md §14).</summary>
+    public LogSegmentWriter(string directory, ulong seq, string extension, ObjectKind kind, string label, IReadOnlyList<IRecipient> recipients, bool fsync)
     {
-        Path = path;
         _fsync = fsync;
         _log = SealedLogWriter.Begin(kind, label, recipients);
+        Path = System.IO.Path.Combine(directory, Format.StoreFormat.LogSegmentFileName(seq, _log.Info.ObjectId, extension));
+        Seq = seq;
         try
         {
-            using var stream = AtomicFile.CreatePrivate(path);
-            _file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+            using (AtomicFile.CreatePrivate(Path))
+            {
+            }
+
+            _file = File.OpenHandle(Path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
         }
         catch
         {
@@ -48,6 +53,8 @@ internal sealed class LogSegmentWriter : IDisposable
     }
 
     public string Path { get; }
+
+    public ulong Seq { get; }
 
     /// <summary>The header's object id (32 hex digits); its first 16 name the block this segment becomes.</summary>
     public string ObjectId => _log.Info.ObjectId;
