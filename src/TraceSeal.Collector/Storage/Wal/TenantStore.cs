@@ -24,10 +24,13 @@ namespace TraceSeal.Collector.Storage.Wal;
 /// `s3`) next to a sealed index built from the entries the receivers gathered while validating. No payload is
 /// copied, parsed or sealed a second time, and none of this runs before an acknowledgement.
 ///
+/// Cuts run on their own loop (<see cref="CutLoopAsync"/>), never on the writer loop, so no cut, index or
+/// retention work delays an acknowledgement.
+///
 /// Failures heal. A failed frame write refuses its requests (retryable) and retires the segment; the end frame
 /// is written over the torn tail when the disk allows (<see cref="LogSegmentWriter.Close"/>). A retired segment
-/// whose end frame, rename or index write fails stays in <see cref="_retired"/> with its backlog and is retried on
-/// every tick; a failed index write leaves no temp file. So after any number of disk-full episodes ingest resumes
+/// whose end frame, rename or index write fails stays pending with its backlog and is retried on every tick; a
+/// failed index write leaves no temp file. So after any number of disk-full episodes ingest resumes
 /// when space returns, and nothing acknowledged is lost or forgotten.
 ///
 /// Backlog (sealed bytes not yet a block — or, with `s3`, not yet uploaded) is bounded by `wal::max_backlog_bytes`:
@@ -40,8 +43,10 @@ internal sealed class TenantStore
     private readonly Channel<WalItem> _channel = Channel.CreateUnbounded<WalItem>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _crash = new();
     private readonly List<WalItem> _batch = [];
+    private readonly Channel<object> _cuts = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
     private readonly List<Retired> _retired = [];
     private readonly Task _loop;
+    private readonly Task _cutLoop;
     private byte[] _staging = [];
     private LogSegmentWriter? _segment;
     private SegmentIndexBuilder? _index;
@@ -59,6 +64,7 @@ internal sealed class TenantStore
         _walDir = Path.Combine(ctx.Root, StoreFormat.WalDir, tenant);
         DirectorySync.EnsureDirectory(ctx.Root, _walDir, fsync: true);
         _nextSeq = lastSeq + 1;
+        _cutLoop = Task.Run(CutLoopAsync);
         _loop = Task.Run(RunAsync);
     }
 
@@ -116,11 +122,12 @@ internal sealed class TenantStore
         }
     }
 
-    /// <summary>Graceful stop: commits what is queued, turns the live segment into a block.</summary>
-    public Task StopAsync()
+    /// <summary>Graceful stop: commits what is queued, turns the live segment (and any retired one) into a block.</summary>
+    public async Task StopAsync()
     {
         _channel.Writer.TryComplete();
-        return _loop;
+        await _loop.ConfigureAwait(false);
+        await _cutLoop.ConfigureAwait(false);
     }
 
     /// <summary>Tests: stop as a crash would — no block cut, the segment is left as it is on disk.</summary>
@@ -131,6 +138,14 @@ internal sealed class TenantStore
         try
         {
             await _loop.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        try
+        {
+            await _cutLoop.ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -172,19 +187,15 @@ internal sealed class TenantStore
             if (!_crash.IsCancellationRequested)
             {
                 RetireSegment();
-                CutRetired();
             }
         }
         finally
         {
             _channel.Writer.TryComplete();
+            _cuts.Writer.TryComplete();
             if (_crash.IsCancellationRequested)
             {
                 _segment?.Dispose();
-                foreach (var retired in _retired)
-                {
-                    retired.Segment.Dispose();
-                }
             }
 
             _segment = null;
@@ -203,23 +214,101 @@ internal sealed class TenantStore
 
     private void HandleControl(WalItem control)
     {
+        if (control.Kind == WalItemKind.Cut
+            || (_segment is not null && _ctx.Time.GetUtcNow() - _segmentOpenedAt >= _ctx.Settings.Block.MaxAge))
+        {
+            RetireSegment();
+        }
+
+        if (control.Kind == WalItemKind.Tick)
+        {
+            // Retry pending cuts and run retention, off this loop; the tick does not wait for them.
+            _cuts.Writer.TryWrite(TickSignal.Instance);
+            control.Done.TrySetResult(SinkResult.Ok);
+            return;
+        }
+
+        // Cut (tests, and a barrier): done once the cut loop has turned everything retired so far into blocks
+        // (or failed to, and will retry at the next tick).
+        var flush = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_cuts.Writer.TryWrite(flush))
+        {
+            control.Done.TrySetResult(SinkResult.Ok);
+            return;
+        }
+
+        flush.Task.ContinueWith(_ => control.Done.TrySetResult(SinkResult.Ok), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// Turns retired segments into blocks, off the writer loop: a cut never delays an acknowledgement. Oldest
+    /// first; a failure leaves the rest pending until the next tick (or flush) asks again.
+    /// </summary>
+    private async Task CutLoopAsync()
+    {
+        var reader = _cuts.Reader;
+        var flushes = new List<TaskCompletionSource>();
         try
         {
-            if (control.Kind == WalItemKind.Cut
-                || (_segment is not null && _ctx.Time.GetUtcNow() - _segmentOpenedAt >= _ctx.Settings.Block.MaxAge))
+            while (await reader.WaitToReadAsync(_crash.Token).ConfigureAwait(false))
             {
-                RetireSegment();
-            }
+                bool tick = false;
+                while (reader.TryRead(out var signal))
+                {
+                    switch (signal)
+                    {
+                        case Retired retired:
+                            _retired.Add(retired);
+                            break;
+                        case TaskCompletionSource flush:
+                            flushes.Add(flush);
+                            break;
+                        default:
+                            tick = true;
+                            break;
+                    }
+                }
 
-            CutRetired();
-            if (control.Kind == WalItemKind.Tick && _ctx.Uploader is null)
-            {
-                Retention.Sweep(_ctx, Tenant);
+                CutRetired();
+                if (tick && _ctx.Uploader is null)
+                {
+                    Retention.Sweep(_ctx, Tenant);
+                }
+
+                foreach (var flush in flushes)
+                {
+                    flush.TrySetResult();
+                }
+
+                flushes.Clear();
             }
         }
         finally
         {
-            control.Done.TrySetResult(SinkResult.Ok);
+            foreach (var flush in flushes)
+            {
+                flush.TrySetResult();
+            }
+
+            if (_crash.IsCancellationRequested)
+            {
+                foreach (var retired in _retired)
+                {
+                    retired.Segment.Dispose();
+                }
+            }
+            else
+            {
+                // Graceful stop: one last attempt; what still fails stays in the WAL directory and is recovered
+                // (as a .walseg) at the next start.
+                CutRetired();
+                foreach (var retired in _retired)
+                {
+                    retired.Segment.Dispose();
+                }
+            }
+
+            _retired.Clear();
         }
     }
 
@@ -285,7 +374,6 @@ internal sealed class TenantStore
             if (_segment.Length >= SegmentLimit)
             {
                 RetireSegment();
-                CutRetired();
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
@@ -342,7 +430,7 @@ internal sealed class TenantStore
         _segmentBacklog = 0;
     }
 
-    /// <summary>The live segment stops taking frames and waits in <see cref="_retired"/> to become a block.</summary>
+    /// <summary>The live segment stops taking frames and goes to the cut loop to become a block.</summary>
     private void RetireSegment()
     {
         if (_segment is null)
@@ -350,7 +438,13 @@ internal sealed class TenantStore
             return;
         }
 
-        _retired.Add(new Retired(_segment, _index!, _segmentBacklog));
+        var retired = new Retired(_segment, _index!, _segmentBacklog);
+        if (!_cuts.Writer.TryWrite(retired))
+        {
+            // Stopping after a crash: the segment stays in the WAL directory for recovery.
+            _segment.Dispose();
+        }
+
         _segment = null;
         _index = null;
         _segmentBacklog = 0;
@@ -449,6 +543,11 @@ internal sealed class TenantStore
 
     /// <summary>Called by the uploader (another thread) once a block and its index are in the bucket.</summary>
     internal void BlockUploaded(long backlogBytes) => Interlocked.Add(ref _backlog, -backlogBytes);
+
+    private sealed class TickSignal
+    {
+        public static readonly TickSignal Instance = new();
+    }
 
     /// <summary>A segment that takes no more frames, on its way to becoming a block; each step done is remembered.</summary>
     private sealed class Retired(LogSegmentWriter segment, SegmentIndexBuilder index, long backlog)
