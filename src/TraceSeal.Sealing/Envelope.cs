@@ -23,27 +23,7 @@ internal static class Envelope
             throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown object kind");
         }
 
-        var tenantBytes = HeaderCodec.EncodeTenant(tenant);
-        var stanzaRecipients = CheckRecipients(recipients);
-        long created = now.ToUnixTimeSeconds();
-        created -= created % CreatedBucketSeconds;
-
-        Span<byte> fileKey = stackalloc byte[FileKeyLength];
-        Span<byte> objectId = stackalloc byte[ObjectIdLength];
-        Span<byte> salt = stackalloc byte[PayloadSaltLength];
-        try
-        {
-            random.Fill(fileKey);
-            random.Fill(objectId);
-            random.Fill(salt);
-            var context = HeaderCodec.EncodeObjectContext(kind, tenantBytes, objectId, created, salt);
-            var header = HeaderCodec.EncodeHeader(context, Wrap(stanzaRecipients, fileKey, random), fileKey);
-            return (header, new PayloadCipher(fileKey, salt, context));
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(fileKey);
-        }
+        return BeginCore(kind, tenant, recipients, random, now, Version1, static (fileKey, salt, context) => new PayloadCipher(fileKey, salt, context));
     }
 
     /// <summary>
@@ -58,6 +38,14 @@ internal static class Envelope
             throw new ArgumentOutOfRangeException(nameof(kind), kind, "a sealed log is a wal-segment or a queue");
         }
 
+        return BeginCore(kind, tenant, recipients, random, now, Version2, static (fileKey, salt, context) => new LogCipher(fileKey, salt, context));
+    }
+
+    private delegate T CipherFactory<out T>(ReadOnlySpan<byte> fileKey, ReadOnlySpan<byte> payloadSalt, ReadOnlySpan<byte> objectContext);
+
+    private static (byte[] Header, T Cipher) BeginCore<T>(
+        ObjectKind kind, string tenant, IReadOnlyList<IRecipient> recipients, IRandomSource random, DateTimeOffset now, byte version, CipherFactory<T> cipher)
+    {
         var tenantBytes = HeaderCodec.EncodeTenant(tenant);
         var stanzaRecipients = CheckRecipients(recipients);
         long created = now.ToUnixTimeSeconds();
@@ -71,24 +59,9 @@ internal static class Envelope
             random.Fill(fileKey);
             random.Fill(objectId);
             random.Fill(salt);
-            var context = HeaderCodec.EncodeObjectContext(kind, tenantBytes, objectId, created, salt, Version2);
+            var context = HeaderCodec.EncodeObjectContext(kind, tenantBytes, objectId, created, salt, version);
             var header = HeaderCodec.EncodeHeader(context, Wrap(stanzaRecipients, fileKey, random), fileKey);
-            return (header, new LogCipher(fileKey, salt, context));
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(fileKey);
-        }
-    }
-
-    /// <summary>Unwraps a sealed log's file key (§14) and verifies the header MAC.</summary>
-    public static LogCipher OpenLog(Header header, IReadOnlyList<IIdentity> identities)
-    {
-        Span<byte> fileKey = stackalloc byte[FileKeyLength];
-        try
-        {
-            UnwrapAndVerify(header, identities, fileKey);
-            return new LogCipher(fileKey, header.PayloadSalt, header.ObjectContext);
+            return (header, cipher(fileKey, salt, context));
         }
         finally
         {
@@ -97,13 +70,20 @@ internal static class Envelope
     }
 
     /// <summary>Unwraps the file key for one of <paramref name="identities"/> and verifies the header MAC.</summary>
-    public static PayloadCipher Open(Header header, IReadOnlyList<IIdentity> identities)
+    public static PayloadCipher Open(Header header, IReadOnlyList<IIdentity> identities) =>
+        OpenCore(header, identities, static (fileKey, salt, context) => new PayloadCipher(fileKey, salt, context));
+
+    /// <summary>Unwraps a sealed log's file key (§14) and verifies the header MAC.</summary>
+    public static LogCipher OpenLog(Header header, IReadOnlyList<IIdentity> identities) =>
+        OpenCore(header, identities, static (fileKey, salt, context) => new LogCipher(fileKey, salt, context));
+
+    private static T OpenCore<T>(Header header, IReadOnlyList<IIdentity> identities, CipherFactory<T> cipher)
     {
         Span<byte> fileKey = stackalloc byte[FileKeyLength];
         try
         {
             UnwrapAndVerify(header, identities, fileKey);
-            return new PayloadCipher(fileKey, header.PayloadSalt, header.ObjectContext);
+            return cipher(fileKey, header.PayloadSalt, header.ObjectContext);
         }
         finally
         {

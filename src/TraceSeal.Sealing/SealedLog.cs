@@ -57,6 +57,12 @@ public sealed class SealedLogWriter : IDisposable
     public int SealFrame(ReadOnlySpan<byte> plaintext, Span<byte> destination)
     {
         ObjectDisposedException.ThrowIf(_ended, this);
+        if (_frames == uint.MaxValue - 1)
+        {
+            // §14.2: the frame index is a u32 in the nonce; a log is closed before it could wrap (never near in practice).
+            throw new InvalidOperationException("a sealed log holds at most 2^32 - 2 data frames; close it and begin another");
+        }
+
         int written = _cipher.SealFrame(_frames, plaintext, destination);
         _frames++;
         return written;
