@@ -463,9 +463,10 @@ internal sealed class TenantStore
             try
             {
                 retired.Segment.Close();
-                if (retired.Segment.Frames == 0 && !File.Exists(retired.Segment.Path))
+                if (retired.Segment.Length == 0)
                 {
-                    // Nothing durable was ever written to it (its first write failed): nothing to keep.
+                    // Nothing durable was ever written to it (its first write failed; Close deleted it): nothing to
+                    // keep, and no index (Frames counts the failed frame: it was sealed before its write failed).
                     Interlocked.Add(ref _backlog, -retired.Backlog);
                 }
                 else
