@@ -1,19 +1,30 @@
 #!/usr/bin/env bash
 # bench/run.sh — side-by-side ingest benchmark over mutual TLS on loopback, plus micro-benchmarks.
 #
-#   bench/run.sh [--quick] [--duration 10s] [--spans 100] [--connections 4] [--concurrency 4]
+#   bench/run.sh [--quick] [--duration 10s] [--warmup 2s] [--spans 100] [--connections 4] [--concurrency 4]
+#                [--reps 3] [--protocols grpc,h2,h1] [--targets nginx,discard,up] [--wait-load LOAD]
+#                [--profile SECONDS] [--profile-protocol grpc|h2|h1]
 #                [--cli PATH/traceseal.dll] [--skip-load] [--skip-micro]
 #
-# From a fresh clone: builds Release, installs nginx and jq with apt-get if missing, creates a dev PKI with
-# `traceseal certs init`, then, with the server pinned to CPU 0 and the load generator to CPU 1 (taskset):
-#   (a) nginx, mTLS (ssl_verify_client on), HTTP/2, one worker, answering 200 to POST /v1/traces: the
-#       TLS-termination ceiling of this machine;
-#   (b) TraceSeal with the discard exporter (gRPC and HTTP/protobuf);
-#   (c) TraceSeal with sealed_store and fsync'd acknowledgements, if this build starts it.
+# From a fresh clone: builds Release, installs nginx and jq with apt-get if missing, then, with the server
+# pinned to CPU 0 and the load generator (`traceseal loadgen`, same settings for all) to CPU 1 (taskset):
+#   nginx    nginx, mTLS (ssl_verify_client on), one worker, `return 200` for POST /v1/traces: a null sink,
+#            the TLS-termination cost of this machine (HTTP/2 and HTTP/1.1; it does not answer gRPC);
+#   discard  `traceseal collector` with the discard exporter (receive, mTLS, validate, count, drop);
+#   up       `traceseal up --dir DIR` itself: the config, PKI and keys it generates on first start
+#            (memory_limiter, batch, sealed_store with fsync'd acknowledgements); a fresh store every run.
+# Every (target, protocol) runs --reps times (default 3), interleaved, each on a freshly started server after a
+# --warmup load. Per run: spans/s, requests/s, p50/p99, errors and refusals by status, the server's CPU
+# (utime+stime from /proc/PID/stat over the measured run), server-µs of CPU per acknowledged span, and the
+# server's peak RSS (VmHWM). The summary shows min/median/max and each target's µs/span over nginx's.
+# --profile N: afterwards, one `perf record -g` of N seconds of the `up` server under load (DOTNET_PerfMapEnabled=1,
+#   DOTNET_EnableWriteXorExecute=0 DOTNET_ReadyToRun=0 so every managed frame has a name) and `perf stat`.
+# --wait-load L: first wait (at most BENCH_WAIT_MAX seconds, default 600) until the 1-minute load average is <= L.
 # Then `openssl speed -evp aes-256-gcm` next to the BenchmarkDotNet micro-benchmarks (--quick: ShortRun).
 #
 # Everything listens on 127.0.0.1 only. The whole run is bounded (BENCH_MAX_SECONDS, default 1800) and every
-# child is killed on exit, Ctrl-C or timeout.
+# child is killed on exit, Ctrl-C or timeout. Raw rows and the profile are kept in BENCH_OUT (default
+# /tmp/ts-bench-out).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,34 +36,48 @@ if [[ -z "${TS_BENCH_BOUNDED:-}" ]]; then
   exec timeout --signal=TERM --kill-after=15 "$MAX_SECONDS" "$0" "$@"
 fi
 
-QUICK=0 DURATION=10s SPANS=100 CONNECTIONS=4 CONCURRENCY=4 CLI_DLL="" SKIP_LOAD=0 SKIP_MICRO=0
+QUICK=0 DURATION=10s WARMUP=2s SPANS=100 CONNECTIONS=4 CONCURRENCY=4 CLI_DLL="" SKIP_LOAD=0 SKIP_MICRO=0
+REPS=3 PROTOCOLS=grpc,h2,h1 TARGETS=nginx,discard,up WAIT_LOAD="" PROFILE=0 PROFILE_PROTOCOL=grpc
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --duration) DURATION=$2; shift ;;
+    --warmup) WARMUP=$2; shift ;;
     --spans) SPANS=$2; shift ;;
     --connections) CONNECTIONS=$2; shift ;;
     --concurrency) CONCURRENCY=$2; shift ;;
+    --reps) REPS=$2; shift ;;
+    --protocols) PROTOCOLS=$2; shift ;;
+    --targets) TARGETS=$2; shift ;;
+    --wait-load) WAIT_LOAD=$2; shift ;;
+    --profile) PROFILE=${2%s}; shift ;;
+    --profile-protocol) PROFILE_PROTOCOL=$2; shift ;;
     --cli) CLI_DLL=$2; shift ;;
     --skip-load) SKIP_LOAD=1 ;;
     --skip-micro) SKIP_MICRO=1 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
+[[ $REPS =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --reps must be a positive integer" >&2; exit 2; }
+for p in ${PROTOCOLS//,/ }; do [[ $p =~ ^(grpc|h2|h1)$ ]] || { echo "run.sh: unknown protocol $p (grpc, h2, h1)" >&2; exit 2; }; done
+for t in ${TARGETS//,/ }; do [[ $t =~ ^(nginx|discard|up)$ ]] || { echo "run.sh: unknown target $t (nginx, discard, up)" >&2; exit 2; }; done
 
 ART=${TS_ARTIFACTS:-/tmp/ts-bench-artifacts}
+OUT=${BENCH_OUT:-/tmp/ts-bench-out}
 PORT_BASE=${BENCH_PORT_BASE:-39400}
 NGINX_PORT=$((PORT_BASE + 43)) GRPC_PORT=$((PORT_BASE + 17)) HTTP_PORT=$((PORT_BASE + 18))
 WORK=$(mktemp -d /tmp/ts-bench.XXXXXX)
 CHILDREN=()
+HZ=$(getconf CLK_TCK)
 
 cleanup() {
   local pid
   for pid in "${CHILDREN[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   sleep 1
   for pid in "${CHILDREN[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  rm -f "/tmp/perf-${PROFILED_PID:-none}.map" "/tmp/perfinfo-${PROFILED_PID:-none}.map"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -67,7 +92,9 @@ install_missing() {
   command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
   command -v jq >/dev/null || missing+=(jq)
   command -v taskset >/dev/null || missing+=(util-linux)
+  command -v pgrep >/dev/null || missing+=(procps)
   command -v openssl >/dev/null || missing+=(openssl)
+  [[ $PROFILE -gt 0 ]] && ! command -v perf >/dev/null && missing+=(linux-perf)
   [[ ${#missing[@]} -eq 0 ]] && return
   say "installing ${missing[*]} with apt-get"
   # Keep the package's own service (port 80) from starting: we run nginx ourselves, on loopback only.
@@ -96,33 +123,44 @@ wait_port() {
   return 1
 }
 
-# stop PID: TERM, wait, and forget it (so cleanup never signals a recycled pid).
+# stop PID: TERM, wait up to 20 s (the collector drains), then KILL; forget it (cleanup never signals a recycled pid).
 stop() {
   kill -TERM "$1" 2>/dev/null || true
+  local i
+  for ((i = 0; i < 100; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.2; done
+  kill -KILL "$1" 2>/dev/null || true
   wait "$1" 2>/dev/null || true
   local kept=() pid
   for pid in "${CHILDREN[@]}"; do [[ $pid == "$1" ]] || kept+=("$pid"); done
   CHILDREN=("${kept[@]}")
 }
 
-# CPU seconds used so far by PID and its direct children (nginx: master + worker).
-cpu_seconds() {
+# The server is PID and its direct children (nginx: master + worker; the collector has none).
+server_pids() { echo "$1"; pgrep -P "$1" 2>/dev/null || true; }
+
+# CPU clock ticks (utime + stime) used so far by the server.
+cpu_ticks() {
   local total=0 pid stat
-  for pid in "$1" $(children_of "$1"); do
+  for pid in $(server_pids "$1"); do
     stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
     stat=${stat##*) }
     # after "pid (comm) ": field 12 = utime, 13 = stime (clock ticks)
     total=$((total + $(awk '{print $12 + $13}' <<<"$stat")))
   done
-  awk -v t="$total" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
+  echo "$total"
 }
 
-children_of() {
-  local f
-  for f in /proc/[0-9]*/stat; do
-    awk -v p="$1" '{ sub(/^.*\) /, ""); if ($2 == p) { split(FILENAME, a, "/"); print a[3] } }' "$f" 2>/dev/null || true
+# Peak resident set (VmHWM) of the server in MiB, summed over its processes.
+peak_rss_mib() {
+  local total=0 pid kb
+  for pid in $(server_pids "$1"); do
+    kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || continue
+    total=$((total + ${kb:-0}))
   done
+  awk -v k="$total" 'BEGIN { printf "%.0f", k / 1024 }'
 }
+
+load1() { cut -d' ' -f1 /proc/loadavg; }
 
 traceseal() { dotnet "$CLI_DLL" "$@"; }
 
@@ -139,72 +177,130 @@ if ! traceseal loadgen --help >/dev/null 2>&1; then
   exit 1
 fi
 
-RESULTS=()   # "target|protocol|json file|server cpu" per load run
+LOAD_ARGS=(--spans-per-request "$SPANS" --connections "$CONNECTIONS" --concurrency "$CONCURRENCY")
 
-LOAD_ARGS=(--duration "$DURATION" --spans-per-request "$SPANS" --connections "$CONNECTIONS" --concurrency "$CONCURRENCY")
-
-# load TARGET PROTOCOL URL SERVER_PID [--http1.1]: one pinned loadgen run; its JSON and the server's CPU go into RESULTS.
-load() {
-  local label=$2 extra=()
-  if [[ ${5:-} == --http1.1 ]]; then label="$2 h1"; extra=(--http1.1); fi
-  local out="$WORK/$1-${label//[\/ ]/-}.json" before after secs elapsed
-  say "load: $1 $label $3 (${LOAD_ARGS[*]} ${extra[*]})"
-  before=$(cpu_seconds "$4")
-  secs=$(awk -v d="${DURATION%s}" 'BEGIN { printf "%d", d + 40 }')
-  timeout "$secs" taskset -c 1 dotnet "$CLI_DLL" loadgen --endpoint "$3" --protocol "$2" \
-    --ca "$WORK/pki/ca.crt" --cert "$WORK/pki/client.crt" --key "$WORK/pki/client.key" \
-    "${LOAD_ARGS[@]}" "${extra[@]}" --json >"$out" || true
-  after=$(cpu_seconds "$4")
-  elapsed=$(jq -r '.elapsed_seconds // 0' "$out" 2>/dev/null || echo 0)
-  RESULTS+=("$1|$label|$out|$(awk -v a="$after" -v b="$before" -v e="$elapsed" 'BEGIN { if (e > 0) printf "%.2f", (a - b) / e; else print "-" }')")
+# ---------------------------------------------------------------- servers
+# start_server TARGET: starts it pinned to CPU 0 and sets SERVER_PID and PKI (the directory with ca.crt,
+# client.crt, client.key). 1 if it did not start (its log is in $WORK/TARGET.log).
+start_server() {
+  local env=()
+  # Profiling: JIT symbols in /tmp/perf-PID.map, JIT code run from that mapping (W^X double mapping off), and
+  # no precompiled (ReadyToRun) framework code, which perf cannot name: everything is jitted and in the map.
+  [[ ${PERFMAP:-0} -eq 1 ]] && env=(env DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 DOTNET_ReadyToRun=0)
+  case "$1" in
+    nginx)
+      taskset -c 0 "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' >"$WORK/nginx.log" 2>&1 &
+      SERVER_PID=$!; PKI=$WORK/pki ;;
+    discard)
+      taskset -c 0 "${env[@]}" dotnet "$CLI_DLL" collector --config "$WORK/discard.yaml" --log-level warn >"$WORK/discard.log" 2>&1 &
+      SERVER_PID=$!; PKI=$WORK/pki ;;
+    up)
+      # `up` keeps its config, PKI and keys (generated by the first start); the store starts empty every run.
+      rm -rf "$WORK/up/data"
+      taskset -c 0 "${env[@]}" dotnet "$CLI_DLL" up --dir "$WORK/up" --grpc-port "$GRPC_PORT" --http-port "$HTTP_PORT" \
+        --log-level warn >"$WORK/up.log" 2>&1 &
+      SERVER_PID=$!; PKI=$WORK/up/certs ;;
+  esac
+  CHILDREN+=("$SERVER_PID")
+  local ok=0
+  if [[ $1 == nginx ]]; then wait_port "$NGINX_PORT" "$SERVER_PID" 20 && ok=1
+  else wait_port "$HTTP_PORT" "$SERVER_PID" 90 && wait_port "$GRPC_PORT" "$SERVER_PID" 10 && ok=1; fi
+  if [[ $ok -eq 0 ]]; then stop "$SERVER_PID"; return 1; fi
+  return 0
 }
 
-collector_config() { # FILE EXPORTER_BLOCK EXPORTER_NAME
-  cat >"$1" <<EOF
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$GRPC_PORT
-        tls: { cert_file: $WORK/pki/server.crt, key_file: $WORK/pki/server.key, client_ca_file: $WORK/pki/ca.crt }
-      http:
-        endpoint: 127.0.0.1:$HTTP_PORT
-        tls: { cert_file: $WORK/pki/server.crt, key_file: $WORK/pki/server.key, client_ca_file: $WORK/pki/ca.crt }
-exporters:
-$2
-service:
-  pipelines:
-    traces:
-      receivers: [otlp]
-      exporters: [$3]
-EOF
+# loadgen PROTOCOL DURATION OUT: one pinned loadgen run against the current server.
+loadgen() {
+  local args=() port
+  case "$1" in
+    grpc) args=(--protocol grpc); port=$GRPC_PORT ;;
+    h2) args=(--protocol http/protobuf); port=$HTTP_PORT ;;
+    h1) args=(--protocol http/protobuf --http1.1); port=$HTTP_PORT ;;
+  esac
+  [[ $TARGET == nginx ]] && port=$NGINX_PORT
+  timeout "$(( ${2%s} + 40 ))" taskset -c 1 dotnet "$CLI_DLL" loadgen --endpoint "https://127.0.0.1:$port" "${args[@]}" \
+    --ca "$PKI/ca.crt" --cert "$PKI/client.crt" --key "$PKI/client.key" \
+    --duration "$2" "${LOAD_ARGS[@]}" --json >"$3" 2>"$3.err" || true
 }
 
-# run_traceseal TARGET CONFIG: start pinned to CPU 0, load over gRPC and HTTP/protobuf, stop. 1 if it did not start.
-run_traceseal() {
-  taskset -c 0 dotnet "$CLI_DLL" collector --config "$2" --log-level warn >"$WORK/$1.log" 2>&1 &
-  local pid=$!
-  CHILDREN+=("$pid")
-  if ! wait_port "$HTTP_PORT" "$pid" 60 || ! wait_port "$GRPC_PORT" "$pid" 10; then
-    stop "$pid"
-    return 1
+# Refusals are the retryable "not now" answers (HTTP 429/503, gRPC RESOURCE_EXHAUSTED/UNAVAILABLE); any other
+# failure is an error.
+REFUSAL_RE='^(http 429|http 503|grpc 8 |grpc 14 )'
+
+ROWS=$OUT/rows.tsv
+# run_one TARGET PROTOCOL REP: fresh server, warm-up, measured run; appends one row to $ROWS.
+run_one() {
+  TARGET=$1
+  local proto=$2 rep=$3 out="$WORK/$1-$2-$3.json" before after rss l1 alive=yes
+  if ! start_server "$TARGET"; then
+    echo "run.sh: $TARGET did not start:" >&2; tail -20 "$WORK/$TARGET.log" >&2 || true
+    printf '%s\t%s\t%s\tFAILED\n' "$TARGET" "$proto" "$rep" >>"$ROWS"
+    return
   fi
-  load "$1" grpc "https://127.0.0.1:$GRPC_PORT" "$pid"
-  load "$1" http/protobuf "https://127.0.0.1:$HTTP_PORT" "$pid"
-  load "$1" http/protobuf "https://127.0.0.1:$HTTP_PORT" "$pid" --http1.1
-  stop "$pid"
+  say "rep $rep/$REPS: $TARGET $proto (warm-up $WARMUP, then $DURATION; load average $(load1))"
+  [[ ${WARMUP%s} != 0 ]] && loadgen "$proto" "$WARMUP" "$WORK/warmup.json"
+  sleep 0.5
+  l1=$(load1)
+  before=$(cpu_ticks "$SERVER_PID")
+  loadgen "$proto" "$DURATION" "$out"
+  sleep 1   # let acknowledged work the server does after answering (batch flush, segment close) land in the count
+  after=$(cpu_ticks "$SERVER_PID")
+  rss=$(peak_rss_mib "$SERVER_PID")
+  kill -0 "$SERVER_PID" 2>/dev/null || alive="no (exited during the run)"
+  stop "$SERVER_PID"
+  [[ $alive == yes ]] || echo "run.sh: $TARGET $proto rep $rep: server $alive" >&2
+  if ! jq -e .spans "$out" >/dev/null 2>&1; then
+    echo "run.sh: $TARGET $proto rep $rep: loadgen gave no result: $(head -c 300 "$out.err")" >&2
+    printf '%s\t%s\t%s\tFAILED\n' "$TARGET" "$proto" "$rep" >>"$ROWS"
+    return
+  fi
+  cp "$out" "$OUT/"
+  # target proto rep spans/s req/s p50 p99 spans errors refusals detail cpu_s srv_cores us/span rss cli load1
+  jq -r --arg t "$TARGET" --arg p "$proto" --arg r "$rep" --arg re "$REFUSAL_RE" \
+        --argjson cpu "$(awk -v a="$after" -v b="$before" -v hz="$HZ" 'BEGIN { printf "%.2f", (a - b) / hz }')" \
+        --arg rss "$rss" --arg l1 "$l1" '
+    (.errors_by_status | to_entries) as $e
+    | [$t, $p, $r, (.spans_per_second | floor), (.requests_per_second | floor),
+       (.latency_us.p50 / 1000), (.latency_us.p99 / 1000), .spans,
+       ([$e[] | select(.key | test($re) | not) | .value] | add // 0),
+       ([$e[] | select(.key | test($re)) | .value] | add // 0),
+       (if ($e | length) == 0 then "-" else ([$e[] | "\(.key)=\(.value)"] | join("; ")) end),
+       $cpu, (if .elapsed_seconds > 0 then $cpu / .elapsed_seconds else 0 end),
+       (if .spans > 0 then $cpu / .spans * 1e6 else 0 end), $rss, .client_cpu_cores, $l1] | @tsv' "$out" >>"$ROWS"
 }
+
+# stats TARGET PROTOCOL COLUMN: "min median max" of one column over the successful reps.
+stats() {
+  awk -F'\t' -v t="$1" -v p="$2" -v c="$3" '$1 == t && $2 == p && $4 != "FAILED" { print $c }' "$ROWS" | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR == 0) { print "- - -"; exit }
+           m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print v[1], m, v[NR] }'
+}
+sum_col() { awk -F'\t' -v t="$1" -v p="$2" -v c="$3" '$1 == t && $2 == p && $4 != "FAILED" { s += $c } END { print s + 0 }' "$ROWS"; }
+
+# nginx's figure a target is compared with: same protocol; gRPC against nginx over HTTP/2 (nginx answers no gRPC).
+ref_proto() { [[ $1 == grpc ]] && echo h2 || echo "$1"; }
+target_ratio() { case "$1" in up) echo 4 ;; discard) echo 2 ;; *) echo "" ;; esac; }
+label() { case "$1" in up) echo "traceseal-up" ;; discard) echo "traceseal-discard" ;; *) echo "$1" ;; esac; }
+proto_label() { case "$1" in grpc) echo "grpc" ;; h2) echo "http/protobuf h2" ;; h1) echo "http/protobuf h1" ;; esac; }
 
 if [[ $SKIP_LOAD -eq 0 ]]; then
   for port in "$NGINX_PORT" "$GRPC_PORT" "$HTTP_PORT"; do
     if port_open "$port"; then echo "run.sh: 127.0.0.1:$port is in use; set BENCH_PORT_BASE" >&2; exit 1; fi
   done
+  if [[ -n $WAIT_LOAD ]]; then
+    wait_until=$((SECONDS + ${BENCH_WAIT_MAX:-600}))
+    while awk -v l="$(load1)" -v m="$WAIT_LOAD" 'BEGIN { exit !(l > m) }' && ((SECONDS < wait_until)); do
+      say "load average $(load1) > $WAIT_LOAD: waiting for a quieter moment ($((wait_until - SECONDS)) s left)"
+      sleep 20
+    done
+  fi
+  mkdir -p "$OUT"
+  rm -f "$OUT"/*.json "$ROWS"
   LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-  say "dev PKI and recipient key in $WORK"
+  START_TIME=$(date -u '+%Y-%m-%d %H:%M UTC')
+  say "dev PKI in $WORK"
   traceseal certs init --out "$WORK/pki" --hosts localhost,127.0.0.1 >/dev/null
-  traceseal keys init --name bench --out "$WORK/keys" >/dev/null
 
-  # ------------------------------------------------------------ (a) nginx
   NGINX=$(command -v nginx || echo /usr/sbin/nginx)
   mkdir -p "$WORK/nginx"
   ver=$("$NGINX" -v 2>&1 | sed -n 's|.*nginx/\([0-9.]*\).*|\1|p')
@@ -243,58 +339,126 @@ http {
   }
 }
 EOF
-  taskset -c 0 "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' >"$WORK/nginx.log" 2>&1 &
-  nginx_pid=$!
-  CHILDREN+=("$nginx_pid")
-  if wait_port "$NGINX_PORT" "$nginx_pid" 20; then
-    # HTTP/2 (as loadgen's default) and HTTP/1.1: nginx 1.22's "http2 flood detected" heuristic closes some
-    # HTTP/2 connections when it answers before reading a body; those show up as transport errors.
-    load nginx http/protobuf "https://127.0.0.1:$NGINX_PORT" "$nginx_pid"
-    load nginx http/protobuf "https://127.0.0.1:$NGINX_PORT" "$nginx_pid" --http1.1
-  else
-    echo "run.sh: nginx did not start:" >&2; cat "$WORK/nginx.log" "$WORK/nginx/error.log" >&2 2>/dev/null || true
-  fi
-  stop "$nginx_pid"
 
-  # ------------------------------------------------------------ (b) TraceSeal, discard
-  collector_config "$WORK/discard.yaml" "  discard: {}" discard
-  run_traceseal traceseal-discard "$WORK/discard.yaml" || { echo "run.sh: traceseal (discard) did not start:" >&2; cat "$WORK/traceseal-discard.log" >&2; }
+  cat >"$WORK/discard.yaml" <<EOF
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:$GRPC_PORT
+        tls: { cert_file: $WORK/pki/server.crt, key_file: $WORK/pki/server.key, client_ca_file: $WORK/pki/ca.crt }
+      http:
+        endpoint: 127.0.0.1:$HTTP_PORT
+        tls: { cert_file: $WORK/pki/server.crt, key_file: $WORK/pki/server.key, client_ca_file: $WORK/pki/ca.crt }
+exporters:
+  discard: {}
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [discard]
+EOF
 
-  # ------------------------------------------------------------ (c) TraceSeal, sealed_store + fsync
-  collector_config "$WORK/sealed.yaml" "  sealed_store:
-    directory: $WORK/store
-    recipients: [$WORK/keys/bench.recipient.pem]
-    durability: fsync" sealed_store
-  SEALED_NOTE=""
-  if ! run_traceseal traceseal-sealed "$WORK/sealed.yaml"; then
-    SEALED_NOTE="sealed_store: not available in this build ($(grep -m1 -i -E 'error|refus' "$WORK/traceseal-sealed.log" | cut -c1-160))"
-  fi
+  # Repetitions outermost, so a noisy minute on the shared machine spreads over every target alike.
+  for ((rep = 1; rep <= REPS; rep++)); do
+    for target in ${TARGETS//,/ }; do
+      for proto in ${PROTOCOLS//,/ }; do
+        [[ $target == nginx && $proto == grpc ]] && continue
+        run_one "$target" "$proto" "$rep"
+      done
+    done
+  done
+  [[ -f $WORK/up/collector.yaml ]] && cp "$WORK/up/collector.yaml" "$OUT/up-collector.yaml"
+  LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
-  # ------------------------------------------------------------ table
-  ceiling=0
-  for r in "${RESULTS[@]}"; do
-    IFS='|' read -r target proto file _ <<<"$r"
-    # The ceiling is nginx's best figure over HTTP/2 and HTTP/1.1.
-    if [[ $target == nginx ]]; then
-      v=$(jq -r '.spans_per_second // 0' "$file" 2>/dev/null || echo 0)
-      ceiling=$(awk -v a="$ceiling" -v b="$v" 'BEGIN { print (b > a ? b : a) }')
+  # ------------------------------------------------------------ tables
+  echo
+  echo "started $START_TIME; load per run: --duration $DURATION ${LOAD_ARGS[*]} (after a $WARMUP warm-up on a fresh server)"
+  echo "server on CPU 0, loadgen on CPU 1; $REPS repetition(s), interleaved; $(nproc) CPUs"
+  echo "load average (1/5/15 min) before: $LOAD_BEFORE, after: $LOAD_AFTER"
+  echo
+  echo "every run (cpu = server utime+stime over the run; us/span = server CPU us per acknowledged span; load1 = 1-min load average at its start):"
+  printf '%-17s %-17s %3s %10s %7s %7s %8s %6s %6s %6s %6s %7s %6s %5s %5s\n' \
+    target protocol rep spans/s req/s p50_ms p99_ms errors refus cpu_s srv_c us/span rss_MiB cli_c load1
+  while IFS=$'\t' read -r t p r sps rps p50 p99 _ err ref detail cpu cores us rss cli l1; do
+    if [[ $sps == FAILED ]]; then printf '%-17s %-17s %3s %s\n' "$(label "$t")" "$(proto_label "$p")" "$r" "no result"; continue; fi
+    printf '%-17s %-17s %3s %10s %7s %7.2f %8.2f %6s %6s %6.2f %6.2f %7.1f %6s %5.2f %5s\n' \
+      "$(label "$t")" "$(proto_label "$p")" "$r" "$sps" "$rps" "$p50" "$p99" "$err" "$ref" "$cpu" "$cores" "$us" "$rss" "$cli" "$l1"
+    [[ $detail != - ]] && echo "      ${detail}"
+  done <"$ROWS"
+  echo
+  echo "summary over $REPS repetition(s): median, with [min–max] where it matters; ratio = median us/span over nginx's"
+  echo "(same protocol; gRPC against nginx HTTP/2). spans/core-s = spans per server-core-second = 1e6 / us/span."
+  printf '%-17s %-17s %-28s %7s %7s %8s %6s %6s %6s %-22s %8s %8s %-8s %7s\n' \
+    target protocol 'spans/s med [min-max]' req/s p50_ms p99_ms errors refus srv_c 'us/span med [min-max]' spans/core-s ratio 'target' rss_MiB
+  for target in ${TARGETS//,/ }; do
+    for proto in ${PROTOCOLS//,/ }; do
+      [[ $target == nginx && $proto == grpc ]] && continue
+      read -r smin smed smax <<<"$(stats "$target" "$proto" 4)"
+      [[ $smed == - ]] && { printf '%-17s %-17s no result\n' "$(label "$target")" "$(proto_label "$proto")"; continue; }
+      read -r _ rmed _ <<<"$(stats "$target" "$proto" 5)"
+      read -r _ p50 _ <<<"$(stats "$target" "$proto" 6)"
+      read -r _ p99 _ <<<"$(stats "$target" "$proto" 7)"
+      read -r _ cmed _ <<<"$(stats "$target" "$proto" 13)"
+      read -r umin umed umax <<<"$(stats "$target" "$proto" 14)"
+      read -r _ _ rssmax <<<"$(stats "$target" "$proto" 15)"
+      err=$(sum_col "$target" "$proto" 9); ref=$(sum_col "$target" "$proto" 10)
+      read -r _ nmed _ <<<"$(stats nginx "$(ref_proto "$proto")" 14)"
+      ratio=- verdict=""
+      if [[ $target != nginx && $nmed != - ]]; then
+        ratio=$(awk -v a="$umed" -v b="$nmed" 'BEGIN { printf "%.1fx", a / b }')
+        lim=$(target_ratio "$target")
+        verdict=$(awk -v a="$umed" -v b="$nmed" -v l="$lim" 'BEGIN { printf "<=%dx %s", l, (a / b <= l ? "met" : "NOT") }')
+      fi
+      printf '%-17s %-17s %-28s %7.0f %7.2f %8.2f %6s %6s %6.2f %-22s %8.0f %8s %-8s %7s\n' \
+        "$(label "$target")" "$(proto_label "$proto")" \
+        "$(printf '%.0f [%.0f-%.0f]' "$smed" "$smin" "$smax")" "$rmed" "$p50" "$p99" "$err" "$ref" "$cmed" \
+        "$(printf '%.1f [%.1f-%.1f]' "$umed" "$umin" "$umax")" "$(awk -v u="$umed" 'BEGIN { print (u > 0 ? 1e6 / u : 0) }')" \
+        "$ratio" "$verdict" "$rssmax"
+      awk -F'\t' -v t="$target" -v p="$proto" '$1 == t && $2 == p && $11 != "-" && $4 != "FAILED" { n = split($11, a, "; "); for (i = 1; i <= n; i++) { split(a[i], kv, "="); s[kv[1]] += kv[2] } }
+        END { for (k in s) printf "      %s x %s (all reps)\n", s[k], k }' "$ROWS"
+    done
+  done
+  echo "(rss_MiB: the highest VmHWM over the reps, from server start through warm-up and run; nginx: master + worker)"
+  echo "raw rows and loadgen JSON: $OUT"
+  echo
+
+  # ------------------------------------------------------------ profile of `up` under load
+  if [[ $PROFILE -gt 0 ]]; then
+    TARGET=up PERFMAP=1
+    if start_server up; then
+      PROFILED_PID=$SERVER_PID
+      say "profile: perf record -g on the up server (pid $SERVER_PID) for ${PROFILE}s under $PROFILE_PROTOCOL load"
+      loadgen "$PROFILE_PROTOCOL" 5s "$WORK/warmup.json"   # everything is jitted here: a longer warm-up to reach tier 1
+      loadgen "$PROFILE_PROTOCOL" "$((PROFILE + 4))s" "$OUT/profile-load.json" &
+      lg=$!
+      sleep 2
+      perf stat -e task-clock,page-faults,major-faults,context-switches,cpu-migrations -p "$SERVER_PID" \
+        -o "$OUT/perf-stat.txt" -- sleep "$PROFILE" &
+      ps_pid=$!
+      perf record -e cpu-clock -F 999 -g -p "$SERVER_PID" -o "$OUT/perf.data" -- sleep "$PROFILE" >/dev/null 2>&1 || true
+      wait "$ps_pid" || true
+      wait "$lg" || true
+      cp "/tmp/perf-$SERVER_PID.map" "$OUT/" 2>/dev/null || true
+      {
+        echo "== perf report --no-children --sort dso"
+        perf report -i "$OUT/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -v -e '^#' -e '^$' | head -25 || true
+        echo "== perf report --no-children --sort dso,sym (self time, >= 0.5%)"
+        perf report -i "$OUT/perf.data" --no-children --sort dso,sym --stdio -g none --percent-limit 0.5 2>/dev/null | grep -v -e '^#' -e '^$' | head -70 || true
+        echo "== perf report --children --sort sym (inclusive, >= 3%)"
+        perf report -i "$OUT/perf.data" --children --sort sym --stdio -g none --percent-limit 3 2>/dev/null | grep -v -e '^#' -e '^$' | head -80 || true
+      } >"$OUT/perf-report.txt"
+      stop "$SERVER_PID"
+      echo "profile of traceseal up under $PROFILE_PROTOCOL load (${PROFILE}s, perf record -e cpu-clock -F 999 -g; JIT symbols from DOTNET_PerfMapEnabled=1):"
+      jq -r '"  load during the profile: \(.spans_per_second | floor) spans/s, errors \(.errors)"' "$OUT/profile-load.json" 2>/dev/null || true
+      grep -E 'task-clock|faults|switches|migrations|seconds time' "$OUT/perf-stat.txt" || true
+      head -40 "$OUT/perf-report.txt"
+      echo "(full report: $OUT/perf-report.txt; perf.data and the perf map are kept there)"
+      echo
+    else
+      echo "run.sh: profile: up did not start" >&2
     fi
-  done
-  echo
-  echo "load: ${LOAD_ARGS[*]}; server on CPU 0, loadgen on CPU 1"
-  echo "load average (1/5/15 min) before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
-  printf '%-18s %-16s %12s %9s %9s %9s %8s %9s %7s %7s\n' target protocol spans/s req/s p50_ms p99_ms errors vs_nginx srv_cpu cli_cpu
-  for r in "${RESULTS[@]}"; do
-    IFS='|' read -r target proto file srv <<<"$r"
-    if ! jq -e . "$file" >/dev/null 2>&1; then printf '%-18s %-14s %s\n' "$target" "$proto" "no result (loadgen failed)"; continue; fi
-    jq -r --arg t "$target" --arg p "$proto" --arg s "$srv" --argjson c "$ceiling" \
-      '[$t, $p, (.spans_per_second|floor), (.requests_per_second|floor), (.latency_us.p50/1000), (.latency_us.p99/1000), .errors,
-        (if $c > 0 then (.spans_per_second / $c * 100 | floor | tostring) + "%" else "-" end), $s, .client_cpu_cores] | @tsv' "$file" |
-      awk -F'\t' '{ printf "%-18s %-16s %12s %9s %9.2f %9.2f %8s %9s %7s %7s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }'
-    jq -r '.errors_by_status | to_entries[] | "    error \(.value) x \(.key)"' "$file"
-  done
-  [[ -n "$SEALED_NOTE" ]] && printf '%-18s %s\n' traceseal-sealed "$SEALED_NOTE"
-  echo
+  fi
 fi
 
 # ---------------------------------------------------------------- sealing vs openssl, micro-benchmarks
