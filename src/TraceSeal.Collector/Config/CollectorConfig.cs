@@ -20,4 +20,7 @@ internal sealed class CollectorConfig
     public required IReadOnlyList<ConfigWarning> Warnings { get; init; }
 
     public TelemetrySettings Telemetry { get; init; } = new();
+
+    /// <summary>`service::admission`: the in-flight byte budget shared by every receiver.</summary>
+    public AdmissionSettings Admission { get; init; } = new();
 }

@@ -103,6 +103,7 @@ internal static class CollectorConfigLoader
         var used = new HashSet<string>(StringComparer.Ordinal);
         var pipelines = new List<PipelineSettings>();
         var telemetry = new TelemetrySettings();
+        var admission = new AdmissionSettings();
         var service = root.Map("service");
         if (service is null)
         {
@@ -117,6 +118,7 @@ internal static class CollectorConfigLoader
             RefuseExtensions(ctx, service, "extensions");
             pipelines = ServiceParser.Pipelines(ctx, service, new(receiverIds, processorIds, exporterIds), used);
             telemetry = ServiceParser.Telemetry(ctx, service);
+            admission = ServiceParser.Admission(ctx, service, receivers.Values);
         }
 
         WarnUnused(ctx, root, used);
@@ -129,6 +131,7 @@ internal static class CollectorConfigLoader
             Pipelines = pipelines,
             Warnings = ctx.SortedWarnings(),
             Telemetry = telemetry,
+            Admission = admission,
         };
     }
 

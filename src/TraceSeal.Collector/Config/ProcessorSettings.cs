@@ -22,6 +22,12 @@ internal sealed class MemoryLimiterSettings : ProcessorSettings
     public int? LimitPercentage { get; init; }
 
     public int? SpikeLimitPercentage { get; init; }
+
+    /// <summary>10 s as upstream: a forced full collection is CPU-heavy (a cheap one may repeat sooner; see MemoryLimiter).</summary>
+    public TimeSpan MinGcIntervalWhenSoftLimited { get; init; } = Processors.MemoryLimits.DefaultMinGcIntervalWhenSoftLimited;
+
+    /// <summary>0 as upstream: above the hard limit memory comes first.</summary>
+    public TimeSpan MinGcIntervalWhenHardLimited { get; init; } = Processors.MemoryLimits.DefaultMinGcIntervalWhenHardLimited;
 }
 
 /// <summary>`batch`: accepted so upstream configs load; the defaults are upstream's.</summary>

@@ -27,9 +27,11 @@ internal sealed class CollectorHost : IAsyncDisposable
         IReadOnlyDictionary<string, IExporter> exporters,
         IReadOnlyList<IProcessor> processors,
         IReadOnlyList<OtlpReceiver> receivers,
+        AdmissionBudget admission,
         ILogger logger)
     {
         Config = config;
+        Admission = admission;
         Exporters = exporters;
         _processors = processors;
         Receivers = receivers;
@@ -39,6 +41,12 @@ internal sealed class CollectorHost : IAsyncDisposable
     public CollectorConfig Config { get; }
     public IReadOnlyDictionary<string, IExporter> Exporters { get; }
     public IReadOnlyList<OtlpReceiver> Receivers { get; }
+
+    /// <summary>The in-flight byte budget every receiver shares (`service::admission`).</summary>
+    public AdmissionBudget Admission { get; }
+
+    /// <summary>The `memory_limiter` instances (one per id, however many pipelines list it).</summary>
+    public IReadOnlyList<MemoryLimiter> MemoryLimiters => _processors.OfType<MemoryLimiter>().ToList();
 
     /// <summary>The self-telemetry listener (/metrics, /healthz, /readyz); null unless requested at <see cref="Create"/>.</summary>
     public TelemetryServer? Telemetry => _telemetry;
@@ -72,14 +80,19 @@ internal sealed class CollectorHost : IAsyncDisposable
             p.Processors.Select(id => processors[id]).ToArray(),
             p.Exporters.Select(id => exporters[id]).ToArray())).ToList();
 
+        // One budget for the whole collector: the memory it protects is the process's, whichever port bytes arrive on.
+        var admission = new AdmissionBudget(config.Admission.EffectiveBytes(config.Receivers));
+        ReceiverLog.AdmissionBudget(logger, admission.CapacityBytes / (1024 * 1024), config.Admission.MaxInFlightBytes is null
+            ? $"default: 1/{AdmissionSettings.DefaultDivisor} of the {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024)} MiB available to the process, within {AdmissionSettings.DefaultFloorBytes / (1024 * 1024)} MiB-{AdmissionSettings.DefaultCeilingBytes / (1024 * 1024)} MiB and at least one largest request"
+            : "service::admission::max_in_flight_bytes");
         var receivers = new List<OtlpReceiver>();
         foreach (var receiver in config.Receivers)
         {
             var router = new ReceiverRouter(pipelines.Where((_, i) => config.Pipelines[i].Receivers.Contains(receiver.Name)));
-            receivers.Add(new OtlpReceiver(receiver, router, loggerFactory));
+            receivers.Add(new OtlpReceiver(receiver, router, loggerFactory, admission));
         }
 
-        return new CollectorHost(config, exporters, processors.Values.ToList(), receivers, logger)
+        return new CollectorHost(config, exporters, processors.Values.ToList(), receivers, admission, logger)
         {
             _telemetryLoggers = selfTelemetry ? loggerFactory : null,
         };
@@ -111,7 +124,7 @@ internal sealed class CollectorHost : IAsyncDisposable
             if (_telemetryLoggers is not null)
             {
                 var views = Receivers.Select((r, i) => new ReceiverView(Config.Receivers[i], r)).ToList();
-                _telemetry = new TelemetryServer(Config.Telemetry, new CollectorMetrics(views, Exporters, TimeProvider.System), _telemetryLoggers);
+                _telemetry = new TelemetryServer(Config.Telemetry, new CollectorMetrics(views, Exporters, TimeProvider.System, MemoryLimiters, Admission), _telemetryLoggers);
                 await _telemetry.StartAsync(cancellationToken).ConfigureAwait(false);
             }
         }

@@ -72,9 +72,12 @@ internal static class ComponentFactory
     {
         MemoryLimiterSettings m => new MemoryLimiter(
             id,
-            m.CheckInterval,
-            m.LimitMib is > 0 ? m.LimitMib.Value * 1024 * 1024 : MemoryLimiter.PercentOfAvailable(m.LimitPercentage ?? 0),
-            m.SpikeLimitMib is > 0 ? m.SpikeLimitMib.Value * 1024 * 1024 : MemoryLimiter.PercentOfAvailable(m.SpikeLimitPercentage ?? 0),
+            new MemoryLimits(
+                m.LimitMib is > 0 ? m.LimitMib.Value * 1024 * 1024 : MemoryLimiter.PercentOfAvailable(m.LimitPercentage ?? 0),
+                m.SpikeLimitMib is > 0 ? m.SpikeLimitMib.Value * 1024 * 1024 : MemoryLimiter.PercentOfAvailable(m.SpikeLimitPercentage ?? 0),
+                m.CheckInterval,
+                m.MinGcIntervalWhenSoftLimited,
+                m.MinGcIntervalWhenHardLimited),
             logger),
         BatchSettings => new BatchProcessor(id),
         _ => throw new InvalidOperationException($"processors::{id}: unsupported processor settings {settings.GetType().Name}"),

@@ -104,6 +104,11 @@ internal static class GrpcHandler
         {
             Fail(context, listener, ReceiveFailure.PayloadTooLarge, $"request exceeds the limit of {limit} bytes");
         }
+        catch (AdmissionRefusedException)
+        {
+            // The inflated message outgrew what the budget could still hold; its buffers were released on the way out.
+            Fail(context, listener, ReceiveFailure.AdmissionBudgetExhausted, AdmissionBudget.RefusalMessage, AdmissionBudget.RetryAfter);
+        }
         finally
         {
             deadline?.Dispose();
@@ -144,7 +149,13 @@ internal static class GrpcHandler
             return ExportOutcome.Fail(ReceiveFailure.PayloadTooLarge, $"message of {length} bytes exceeds the limit of {limit} bytes");
         }
 
-        using var message = new PooledBufferWriter(length, length);
+        // Admission: the message's bytes are reserved before any of them is read, and held until the sink returned.
+        if (!PooledBufferWriter.TryCreate(length, length, listener.Admission, out PooledBufferWriter? message))
+        {
+            return ExportOutcome.Fail(ReceiveFailure.AdmissionBudgetExhausted, AdmissionBudget.RefusalMessage, AdmissionBudget.RetryAfter);
+        }
+
+        using PooledBufferWriter ownedMessage = message; // returned to the pool and released from the budget on every way out
         while (true)
         {
             result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
@@ -177,7 +188,13 @@ internal static class GrpcHandler
             return await ExportProcessor.ExportAsync(listener, signal, message.WrittenMemory, decision, cancellationToken).ConfigureAwait(false);
         }
 
-        using var inflated = new PooledBufferWriter(Math.Min((long)length * 4, limit), limit);
+        // The inflated bytes are reserved as they grow (PooledBufferWriter), so a bomb is refused once it does not fit.
+        if (!PooledBufferWriter.TryCreate(Math.Min((long)length * 4, limit), limit, listener.Admission, out PooledBufferWriter? inflated))
+        {
+            return ExportOutcome.Fail(ReceiveFailure.AdmissionBudgetExhausted, AdmissionBudget.RefusalMessage, AdmissionBudget.RetryAfter);
+        }
+
+        using PooledBufferWriter ownedInflated = inflated;
         switch (Payloads.Inflate(message.WrittenMemory, coding, inflated, limit))
         {
             case PayloadResult.TooLarge:

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Identity;
 using TraceSeal.Otlp;
 
@@ -79,6 +80,12 @@ internal static class HttpHandler
         {
             outcome = ExportOutcome.Fail(ReceiveFailure.PayloadTooLarge, $"request body exceeds the limit of {limit} bytes");
         }
+        catch (AdmissionRefusedException)
+        {
+            // A body arriving without Content-Length, or being inflated or transcoded, outgrew what the budget could
+            // still hold; its buffers were released on the way out.
+            outcome = ExportOutcome.Fail(ReceiveFailure.AdmissionBudgetExhausted, AdmissionBudget.RefusalMessage, AdmissionBudget.RetryAfter);
+        }
 
         if (outcome.Failure is { } failure)
         {
@@ -96,7 +103,16 @@ internal static class HttpHandler
     private static async ValueTask<ExportOutcome> ReceiveAsync(HttpContext context, ProtocolListener listener, OtlpSignal signal, bool json, ContentCoding coding, long limit, TenantDecision decision)
     {
         CancellationToken cancellationToken = context.RequestAborted;
-        using var body = new PooledBufferWriter(context.Request.ContentLength ?? 0, limit);
+        AdmissionBudget admission = listener.Admission;
+
+        // Admission: Content-Length is reserved before any of the body is read; without one (chunked HTTP/1.1, HTTP/2
+        // without content-length) the body is reserved as it arrives. Everything is held until the sink returned.
+        if (!PooledBufferWriter.TryCreate(context.Request.ContentLength ?? 0, limit, admission, out PooledBufferWriter? body))
+        {
+            return ExportOutcome.Fail(ReceiveFailure.AdmissionBudgetExhausted, AdmissionBudget.RefusalMessage, AdmissionBudget.RetryAfter);
+        }
+
+        using PooledBufferWriter ownedBody = body; // returned to the pool and released from the budget on every way out
         if (await Payloads.ReadBodyAsync(context.Request.BodyReader, body, limit, cancellationToken).ConfigureAwait(false) == PayloadResult.TooLarge)
         {
             return ExportOutcome.Fail(ReceiveFailure.PayloadTooLarge, $"request body exceeds the limit of {limit} bytes");
@@ -109,7 +125,12 @@ internal static class HttpHandler
             ReadOnlyMemory<byte> payload = body.WrittenMemory;
             if (coding != ContentCoding.Identity && !payload.IsEmpty)
             {
-                inflated = new PooledBufferWriter(Math.Min((long)payload.Length * 4, limit), limit);
+                // The inflated bytes are reserved as they grow, so a bomb is refused as soon as it does not fit.
+                if (!PooledBufferWriter.TryCreate(Math.Min((long)payload.Length * 4, limit), limit, admission, out inflated))
+                {
+                    return ExportOutcome.Fail(ReceiveFailure.AdmissionBudgetExhausted, AdmissionBudget.RefusalMessage, AdmissionBudget.RetryAfter);
+                }
+
                 switch (Payloads.Inflate(payload, coding, inflated, limit))
                 {
                     case PayloadResult.TooLarge:
@@ -123,23 +144,38 @@ internal static class HttpHandler
 
             if (json && !payload.IsEmpty)
             {
-                transcoded = new PooledBufferWriter(payload.Length, limit);
+                // The transcoder's scratch copies are held only while it runs; its output buffer until the sink returned.
+                long scratch = (long)AdmissionSettings.TranscodeScratchPerByte * payload.Length;
+                if (!admission.TryReserve(scratch))
+                {
+                    return ExportOutcome.Fail(ReceiveFailure.AdmissionBudgetExhausted, AdmissionBudget.RefusalMessage, AdmissionBudget.RetryAfter);
+                }
+
                 OtlpError error;
                 bool converted;
                 try
                 {
+                    if (!PooledBufferWriter.TryCreate(payload.Length, limit, admission, out transcoded))
+                    {
+                        return ExportOutcome.Fail(ReceiveFailure.AdmissionBudgetExhausted, AdmissionBudget.RefusalMessage, AdmissionBudget.RetryAfter);
+                    }
+
                     converted = OtlpJson.TryToProtobuf(payload.Span, signal, transcoded, out error);
                 }
                 catch (PayloadTooLargeException)
                 {
                     return ExportOutcome.Fail(ReceiveFailure.PayloadTooLarge, $"request exceeds the limit of {limit} bytes once transcoded");
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                catch (Exception ex) when (ex is not OperationCanceledException and not AdmissionRefusedException)
                 {
                     // The decoder is meant to report every malformed input as an OtlpError; if hostile input still
                     // finds an exception, it is the client's fault (400), counted, logged at Debug like any other
                     // malformed payload — not a 500 with a stack trace at Error that a client could repeat at will.
                     return ExportOutcome.Fail(ReceiveFailure.MalformedPayload, "malformed OTLP/JSON");
+                }
+                finally
+                {
+                    admission.Release(scratch);
                 }
 
                 if (!converted)

@@ -28,11 +28,16 @@ internal sealed class OtlpReceiver : IAsyncDisposable
     private ProtocolListener? _grpc;
     private ProtocolListener? _http;
 
-    public OtlpReceiver(OtlpReceiverSettings settings, ITelemetrySink sink, ILoggerFactory loggerFactory)
+    /// <param name="admission">
+    /// The collector's in-flight byte budget, shared by all its receivers (<c>CollectorHost</c> passes one); null = a
+    /// budget of this receiver's own, sized by <see cref="AdmissionSettings.DefaultBytes"/>.
+    /// </param>
+    public OtlpReceiver(OtlpReceiverSettings settings, ITelemetrySink sink, ILoggerFactory loggerFactory, AdmissionBudget? admission = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(sink);
         ArgumentNullException.ThrowIfNull(loggerFactory);
+        Admission = admission ?? new AdmissionBudget(new AdmissionSettings().EffectiveBytes([settings]));
         _settings = settings;
         _sink = sink;
         _loggerFactory = loggerFactory;
@@ -44,6 +49,8 @@ internal sealed class OtlpReceiver : IAsyncDisposable
     public IPEndPoint? HttpEndpoint => _http?.BoundEndpoint;
 
     public ReceiverCounters Counters { get; } = new();
+
+    public AdmissionBudget Admission { get; }
 
     /// <summary>The TLS reloaders (grpc first), for metrics and tests; empty before start.</summary>
     internal IReadOnlyList<Tls.CertificateReloader> TlsReloaders
@@ -153,7 +160,7 @@ internal sealed class OtlpReceiver : IAsyncDisposable
 
     private ProtocolListener AddListener(string protocol, OtlpProtocolSettings settings)
     {
-        var listener = new ProtocolListener(_settings.Name, protocol, settings, _settings.Tenants, _sink, Counters, _logger);
+        var listener = new ProtocolListener(_settings.Name, protocol, settings, _settings.Tenants, _sink, Counters, Admission, _logger);
         _listeners.Add(listener);
         return listener;
     }

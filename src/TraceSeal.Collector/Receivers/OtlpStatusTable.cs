@@ -17,6 +17,7 @@ internal enum ReceiveFailure
     DeadlineExceeded = 9,
     ProtocolViolation = 10,
     SignalNotServed = 11,
+    AdmissionBudgetExhausted = 12,
 }
 
 /// <summary>How a failure is reported on each protocol.</summary>
@@ -34,7 +35,7 @@ internal readonly record struct FailureStatus(int GrpcCode, int HttpStatus, bool
 /// </summary>
 internal static class OtlpStatusTable
 {
-    public const int Count = 12;
+    public const int Count = 13;
 
     private static readonly FailureStatus[] Table =
     [
@@ -50,6 +51,7 @@ internal static class OtlpStatusTable
         /* DeadlineExceeded     */ new(GrpcCodes.DeadlineExceeded, 504, true, "deadline_exceeded"),
         /* ProtocolViolation    */ new(GrpcCodes.Internal, 400, false, "protocol_violation"), // e.g. compressed flag without grpc-encoding
         /* SignalNotServed      */ new(GrpcCodes.Unimplemented, 404, false, "signal_not_served"), // no pipeline of this signal uses the receiver (as upstream: service not registered)
+        /* AdmissionBudgetExhausted */ new(GrpcCodes.Unavailable, 503, true, "admission_budget_exhausted"), // the in-flight byte budget is full; nothing was acknowledged
     ];
 
     public static FailureStatus Get(ReceiveFailure failure) => Table[(int)failure];

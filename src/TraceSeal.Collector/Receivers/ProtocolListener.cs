@@ -33,9 +33,10 @@ internal sealed class ProtocolListener : IDisposable
     private ListenOptions? _listenOptions;
 
     /// <summary>Parses the endpoint and loads TLS material; throws <see cref="ReceiverStartException"/>.</summary>
-    public ProtocolListener(string receiver, string protocol, OtlpProtocolSettings settings, IReadOnlyList<TenantRule> rules, ITelemetrySink sink, ReceiverCounters counters, ILogger logger)
+    public ProtocolListener(string receiver, string protocol, OtlpProtocolSettings settings, IReadOnlyList<TenantRule> rules, ITelemetrySink sink, ReceiverCounters counters, AdmissionBudget admission, ILogger logger)
     {
         Receiver = receiver;
+        Admission = admission;
         Protocol = protocol;
         Settings = settings;
         Sink = sink;
@@ -67,6 +68,9 @@ internal sealed class ProtocolListener : IDisposable
     public ITelemetrySink Sink { get; }
 
     public ReceiverCounters Counters { get; }
+
+    /// <summary>The collector's in-flight byte budget, shared with every other listener.</summary>
+    public AdmissionBudget Admission { get; }
 
     public ILogger Logger { get; }
 

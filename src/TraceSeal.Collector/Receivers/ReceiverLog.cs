@@ -41,4 +41,7 @@ internal static partial class ReceiverLog
 
     [LoggerMessage(11, LogLevel.Warning, "{Key}: cannot watch {Directory} for changes ({Reason}); changes are still picked up by polling every {Interval}", EventName = "TlsWatcherFailed")]
     public static partial void TlsWatcherFailed(ILogger logger, string key, string directory, string reason, TimeSpan interval);
+
+    [LoggerMessage(12, LogLevel.Information, "admission: at most {CapacityMiB} MiB of requests in flight across all receivers ({Source})", EventName = "AdmissionBudget")]
+    public static partial void AdmissionBudget(ILogger logger, long capacityMiB, string source);
 }

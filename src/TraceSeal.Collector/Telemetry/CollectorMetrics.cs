@@ -1,6 +1,7 @@
 using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Exporters;
 using TraceSeal.Collector.Exporters.Otlp;
+using TraceSeal.Collector.Processors;
 using TraceSeal.Collector.Receivers;
 using TraceSeal.Collector.Tls;
 using TraceSeal.Otlp;
@@ -21,7 +22,14 @@ internal sealed record ReceiverView(OtlpReceiverSettings Settings, OtlpReceiver 
 /// Reads the collector's counters into Prometheus text and decides readiness. Reads only counters and
 /// certificate dates: nothing of the telemetry itself (no tenants' data, no attributes) is ever exposed.
 /// </summary>
-internal sealed class CollectorMetrics(IReadOnlyList<ReceiverView> receivers, IReadOnlyDictionary<string, IExporter> exporters, TimeProvider time)
+/// <param name="limiters">The `memory_limiter` instances; their state is a gauge and refusing makes the collector not ready.</param>
+/// <param name="admission">The in-flight byte budget; a recent refusal makes the collector not ready.</param>
+internal sealed class CollectorMetrics(
+    IReadOnlyList<ReceiverView> receivers,
+    IReadOnlyDictionary<string, IExporter> exporters,
+    TimeProvider time,
+    IReadOnlyList<MemoryLimiter>? limiters = null,
+    AdmissionBudget? admission = null)
 {
     private static readonly string[] SignalNames = ["traces", "metrics", "logs"];
 
@@ -29,15 +37,21 @@ internal sealed class CollectorMetrics(IReadOnlyList<ReceiverView> receivers, IR
 
     private static readonly HandshakeFailure[] Handshakes = Enum.GetValues<HandshakeFailure>();
 
+    private const long Mib = 1024 * 1024;
+
     public string Render()
     {
         var text = new PrometheusText();
         WriteReceivers(text);
+        WriteAdmission(text);
         WriteExporters(text);
         return text.ToString();
     }
 
-    /// <summary>Ready when every configured listener is bound and no exporter is failing; otherwise why not.</summary>
+    /// <summary>
+    /// Ready when every configured listener is bound, no exporter is failing, no memory_limiter is refusing and the
+    /// admission budget refused nothing within <see cref="AdmissionBudget.ReadinessWindow"/>; otherwise why not.
+    /// </summary>
     public bool IsReady(out string reason)
     {
         foreach (ReceiverView view in receivers)
@@ -62,6 +76,21 @@ internal sealed class CollectorMetrics(IReadOnlyList<ReceiverView> receivers, IR
                 reason = $"exporter {exporter.Id} is failing: writing the sealed WAL fails (disk full or unwritable?)";
                 return false;
             }
+        }
+
+        foreach (MemoryLimiter limiter in limiters ?? [])
+        {
+            if (limiter.IsRefusing)
+            {
+                reason = $"processor {limiter.Id} is refusing data: managed heap in use {limiter.UsageBytes / Mib} MiB is above its soft limit of {limiter.SoftLimitBytes / Mib} MiB";
+                return false;
+            }
+        }
+
+        if (admission is { RefusedRecently: true })
+        {
+            reason = $"admission is refusing requests: the in-flight byte budget of {admission.CapacityBytes / Mib} MiB was full within the last {AdmissionBudget.ReadinessWindow.TotalSeconds:0} s ({admission.InFlightBytes / Mib} MiB in flight now)";
+            return false;
         }
 
         reason = "ready";
@@ -135,6 +164,52 @@ internal sealed class CollectorMetrics(IReadOnlyList<ReceiverView> receivers, IR
                 text.Sample("traceseal_tls_certificate_expiry_seconds", Math.Floor((notAfter - now).TotalSeconds), "receiver", view.Settings.Name, "protocol", protocol);
             }
         }
+    }
+
+    private void WriteAdmission(PrometheusText text)
+    {
+        text.Family("traceseal_memory_limiter_refusing", "gauge", "1 while the memory_limiter refuses data (managed heap in use above its soft limit), else 0.");
+        foreach (MemoryLimiter limiter in limiters ?? [])
+        {
+            text.Sample("traceseal_memory_limiter_refusing", limiter.IsRefusing ? 1 : 0, "processor", limiter.Id);
+        }
+
+        text.Family("traceseal_memory_limiter_usage_bytes", "gauge", "Managed heap in use at the memory_limiter's last check (after any collection it forced).");
+        foreach (MemoryLimiter limiter in limiters ?? [])
+        {
+            text.Sample("traceseal_memory_limiter_usage_bytes", limiter.UsageBytes, "processor", limiter.Id);
+        }
+
+        text.Family("traceseal_memory_limiter_limit_bytes", "gauge", "The memory_limiter's limits: soft (refuses above it) and hard (forces an aggressive collection above it).");
+        foreach (MemoryLimiter limiter in limiters ?? [])
+        {
+            text.Sample("traceseal_memory_limiter_limit_bytes", limiter.SoftLimitBytes, "processor", limiter.Id, "limit", "soft");
+            text.Sample("traceseal_memory_limiter_limit_bytes", limiter.HardLimitBytes, "processor", limiter.Id, "limit", "hard");
+        }
+
+        text.Family("traceseal_memory_limiter_refused_total", "counter", "Batches the memory_limiter refused (the client was told to retry).");
+        foreach (MemoryLimiter limiter in limiters ?? [])
+        {
+            text.Sample("traceseal_memory_limiter_refused_total", limiter.RefusedBatches, "processor", limiter.Id);
+        }
+
+        text.Family("traceseal_memory_limiter_forced_gc_total", "counter", "Collections the memory_limiter forced (above its soft or hard limit).");
+        foreach (MemoryLimiter limiter in limiters ?? [])
+        {
+            text.Sample("traceseal_memory_limiter_forced_gc_total", limiter.ForcedCollections, "processor", limiter.Id);
+        }
+
+        if (admission is null)
+        {
+            return;
+        }
+
+        text.Family("traceseal_admission_inflight_bytes", "gauge", "Request bytes held by receivers now (bodies, inflated and transcoded copies), shared budget of all receivers.");
+        text.Sample("traceseal_admission_inflight_bytes", admission.InFlightBytes);
+        text.Family("traceseal_admission_capacity_bytes", "gauge", "The in-flight byte budget (service::admission::max_in_flight_bytes or its default).");
+        text.Sample("traceseal_admission_capacity_bytes", admission.CapacityBytes);
+        text.Family("traceseal_admission_refused_total", "counter", "Requests refused because the in-flight byte budget was full (retryable).");
+        text.Sample("traceseal_admission_refused_total", admission.Refused);
     }
 
     private void WriteExporters(PrometheusText text)

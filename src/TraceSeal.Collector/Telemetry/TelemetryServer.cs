@@ -13,7 +13,8 @@ namespace TraceSeal.Collector.Telemetry;
 /// <summary>
 /// The collector's own HTTP listener (service::telemetry::metrics::address, default 127.0.0.1:8888), separate
 /// from the OTLP ports: <c>/metrics</c> (Prometheus text), <c>/healthz</c> (200 once started) and
-/// <c>/readyz</c> (200 when every receiver listens and no exporter is failing, else 503 with the reason).
+/// <c>/readyz</c> (200 when every receiver listens, no exporter is failing, no memory_limiter is refusing and the
+/// admission budget refused nothing recently; else 503 with the reason).
 /// Plain HTTP: it is meant for loopback; any other address is the operator's explicit choice and is warned
 /// about at every start.
 /// </summary>

@@ -40,6 +40,8 @@ public sealed class ExampleConfigTests : IDisposable
         Assert.Equal(TimeSpan.FromSeconds(1), limiter.CheckInterval);
         Assert.Equal(1024, limiter.LimitMib);
         Assert.Equal(256, limiter.SpikeLimitMib);
+        Assert.Equal(TimeSpan.FromSeconds(10), limiter.MinGcIntervalWhenSoftLimited);
+        Assert.Equal(TimeSpan.Zero, limiter.MinGcIntervalWhenHardLimited);
         var batch = Assert.IsType<BatchSettings>(config.Processors["batch"]);
         Assert.Equal(TimeSpan.FromMilliseconds(200), batch.Timeout);
 
@@ -68,6 +70,7 @@ public sealed class ExampleConfigTests : IDisposable
         Assert.Equal(["sealed_store", "otlp/upstream"], pipeline.Exporters);
         Assert.Equal("json", config.Telemetry.LogEncoding);
         Assert.Equal("127.0.0.1:8888", config.Telemetry.MetricsAddress);
+        Assert.Equal(512L * 1024 * 1024, config.Admission.MaxInFlightBytes);
         Assert.Empty(config.Warnings);
     }
 
@@ -111,6 +114,7 @@ public sealed class ExampleConfigTests : IDisposable
         Assert.True(http.Retry.Enabled);
         Assert.Equal(new TelemetrySettings().MetricsAddress, config.Telemetry.MetricsAddress);
         Assert.Equal("127.0.0.1:8888", config.Telemetry.MetricsAddress);
+        Assert.Null(config.Admission.MaxInFlightBytes); // sized from the memory available, at start
     }
 
     [Fact]

@@ -44,6 +44,37 @@ internal static class OtlpTestData
         return request.ToByteArray();
     }
 
+    /// <summary>
+    /// A valid trace request of about <paramref name="bytes"/> bytes that compresses about a thousandfold: a few spans
+    /// with one long attribute each (the "20 KB of gzip that inflate to 21 MB" of issue 10).
+    /// </summary>
+    public static byte[] TracesOfSize(int bytes, int spans = 20)
+    {
+        var scope = new ScopeSpans { Scope = new InstrumentationScope { Name = "test" } };
+        string filler = new('x', bytes / spans);
+        for (int i = 0; i < spans; i++)
+        {
+            byte[] traceId = new byte[16];
+            byte[] spanId = new byte[8];
+            BitConverter.TryWriteBytes(traceId, (long)i + 1);
+            traceId[15] = 0xCD;
+            BitConverter.TryWriteBytes(spanId, (long)i + 1);
+            scope.Spans.Add(new Span
+            {
+                TraceId = ByteString.CopyFrom(traceId),
+                SpanId = ByteString.CopyFrom(spanId),
+                Name = "bulk",
+                StartTimeUnixNano = Start + (ulong)i,
+                EndTimeUnixNano = Start + (ulong)i + 1000,
+                Attributes = { new KeyValue { Key = "filler", Value = new AnyValue { StringValue = filler } } },
+            });
+        }
+
+        var request = new ExportTraceServiceRequest();
+        request.ResourceSpans.Add(new ResourceSpans { Resource = ServiceResource(), ScopeSpans = { scope } });
+        return request.ToByteArray();
+    }
+
     public static byte[] Metrics(int points)
     {
         var gauge = new Gauge();
@@ -76,10 +107,10 @@ internal static class OtlpTestData
 
     public static byte[] Json(byte[] protobuf, OtlpSignal signal) => Encoding.UTF8.GetBytes(OtlpJson.ToJson(protobuf, signal));
 
-    public static byte[] Gzip(byte[] data)
+    public static byte[] Gzip(byte[] data, CompressionLevel level = CompressionLevel.Fastest)
     {
         using var output = new MemoryStream();
-        using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
+        using (var gzip = new GZipStream(output, level, leaveOpen: true))
         {
             gzip.Write(data);
         }

@@ -36,7 +36,8 @@ internal sealed class ReceiverHarness : IAsyncDisposable
         long maxRequestBytes = 1024 * 1024,
         IReadOnlyList<TenantRule>? tenants = null,
         ILoggerFactory? loggerFactory = null,
-        bool plaintext = false)
+        bool plaintext = false,
+        AdmissionBudget? admission = null)
     {
         tls ??= plaintext ? null : pki.Tls();
         var settings = new OtlpReceiverSettings
@@ -47,7 +48,7 @@ internal sealed class ReceiverHarness : IAsyncDisposable
             Tenants = tenants ?? [],
         };
         var sink = new CountingSink();
-        var receiver = new OtlpReceiver(settings, sink, loggerFactory ?? NullLoggerFactory.Instance);
+        var receiver = new OtlpReceiver(settings, sink, loggerFactory ?? NullLoggerFactory.Instance, admission);
         await receiver.StartAsync(CancellationToken.None);
         return new ReceiverHarness(receiver, sink, pki.Ca.Certificate);
     }

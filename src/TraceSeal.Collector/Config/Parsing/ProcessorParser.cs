@@ -1,3 +1,5 @@
+using TraceSeal.Collector.Processors;
+
 namespace TraceSeal.Collector.Config;
 
 /// <summary>`memory_limiter` and `batch` (upstream processor configs, same keys and defaults).</summary>
@@ -6,7 +8,8 @@ internal static class ProcessorParser
     public static readonly string[] Types = ["memory_limiter", "batch"];
 
     private static readonly string[] MemoryLimiterKeys =
-        ["check_interval", "limit_mib", "spike_limit_mib", "limit_percentage", "spike_limit_percentage"];
+        ["check_interval", "limit_mib", "spike_limit_mib", "limit_percentage", "spike_limit_percentage",
+            "min_gc_interval_when_soft_limited", "min_gc_interval_when_hard_limited"];
 
     private static readonly string[] BatchKeys = ["send_batch_size", "timeout", "send_batch_max_size"];
 
@@ -25,6 +28,8 @@ internal static class ProcessorParser
         var spikeMib = m.Integer("spike_limit_mib", 0);
         var limitPct = m.Integer("limit_percentage", 1, 100);
         var spikePct = m.Integer("spike_limit_percentage", 0, 100);
+        var softGc = m.Duration("min_gc_interval_when_soft_limited", allowZero: true);
+        var hardGc = m.Duration("min_gc_interval_when_hard_limited", allowZero: true);
         bool ok = true;
         if (!m.Has("check_interval"))
         {
@@ -55,6 +60,17 @@ internal static class ProcessorParser
             ok = false;
         }
 
+        // As upstream's validation (over the effective values): above the hard limit collections are at least as urgent.
+        var softInterval = softGc ?? MemoryLimits.DefaultMinGcIntervalWhenSoftLimited;
+        var hardInterval = hardGc ?? MemoryLimits.DefaultMinGcIntervalWhenHardLimited;
+        if (hardInterval > softInterval)
+        {
+            // Only a written hard interval can exceed the soft one (its default is 0).
+            ctx.Error(m.ValueNode("min_gc_interval_when_hard_limited")!, m.Child("min_gc_interval_when_hard_limited"),
+                $"min_gc_interval_when_hard_limited ({Seconds(hardInterval)}) must not be longer than min_gc_interval_when_soft_limited ({Seconds(softInterval)})");
+            ok = false;
+        }
+
         return ok && interval is not null
             ? new MemoryLimiterSettings
             {
@@ -64,9 +80,13 @@ internal static class ProcessorParser
                 SpikeLimitMib = spikeMib,
                 LimitPercentage = (int?)limitPct,
                 SpikeLimitPercentage = (int?)spikePct,
+                MinGcIntervalWhenSoftLimited = softInterval,
+                MinGcIntervalWhenHardLimited = hardInterval,
             }
             : null;
     }
+
+    private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) + "s";
 
     private static BatchSettings Batch(ConfigContext ctx, string id, YamlMap m)
     {

@@ -6,7 +6,7 @@ namespace TraceSeal.Collector.Config;
 /// <summary>`service`: pipelines (every reference checked) and the collector's own telemetry.</summary>
 internal static class ServiceParser
 {
-    private static readonly string[] ServiceKeys = ["pipelines", "telemetry", "extensions"];
+    private static readonly string[] ServiceKeys = ["pipelines", "telemetry", "extensions", "admission"];
     private static readonly string[] PipelineKeys = ["receivers", "processors", "exporters"];
     private static readonly string[] PipelineTypes = ["traces", "metrics", "logs"];
     private static readonly string[] TelemetryKeys = ["metrics", "logs"];
@@ -143,6 +143,30 @@ internal static class ServiceParser
             LogLevel = logs?.OneOf("level", ["debug", "info", "warn", "error"]) ?? defaults.LogLevel,
             LogEncoding = logs?.OneOf("encoding", ["console", "json"]) ?? defaults.LogEncoding,
         };
+    }
+
+    /// <summary>`service::admission` (TraceSeal): a budget too small for one request of the largest allowed size is an error.</summary>
+    public static AdmissionSettings Admission(ConfigContext ctx, YamlMap service, IEnumerable<OtlpReceiverSettings> receivers)
+    {
+        var a = service.Map("admission");
+        if (a is null)
+        {
+            return new AdmissionSettings();
+        }
+
+        a.CheckKeys(["max_in_flight_bytes"]);
+        var bytes = a.Bytes("max_in_flight_bytes");
+        long minimum = AdmissionSettings.MinimumBytes(receivers);
+        if (bytes is not null && bytes < minimum)
+        {
+            long neededMib = (minimum + (1024 * 1024) - 1) / (1024 * 1024);
+            ctx.Error(a.ValueNode("max_in_flight_bytes")!, a.Child("max_in_flight_bytes"),
+                $"\"{a.String("max_in_flight_bytes")}\" cannot hold one request of the largest size the receivers accept, which needs at least {neededMib}MiB " +
+                "(body, inflated body, transcoded body and transcoding scratch); raise it, or lower max_request_body_size / max_recv_msg_size_mib");
+            bytes = null;
+        }
+
+        return new AdmissionSettings { MaxInFlightBytes = bytes };
     }
 
     private static bool HasPort(string? value)
