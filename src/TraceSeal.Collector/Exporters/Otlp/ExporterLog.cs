@@ -70,4 +70,13 @@ internal static partial class ExporterLog
 
     [LoggerMessage(5021, LogLevel.Warning, "exporter {Exporter}: upstream refused a merged {Signal} request of {Records} queued record(s) permanently ({Reason}); resending them one by one", EventName = "ExporterMergedRequestRefused")]
     public static partial void MergedRequestRefused(ILogger logger, string exporter, string signal, int records, string reason);
+
+    [LoggerMessage(5022, LogLevel.Debug, "exporter {Exporter}: sending queue writes still fail; {Requests} request(s) refused (retryable)", EventName = "ExporterQueueWriteStillFailing")]
+    public static partial void QueueWriteStillFailing(ILogger logger, string exporter, int requests);
+
+    [LoggerMessage(5023, LogLevel.Information, "exporter {Exporter}: sending queue writes succeed again", EventName = "ExporterQueueWriteRecovered")]
+    public static partial void QueueWriteRecovered(ILogger logger, string exporter);
+
+    [LoggerMessage(5024, LogLevel.Error, "exporter {Exporter}: cannot complete queue segment {Path} (end frame); retrying every {DelayMs} ms, nothing acknowledged is lost", EventName = "ExporterQueueSegmentCloseFailed")]
+    public static partial void QueueSegmentCloseFailed(ILogger logger, string exporter, string path, long delayMs, Exception exception);
 }

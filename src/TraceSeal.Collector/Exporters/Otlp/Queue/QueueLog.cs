@@ -1,28 +1,38 @@
-using TraceSeal.Storage;
 using System.Buffers;
-using System.Buffers.Binary;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 using TraceSeal.Collector.Pipeline;
-using TraceSeal.Collector.Storage;
 using TraceSeal.Otlp;
 using TraceSeal.Sealing;
+using TraceSeal.Storage;
 using TraceSeal.Storage.Format;
+using TraceSeal.Storage.Log;
 
 namespace TraceSeal.Collector.Exporters.Otlp.Queue;
 
 /// <summary>
-/// The sealed sending queue of one forwarding exporter (docs/format.md §13): segment files of frames
-/// `[u32 BE length][sealed object, kind queue]` whose plaintext is the §12.2 frame (header + records), sealed
-/// to the exporter's queue key only.
+/// The sealed sending queue of one forwarding exporter (docs/format.md §13): a directory of segments, each a sealed
+/// log (§14) of kind queue, labelled with the exporter id and sealed to the exporter's queue key only. The log
+/// itself — one key agreement per segment, frames bound to their position, the end frame, one positioned write and
+/// fsync per frame — is the store's <see cref="LogSegmentWriter"/>; this class adds the queue's policy.
 ///
-/// Group commit as in the sealed store's TenantStore: appenders copy their request, enqueue it and wait; one
-/// writer loop seals every pending request as ONE frame, writes it with one positioned write, fsyncs, publishes
-/// the new committed length and only then completes the waiters: an acknowledgement means sealed and durable.
-/// Backlog (bytes not yet forwarded) is bounded by `max_backlog_bytes`; beyond it appends are refused, retryable.
-/// The sender (<see cref="QueueSender"/>) reads committed frames in order and deletes segments it has finished.
+/// Group commit, as the sealed store's TenantStore: appenders copy their request into a pooled buffer (an exporter
+/// must not hold the receiver's buffer past its first await), enqueue it and wait. One writer loop takes every pending request (up to <see cref="MaxFrameBytes"/>), writes their records (§12.2 record
+/// layout) into one staging buffer, appends them as ONE frame, and publishes the frame to the sender and completes the
+/// waiters only after the fsync: an acknowledgement means sealed and durable. Backlog (bytes not yet forwarded) is
+/// bounded by `max_backlog_bytes`; beyond it appends are refused, retryable.
+///
+/// A segment is retired (takes no more frames) when it reaches <see cref="DefaultSegmentBytes"/>, when the sender has
+/// caught up with it, on a failed write and at stop; then <see cref="LogSegmentWriter.Close"/> writes its end frame
+/// (over the torn tail of a failed write). A close that fails (a full disk) is retried every
+/// <see cref="CloseRetryInterval"/> until it succeeds, or until the sender has forwarded everything in it, when the
+/// end frame is no longer needed and the segment is simply deleted. Failures are refused retryably and logged as
+/// the WAL does: the first at Error, then one every 30 s, the rest at Debug.
+///
+/// The sender (<see cref="QueueSender"/>) reads published frames in order and hands back segments it has finished.
 /// </summary>
 internal sealed class QueueLog : IAsyncDisposable
 {
@@ -35,13 +45,17 @@ internal sealed class QueueLog : IAsyncDisposable
     /// <summary>One group commit seals at most this much (as the sealed store's frames).</summary>
     private const int MaxFrameBytes = 4 * 1024 * 1024;
 
+    private const long FailureLogIntervalMs = 30_000;
+
+    /// <summary>While a retired segment still waits for its end frame (a full disk), the writer tries again this often.</summary>
+    private static readonly TimeSpan CloseRetryInterval = TimeSpan.FromSeconds(1);
+
     private readonly Channel<QueueItem> _channel = Channel.CreateUnbounded<QueueItem>(new UnboundedChannelOptions { SingleReader = true });
     private readonly List<QueueItem> _batch = [];
     private readonly List<QueueSegment> _segments = [];
+    private readonly List<(QueueSegment Segment, LogSegmentWriter Writer)> _retired = [];
     private readonly Lock _segmentsLock = new();
     private readonly IRecipient[] _recipients;
-    private readonly byte[] _lengthPrefix = new byte[StoreFormat.FrameLengthPrefix];
-    private readonly ReadOnlyMemory<byte>[] _frameParts = new ReadOnlyMemory<byte>[2];
     private readonly FileStream _lock;
     private readonly ILogger _logger;
     private readonly string _exporter;
@@ -49,11 +63,14 @@ internal sealed class QueueLog : IAsyncDisposable
     private Task _loop = Task.CompletedTask;
     private TaskCompletionSource _changed = NewSignal();
     private QueueSegment? _active;
-    private FileStream? _activeStream;
-    private uint _frameIndex;
-    private long _activeLength;
+    private LogSegmentWriter? _writer;
+    private byte[] _staging = [];
     private ulong _nextSeq;
     private long _backlog;
+    private bool _writeFailing;
+    private long _lastWriteFailureLogged;
+    private bool _closeFailing;
+    private long _lastCloseFailureLogged;
 
     private QueueLog(string directory, string label, QueueKey key, long maxBacklogBytes, long segmentBytes, FileStream lockFile, ILogger logger, string exporter)
     {
@@ -70,14 +87,14 @@ internal sealed class QueueLog : IAsyncDisposable
 
     public string Directory { get; }
 
-    /// <summary>The sealed objects' tenant label: the exporter id, so frames cannot be moved between exporters' queues.</summary>
+    /// <summary>The segments' tenant label: the exporter id, so segments cannot be moved between exporters' queues.</summary>
     public string Label { get; }
 
     public QueueKey Key { get; }
 
     public long MaxBacklogBytes { get; }
 
-    /// <summary>Queued bytes (sealed frames) not yet forwarded, plus reservations of requests being committed.</summary>
+    /// <summary>Queued bytes not yet forwarded, plus reservations of requests being committed.</summary>
     public long BacklogBytes => Interlocked.Read(ref _backlog);
 
     /// <summary>Where the sender starts: the persisted cursor, moved past segments that no longer exist.</summary>
@@ -86,7 +103,7 @@ internal sealed class QueueLog : IAsyncDisposable
     /// <summary>Segments up to this sequence number were left by an earlier run: what is sent from them may be a duplicate.</summary>
     public ulong RecoveredThroughSeq { get; private set; }
 
-    /// <summary>Completes at the next commit or segment close; take it before checking, then await it.</summary>
+    /// <summary>Completes at the next commit or segment retirement; take it before checking, then await it.</summary>
     public Task Changed => Volatile.Read(ref _changed).Task;
 
     /// <summary>
@@ -125,7 +142,7 @@ internal sealed class QueueLog : IAsyncDisposable
             return SinkResult.Refuse(OtlpForwardingExporter.ClientRetryAfter, OtlpForwardingExporter.QueueFullReason);
         }
 
-        // The receiver reuses the payload buffer when this call returns: copy before the first await.
+        // The receiver may reuse the payload buffer once this call yields: copy before the first await.
         byte[] buffer = ArrayPool<byte>.Shared.Rent(batch.Payload.Length);
         batch.Payload.Span.CopyTo(buffer);
         var item = new QueueItem { Signal = batch.Signal, Buffer = buffer, Length = batch.Payload.Length, Reserved = reserve };
@@ -140,7 +157,7 @@ internal sealed class QueueLog : IAsyncDisposable
         return await item.Done.Task.ConfigureAwait(false);
     }
 
-    /// <summary>The oldest segment, or null when the queue holds none.</summary>
+    /// <summary>The oldest segment the sender has not finished, or null when there is none.</summary>
     public QueueSegment? First()
     {
         lock (_segmentsLock)
@@ -149,62 +166,35 @@ internal sealed class QueueLog : IAsyncDisposable
         }
     }
 
-    /// <summary>The sender has forwarded everything in the live segment: close it so that it can be deleted (no-op if more was appended meanwhile).</summary>
-    public void RequestClose(QueueSegment segment, long committed) =>
-        _channel.Writer.TryWrite(new QueueItem { CloseSegment = segment, CloseAt = committed });
+    /// <summary>The sender has forwarded all <paramref name="frames"/> frames of the live segment: retire it so that it can be deleted (no-op if more was appended meanwhile).</summary>
+    public void RequestClose(QueueSegment segment, int frames) =>
+        _channel.Writer.TryWrite(new QueueItem { CloseSegment = segment, CloseAt = frames });
 
-    /// <summary>Deletes a closed segment the sender has finished (sender thread only).</summary>
-    public void Remove(QueueSegment segment)
+    /// <summary>
+    /// The sender has passed the last frame of a retired segment (sender thread). Deleted now when the writer has let
+    /// go of it; otherwise the writer deletes it, without waiting for its end frame any longer.
+    /// </summary>
+    public void Finish(QueueSegment segment)
     {
         lock (_segmentsLock)
         {
             _segments.Remove(segment);
         }
 
-        File.Delete(segment.Path);
-        DirectorySync.Fsync(Directory);
+        if (segment.MarkFinished())
+        {
+            Delete(segment.Path);
+        }
+        else
+        {
+            _channel.Writer.TryWrite(new QueueItem { Poke = true });
+        }
     }
 
     /// <summary>A forwarded (or dropped) frame no longer counts as backlog.</summary>
     public void Release(long frameBytes) => Interlocked.Add(ref _backlog, -frameBytes);
 
-    /// <summary>Reads the sealed frame at <paramref name="offset"/>; null when the bytes up to <paramref name="end"/> do not hold a whole frame.</summary>
-    public static byte[]? ReadFrame(SafeFileHandle file, long offset, long end)
-    {
-        if (end - offset < StoreFormat.FrameLengthPrefix)
-        {
-            return null;
-        }
-
-        Span<byte> prefix = stackalloc byte[StoreFormat.FrameLengthPrefix];
-        if (RandomAccess.Read(file, prefix, offset) != prefix.Length)
-        {
-            return null;
-        }
-
-        uint length = BinaryPrimitives.ReadUInt32BigEndian(prefix);
-        if (length == 0 || length > end - offset - StoreFormat.FrameLengthPrefix)
-        {
-            return null;
-        }
-
-        byte[] frame = new byte[length];
-        int read = 0;
-        while (read < frame.Length)
-        {
-            int n = RandomAccess.Read(file, frame.AsSpan(read), offset + StoreFormat.FrameLengthPrefix + read);
-            if (n == 0)
-            {
-                return null;
-            }
-
-            read += n;
-        }
-
-        return frame;
-    }
-
-    /// <summary>Graceful stop: commits what is queued, closes the live segment (kept for the next start).</summary>
+    /// <summary>Graceful stop: commits what is queued, completes the live segment with its end frame (kept for the next start).</summary>
     public Task StopAsync()
     {
         _channel.Writer.TryComplete();
@@ -228,6 +218,16 @@ internal sealed class QueueLog : IAsyncDisposable
 
     private void Signal() => Interlocked.Exchange(ref _changed, NewSignal()).TrySetResult();
 
+    private void Delete(string path)
+    {
+        File.Delete(path);
+        DirectorySync.Fsync(Directory);
+    }
+
+    /// <summary>
+    /// Start: delete `*.tmp`, delete segments the cursor has passed, cut torn tails (the keyless <see cref="LogScan"/>;
+    /// for v1 segments their length prefixes), and count what is left as backlog.
+    /// </summary>
     private void Recover()
     {
         foreach (string temp in System.IO.Directory.GetFiles(Directory, "*" + StoreFormat.TempExtension))
@@ -237,36 +237,39 @@ internal sealed class QueueLog : IAsyncDisposable
 
         QueueCursor cursor = QueueCursor.Read(Directory);
         string[] files = System.IO.Directory.GetFiles(Directory, "*" + Extension);
-        Array.Sort(files, StringComparer.Ordinal);
+        Array.Sort(files, StringComparer.Ordinal); // SEQ:D10 first: oldest first, v1 and v2 alike
         ulong maxSeq = cursor.Seq;
         long backlog = 0;
         bool cursorSegmentFound = false;
         foreach (string path in files)
         {
-            if (!StoreFormat.TryParseSegmentStem(Path.GetFileNameWithoutExtension(path), out ulong seq, out uint id))
+            string stem = Path.GetFileNameWithoutExtension(path);
+            bool isV1 = false;
+            if (!StoreFormat.TryParseLogStem(stem, out ulong seq, out string id))
             {
-                continue;
+                if (!StoreFormat.TryParseSegmentStem(stem, out seq, out uint v1Id))
+                {
+                    continue;
+                }
+
+                isV1 = true;
+                id = v1Id.ToString("x8", CultureInfo.InvariantCulture);
             }
 
             maxSeq = Math.Max(maxSeq, seq);
-            long length = seq < cursor.Seq ? 0 : CutTornTail(path);
-            if (length == 0)
+            uint first = seq == cursor.Seq ? cursor.Frame : 0;
+            List<LogFrame>? frames = seq < cursor.Seq ? null : RecoverFrames(path, isV1);
+            if (frames is null || frames.Count <= first)
             {
-                // Fully forwarded before the last stop, or nothing committed: nothing to keep.
+                // Fully forwarded before the last stop, or nothing durable in it: nothing to keep.
                 File.Delete(path);
                 continue;
             }
 
-            var segment = new QueueSegment(seq, id, path);
-            segment.Publish(length);
-            segment.Close();
+            var segment = new QueueSegment(seq, id, path, isV1, recovered: frames);
             _segments.Add(segment);
-            backlog += length;
-            if (seq == cursor.Seq)
-            {
-                cursorSegmentFound = true;
-                backlog -= SkippedBytes(path, length, cursor.Frame);
-            }
+            backlog += segment.BytesFrom(first);
+            cursorSegmentFound |= seq == cursor.Seq;
         }
 
         DirectorySync.Fsync(Directory);
@@ -276,77 +279,54 @@ internal sealed class QueueLog : IAsyncDisposable
         Interlocked.Exchange(ref _backlog, backlog);
     }
 
-    /// <summary>Bytes of the first <paramref name="frames"/> frames (already forwarded).</summary>
-    private static long SkippedBytes(string path, long length, uint frames)
-    {
-        using SafeFileHandle file = File.OpenHandle(path);
-        long offset = 0;
-        Span<byte> prefix = stackalloc byte[StoreFormat.FrameLengthPrefix];
-        for (uint i = 0; i < frames && length - offset >= prefix.Length; i++)
-        {
-            RandomAccess.Read(file, prefix, offset);
-            offset = Math.Min(length, offset + prefix.Length + BinaryPrimitives.ReadUInt32BigEndian(prefix));
-        }
-
-        return offset;
-    }
-
     /// <summary>
-    /// Only the last frame can be incomplete after a crash (each frame is one write, fsync'd before the
-    /// acknowledgement), so it was never acknowledged: cut it when its length runs past the end or it does not
-    /// open with the queue key. A frame that fails in the middle is kept; the sender reports and skips it.
+    /// The data frames of a segment left by an earlier run, after cutting a torn tail: each frame was one write,
+    /// fsync'd before it was acknowledged, so only the last one can be incomplete, and it was never acknowledged.
+    /// A v2 segment may lack its end frame (a crash), or have bytes after it (a crash while a broken segment got its
+    /// end frame): both are cut to the last whole frame. A frame that is whole but fails to open is the sender's to
+    /// report (with its code) and skip. Null when nothing can be sent from the file.
     /// </summary>
-    private long CutTornTail(string path)
+    private List<LogFrame>? RecoverFrames(string path, bool isV1)
     {
-        byte[] bytes = File.ReadAllBytes(path);
-        long pos = 0;
-        long good = 0;
-        while (pos < bytes.Length)
+        using SafeFileHandle file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+        long length = RandomAccess.GetLength(file);
+        List<LogFrame> frames;
+        long good;
+        if (isV1)
         {
-            if (bytes.Length - pos < StoreFormat.FrameLengthPrefix)
+            frames = QueueSegmentV1.Scan(file, out good);
+        }
+        else
+        {
+            LogScan scan;
+            try
             {
-                break;
+                scan = LogScan.Scan(file);
+            }
+            catch (SealedIntegrityException e)
+            {
+                // Not a sealed log: no frame of it can be found, let alone opened.
+                ExporterLog.QueueFrameUnreadable(_logger, _exporter, path, 0, e.Code);
+                return null;
             }
 
-            uint length = BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan((int)pos));
-            if (length == 0 || length > bytes.Length - pos - StoreFormat.FrameLengthPrefix)
+            if (scan.Tail == LogTail.NoHeader)
             {
-                break;
+                return null; // a crash before the first frame was durable
             }
 
-            long end = pos + StoreFormat.FrameLengthPrefix + length;
-            if (end == bytes.Length && !Opens(bytes.AsSpan((int)pos + StoreFormat.FrameLengthPrefix, (int)length)))
-            {
-                break;
-            }
-
-            pos = end;
-            good = end;
+            frames = [.. scan.Frames.Take(scan.DataFrames)];
+            good = scan.GoodLength;
         }
 
-        if (good < bytes.Length)
+        if (good < length)
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.None);
-            stream.SetLength(good);
-            stream.Flush(flushToDisk: true);
-            ExporterLog.QueueTornTailCut(_logger, _exporter, path, bytes.Length - good, good);
+            RandomAccess.SetLength(file, good);
+            RandomAccess.FlushToDisk(file);
+            ExporterLog.QueueTornTailCut(_logger, _exporter, path, length - good, good);
         }
 
-        return good;
-    }
-
-    private bool Opens(ReadOnlySpan<byte> frame)
-    {
-        try
-        {
-            byte[] plain = Sealer.Open(frame, [Key.Identity], out _);
-            CryptographicOperations.ZeroMemory(plain);
-            return true;
-        }
-        catch (Exception e) when (e is SealedIntegrityException or NoIdentityMatchException or CryptographicException)
-        {
-            return false;
-        }
+        return frames;
     }
 
     private async Task RunAsync()
@@ -354,13 +334,13 @@ internal sealed class QueueLog : IAsyncDisposable
         var reader = _channel.Reader;
         try
         {
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            while (await WaitAsync(reader).ConfigureAwait(false))
             {
                 QueueItem? control = null;
                 int bytes = 0;
                 while (bytes < MaxFrameBytes && reader.TryRead(out var item))
                 {
-                    if (item.CloseSegment is not null)
+                    if (item.CloseSegment is not null || item.Poke)
                     {
                         control = item;
                         break;
@@ -375,90 +355,153 @@ internal sealed class QueueLog : IAsyncDisposable
                     Commit();
                 }
 
-                if (control is not null && ReferenceEquals(control.CloseSegment, _active) && control.CloseAt == _activeLength)
+                if (control?.CloseSegment is { } segment && ReferenceEquals(segment, _active) && control.CloseAt == segment.FrameCount)
                 {
-                    CloseActive();
+                    RetireActive();
                 }
+
+                CloseRetired();
             }
         }
         finally
         {
-            CloseActive();
+            RetireActive();
+            CloseRetired();
+            foreach (var (segment, writer) in _retired)
+            {
+                // Its end frame could not be written: the next start cuts it to its last whole frame.
+                writer.Dispose();
+                if (segment.MarkClosed())
+                {
+                    AtomicFile.TryDelete(segment.Path);
+                }
+            }
+
+            _retired.Clear();
             while (reader.TryRead(out var left))
             {
                 left.ReturnBuffer();
                 left.Done.TrySetResult(SinkResult.Refuse(OtlpForwardingExporter.ClientRetryAfter, "sending queue is stopping"));
             }
+
+            if (_staging.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(_staging, clearArray: true);
+                _staging = [];
+            }
+        }
+    }
+
+    /// <summary>Waits for items; with a segment waiting for its end frame, returns after <see cref="CloseRetryInterval"/> regardless. False once stopped and drained.</summary>
+    private async ValueTask<bool> WaitAsync(ChannelReader<QueueItem> reader)
+    {
+        if (_retired.Count == 0)
+        {
+            return await reader.WaitToReadAsync().ConfigureAwait(false);
+        }
+
+        using var retry = new CancellationTokenSource(CloseRetryInterval);
+        try
+        {
+            return await reader.WaitToReadAsync(retry.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return true;
         }
     }
 
     private void Commit()
     {
-        int plainLength = StoreFormat.FrameHeaderSize;
+        int plainLength = 0;
         foreach (var item in _batch)
         {
             plainLength += StoreFormat.RecordHeaderSize + item.Length;
         }
 
-        byte[] plain = ArrayPool<byte>.Shared.Rent(plainLength);
+        if (_staging.Length < plainLength)
+        {
+            // Grown to the largest frame seen, then reused: no array per frame.
+            if (_staging.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(_staging, clearArray: true);
+            }
+
+            _staging = ArrayPool<byte>.Shared.Rent(Math.Max(plainLength, 64 * 1024));
+        }
+
         try
         {
-            EnsureSegment();
-            StoreFormat.WriteFrameHeader(plain, _active!.Id, _active.Seq, _frameIndex);
-            int pos = StoreFormat.FrameHeaderSize;
+            int pos = 0;
             foreach (var item in _batch)
             {
-                StoreFormat.WriteRecordHeader(plain.AsSpan(pos), (byte)item.Signal, item.Length);
-                item.Buffer.AsSpan(0, item.Length).CopyTo(plain.AsSpan(pos + StoreFormat.RecordHeaderSize));
+                StoreFormat.WriteRecordHeader(_staging.AsSpan(pos), (byte)item.Signal, item.Length);
+                item.Buffer.AsSpan(0, item.Length).CopyTo(_staging.AsSpan(pos + StoreFormat.RecordHeaderSize));
                 pos += StoreFormat.RecordHeaderSize + item.Length;
             }
 
-            byte[] sealedFrame = Sealer.Seal(plain.AsSpan(0, plainLength), ObjectKind.Queue, Label, _recipients);
-            BinaryPrimitives.WriteUInt32BigEndian(_lengthPrefix, (uint)sealedFrame.Length);
-            _frameParts[0] = _lengthPrefix;
-            _frameParts[1] = sealedFrame;
-            RandomAccess.Write(_activeStream!.SafeFileHandle, _frameParts, _activeLength);
-            _frameParts[1] = default;
-            RandomAccess.FlushToDisk(_activeStream.SafeFileHandle);
+            EnsureSegment();
+            long lengthBefore = _writer!.Length;
+            var (index, offset, sealedLength) = _writer.Append(_staging.AsSpan(0, plainLength));
+            long frameBytes = _writer.Length - lengthBefore;
+            _active!.Publish(new LogFrame(index, offset, sealedLength));
 
-            long frameBytes = StoreFormat.FrameLengthPrefix + sealedFrame.Length;
-            _activeLength += frameBytes;
-            _frameIndex++;
+            // Backlog counts queue bytes: the reservations become this frame's size on disk (with the header for frame 0).
             long reserved = 0;
             foreach (var item in _batch)
             {
                 reserved += item.Reserved;
             }
 
-            // Backlog counts queue bytes: the reservations become this frame's real size.
             Interlocked.Add(ref _backlog, frameBytes - reserved);
-            _active.Publish(_activeLength);
             foreach (var item in _batch)
             {
-                item.ReturnBuffer();
                 item.Done.TrySetResult(SinkResult.Ok);
             }
 
-            if (_activeLength >= _segmentBytes)
+            if (_writeFailing)
             {
-                CloseActive();
+                _writeFailing = false;
+                ExporterLog.QueueWriteRecovered(_logger, _exporter);
+            }
+
+            if (_writer.Length >= _segmentBytes)
+            {
+                RetireActive();
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
         {
-            // The segment may now end in a torn frame: never append after it. Nothing here was acknowledged.
-            ExporterLog.QueueWriteFailed(_logger, _exporter, _batch.Count, e);
-            CloseActive();
+            // Nothing of this batch was acknowledged. The segment may end in a torn frame: it takes no more frames,
+            // and its end frame goes over the torn bytes once the disk lets it (CloseRetired). A full disk fails
+            // every commit: the first failure (and one every 30 s) at Error, the rest at Debug.
+            long now = Environment.TickCount64;
+            if (!_writeFailing || now - _lastWriteFailureLogged >= FailureLogIntervalMs)
+            {
+                ExporterLog.QueueWriteFailed(_logger, _exporter, _batch.Count, e);
+                _lastWriteFailureLogged = now;
+            }
+            else
+            {
+                ExporterLog.QueueWriteStillFailing(_logger, _exporter, _batch.Count);
+            }
+
+            _writeFailing = true;
+            RetireActive();
             foreach (var item in _batch)
             {
                 Interlocked.Add(ref _backlog, -item.Reserved);
-                item.ReturnBuffer();
                 item.Done.TrySetResult(SinkResult.Refuse(OtlpForwardingExporter.ClientRetryAfter, "sending queue write failed"));
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(plain, clearArray: true);
+            foreach (var item in _batch)
+            {
+                item.ReturnBuffer();
+            }
+
+            _staging.AsSpan(0, Math.Min(plainLength, _staging.Length)).Clear();
             _batch.Clear();
             Signal();
         }
@@ -466,43 +509,91 @@ internal sealed class QueueLog : IAsyncDisposable
 
     private void EnsureSegment()
     {
-        if (_active is not null)
+        if (_writer is not null)
         {
             return;
         }
 
         ulong seq = _nextSeq++;
-        uint id = BinaryPrimitives.ReadUInt32BigEndian(RandomNumberGenerator.GetBytes(StoreFormat.SegmentIdSize));
-        string path = Path.Combine(Directory, Path.ChangeExtension(StoreFormat.SegmentFileName(seq, id), Extension));
-        _activeStream = AtomicFile.CreatePrivate(path);
-        DirectorySync.Fsync(Directory);
-        _active = new QueueSegment(seq, id, path);
-        _frameIndex = 0;
-        _activeLength = 0;
+        _writer = new LogSegmentWriter(Directory, seq, Extension, ObjectKind.Queue, Label, _recipients, fsync: true);
+        _active = new QueueSegment(seq, StoreFormat.BlockStemFromObjectId(_writer.ObjectId), _writer.Path);
         lock (_segmentsLock)
         {
             _segments.Add(_active);
         }
+
+        DirectorySync.Fsync(Directory);
     }
 
-    private void CloseActive()
+    /// <summary>The live segment takes no more frames; it waits in <see cref="_retired"/> for its end frame.</summary>
+    private void RetireActive()
     {
-        _activeStream?.Dispose();
-        _activeStream = null;
-        if (_active is not null)
+        if (_writer is null)
         {
-            _active.Close();
-            _active = null;
-            Signal();
+            return;
+        }
+
+        _retired.Add((_active!, _writer));
+        _active!.Retire();
+        _active = null;
+        _writer = null;
+        Signal();
+    }
+
+    /// <summary>
+    /// Completes retired segments: the end frame (over a torn tail if the segment broke), fsync, handle closed. A
+    /// failure (a full disk) leaves the segment in the list for the next try. A segment the sender has already
+    /// finished needs no end frame: it is deleted as it is.
+    /// </summary>
+    private void CloseRetired()
+    {
+        for (int i = 0; i < _retired.Count;)
+        {
+            var (segment, writer) = _retired[i];
+            try
+            {
+                if (segment.IsFinished)
+                {
+                    writer.Dispose();
+                    Delete(segment.Path);
+                }
+                else
+                {
+                    writer.Close();
+                    if (segment.MarkClosed())
+                    {
+                        Delete(segment.Path);
+                    }
+                }
+
+                _retired.RemoveAt(i);
+                if (_closeFailing)
+                {
+                    _closeFailing = false;
+                    ExporterLog.QueueWriteRecovered(_logger, _exporter);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+            {
+                long now = Environment.TickCount64;
+                if (!_closeFailing || now - _lastCloseFailureLogged >= FailureLogIntervalMs)
+                {
+                    ExporterLog.QueueSegmentCloseFailed(_logger, _exporter, segment.Path, (long)CloseRetryInterval.TotalMilliseconds, e);
+                    _lastCloseFailureLogged = now;
+                }
+
+                _closeFailing = true;
+                i++;
+            }
         }
     }
 
-    /// <summary>A copied request on its way into a group commit, or (with <see cref="CloseSegment"/>) a close request from the sender.</summary>
+    /// <summary>A request on its way into a group commit, or a control item: a close request from the sender (<see cref="CloseSegment"/>) or a nudge to retry closes (<see cref="Poke"/>).</summary>
     private sealed class QueueItem
     {
         public OtlpSignal Signal { get; init; }
 
-        /// <summary>Rented from <see cref="ArrayPool{T}.Shared"/>; returned cleared.</summary>
+        /// <summary>The copied request, rented from <see cref="ArrayPool{T}.Shared"/>; returned cleared.</summary>
         public byte[]? Buffer { get; init; }
 
         public int Length { get; init; }
@@ -511,7 +602,9 @@ internal sealed class QueueLog : IAsyncDisposable
 
         public QueueSegment? CloseSegment { get; init; }
 
-        public long CloseAt { get; init; }
+        public int CloseAt { get; init; }
+
+        public bool Poke { get; init; }
 
         public TaskCompletionSource<SinkResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
@@ -8,6 +7,7 @@ using TraceSeal.Collector.Config;
 using TraceSeal.Otlp;
 using TraceSeal.Sealing;
 using TraceSeal.Storage.Format;
+using TraceSeal.Storage.Log;
 
 namespace TraceSeal.Collector.Exporters.Otlp.Queue;
 
@@ -37,8 +37,11 @@ internal readonly record struct QueueBatching(int MaxItems, TimeSpan Timeout)
 }
 
 /// <summary>
-/// The background sender of a <see cref="QueueLog"/>: reads committed frames in order, opens each with the
-/// queue identity and forwards its records (one request in flight keeps the cursor a single position). With
+/// The background sender of a <see cref="QueueLog"/>: reads published frames in order, opens each with the
+/// queue identity — a segment's header is verified once (<see cref="SealedLogReader"/>, kept while the segment is
+/// read), then every frame by its index — and forwards its records (one request in flight keeps the cursor a single
+/// position). Every segment must carry kind queue, the exporter's label and the id of its file name; a frame that
+/// does not open is reported with its code and skipped. With
 /// <paramref name="batching"/>, consecutive records of one signal that are already queued are merged into one
 /// request (protobuf concatenation of Export*ServiceRequest messages appends their repeated resource_* field:
 /// the result is one valid request holding both), bounded by items, by <see cref="MaxRequestBytes"/> and by the
@@ -55,10 +58,13 @@ internal sealed class QueueSender(QueueLog log, QueueDelivery deliver, ExporterC
     /// </summary>
     public const int MaxRequestBytes = 4 * 1024 * 1024;
 
+    /// <summary>The code reported when a segment or frame is not sealed to this exporter's queue key.</summary>
+    internal const string NoIdentityMatch = "no_identity_match";
+
     private readonly CancellationTokenSource _stop = new();
     private readonly List<PendingRecord> _pending = [];
     private readonly List<byte[]> _openFrames = [];
-    private readonly List<(OtlpSignal Signal, int Offset, int Length, int Index)> _frameRecords = [];
+    private readonly List<LogRecord> _frameRecords = [];
     private Task _loop = Task.CompletedTask;
 
     /// <summary>The next record to forward; everything before it was accepted (or dropped) upstream.</summary>
@@ -108,11 +114,9 @@ internal sealed class QueueSender(QueueLog log, QueueDelivery deliver, ExporterC
     /// <summary>Forwards until stopped; <see cref="_cursor"/> is where it got to.</summary>
     private async Task RunAsync(CancellationToken stop)
     {
-        QueueSegment? current = null;
-        SafeFileHandle? file = null;
-        long offset = 0;
-        uint frame = 0; // index of the frame at offset (read ahead of the cursor while records are gathered)
-        long closeRequestedAt = -1;
+        OpenSegment? open = null;
+        uint frame = 0; // the next frame to read (ahead of the cursor while records are gathered)
+        int closeRequestedAt = -1;
         try
         {
             while (true)
@@ -126,12 +130,11 @@ internal sealed class QueueSender(QueueLog log, QueueDelivery deliver, ExporterC
                     continue;
                 }
 
-                if (!ReferenceEquals(segment, current))
+                if (!ReferenceEquals(segment, open?.Segment))
                 {
                     // Nothing is pending here: a request is sent before its segment can be finished.
-                    file?.Dispose();
-                    file = File.OpenHandle(segment.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                    current = segment;
+                    open?.Dispose();
+                    open = new OpenSegment(segment);
                     closeRequestedAt = -1;
                     if (segment.Seq != _cursor.Seq)
                     {
@@ -139,27 +142,24 @@ internal sealed class QueueSender(QueueLog log, QueueDelivery deliver, ExporterC
                     }
 
                     frame = _cursor.Frame;
-                    offset = Skip(file, frame, segment.Committed);
                 }
 
-                long committed = segment.Committed;
-                if (offset < committed)
+                bool retired = segment.Retired; // read before the count: a retired segment's count is final
+                int committed = segment.FrameCount;
+                if (frame < committed)
                 {
-                    byte[]? sealedFrame = QueueLog.ReadFrame(file!, offset, committed);
-                    long frameBytes = sealedFrame is null ? committed - offset : StoreFormat.FrameLengthPrefix + sealedFrame.Length;
+                    long frameBytes = segment.FrameBytes(frame);
                     int startRecord = frame == _cursor.Frame ? _cursor.Record : 0;
-                    if (sealedFrame is null)
+                    byte[]? plain = Open(open, frame);
+                    if (plain is null)
                     {
-                        // Committed bytes are whole frames; lengths that do not fit mean damage after the fact.
-                        Unreadable(segment, frame, StoreCodes.FrameMalformed);
                         await SkipFrameAsync(segment, frame, frameBytes, stop).ConfigureAwait(false);
                     }
                     else
                     {
-                        await GatherFrameAsync(segment, sealedFrame, frame, startRecord, frameBytes, stop).ConfigureAwait(false);
+                        await GatherFrameAsync(segment, plain, frame, startRecord, frameBytes, stop).ConfigureAwait(false);
                     }
 
-                    offset += frameBytes;
                     frame++;
                     continue;
                 }
@@ -173,18 +173,17 @@ internal sealed class QueueSender(QueueLog log, QueueDelivery deliver, ExporterC
                     continue;
                 }
 
-                if (segment.Closed)
+                if (retired)
                 {
-                    file?.Dispose();
-                    file = null;
-                    current = null;
-                    log.Remove(segment);
+                    open.Dispose();
+                    open = null;
+                    log.Finish(segment);
                     continue;
                 }
 
                 if (closeRequestedAt != committed)
                 {
-                    // All of the live segment is forwarded: have the writer close it so that it can be deleted
+                    // All of the live segment is forwarded: have the writer retire it so that it can be deleted
                     // now rather than after the next roll (sent data does not stay on disk).
                     closeRequestedAt = committed;
                     log.RequestClose(segment, committed);
@@ -199,37 +198,28 @@ internal sealed class QueueSender(QueueLog log, QueueDelivery deliver, ExporterC
         }
         finally
         {
-            file?.Dispose();
+            open?.Dispose();
             DiscardPending();
         }
     }
 
-    /// <summary>Opens a frame and adds its records (from <paramref name="startRecord"/>) to the request being gathered.</summary>
-    private async Task GatherFrameAsync(QueueSegment segment, byte[] sealedFrame, uint frame, int startRecord, long frameBytes, CancellationToken stop)
+    /// <summary>Adds the records of an opened frame (from <paramref name="startRecord"/>) to the request being gathered.</summary>
+    private async Task GatherFrameAsync(QueueSegment segment, byte[] plain, uint frame, int startRecord, long frameBytes, CancellationToken stop)
     {
-        byte[]? plain = Open(segment, sealedFrame, frame);
-        if (plain is null)
+        _frameRecords.Clear();
+        try
         {
-            await SkipFrameAsync(segment, frame, frameBytes, stop).ConfigureAwait(false);
-            return;
+            LogReader.ParseRecords(plain, frame, _frameRecords);
+        }
+        catch (SealedIntegrityException e)
+        {
+            // The records before it are forwarded; the rest of the frame is lost.
+            Unreadable(segment, frame, e.Code);
         }
 
-        _frameRecords.Clear();
-        int pos = StoreFormat.FrameHeaderSize;
-        for (int record = 0; pos < plain.Length; record++)
+        if (startRecord > 0)
         {
-            if (!StoreFormat.TryReadRecord(plain, pos, out byte signal, out int payloadOffset, out int payloadLength))
-            {
-                // The records before it are forwarded; the rest of the frame is lost.
-                Unreadable(segment, frame, StoreCodes.RecordMalformed);
-                break;
-            }
-
-            pos = payloadOffset + payloadLength;
-            if (record >= startRecord)
-            {
-                _frameRecords.Add(((OtlpSignal)signal, payloadOffset, payloadLength, record));
-            }
+            _frameRecords.RemoveRange(0, Math.Min(startRecord, _frameRecords.Count));
         }
 
         if (_frameRecords.Count == 0)
@@ -244,9 +234,10 @@ internal sealed class QueueSender(QueueLog log, QueueDelivery deliver, ExporterC
         int count = _frameRecords.Count;
         for (int i = 0; i < count; i++)
         {
-            var (signal, payloadOffset, payloadLength, index) = _frameRecords[i];
+            OtlpSignal signal = (OtlpSignal)_frameRecords[i].Signal;
+            ReadOnlyMemory<byte> payload = _frameRecords[i].Payload;
+            int index = startRecord + i;
             bool last = i == count - 1;
-            ReadOnlyMemory<byte> payload = plain.AsMemory(payloadOffset, payloadLength);
 
             // Recomputed rather than stored: the queue format (docs/format.md §13) has no count, the sender validated
             // each record this way before batching existed, and a parse of a payload costs far less than sending it.
@@ -388,41 +379,114 @@ internal sealed class QueueSender(QueueLog log, QueueDelivery deliver, ExporterC
         _pendingBytes = 0;
     }
 
-    /// <summary>The frame's plaintext, or null (reported) when it does not open or is not this segment's frame <paramref name="frame"/>.</summary>
-    private byte[]? Open(QueueSegment segment, byte[] sealedFrame, uint frame)
+    /// <summary>
+    /// The records of frame <paramref name="frame"/>, or null (reported with its code) when they cannot be had. A v2
+    /// segment's header is verified at its first frame read; when it fails, every frame of the segment is skipped
+    /// (reported once, each counted).
+    /// </summary>
+    private byte[]? Open(OpenSegment open, uint frame)
     {
-        byte[] plain;
-        try
+        QueueSegment segment = open.Segment;
+        if (!segment.IsV1 && open.Reader is null)
         {
-            plain = Sealer.Open(sealedFrame, [log.Key.Identity], out SealedObjectInfo info);
-            if (info.ObjectKind != ObjectKind.Queue || !string.Equals(info.Tenant, log.Label, StringComparison.Ordinal))
+            if (open.HeaderProblem is not null)
             {
-                CryptographicOperations.ZeroMemory(plain);
-                Unreadable(segment, frame, info.ObjectKind != ObjectKind.Queue ? StoreCodes.KindMismatch : StoreCodes.TenantMismatch);
+                counters.OnUnreadableFrame();
+                return null;
+            }
+
+            open.HeaderProblem = OpenHeader(open);
+            if (open.HeaderProblem is not null)
+            {
+                Unreadable(segment, frame, open.HeaderProblem);
                 return null;
             }
         }
+
+        LogFrame location = segment.Frame(frame);
+        if (!open.TryRead(location.Offset + LogScan.PrefixLength, location.SealedLength, out Span<byte> sealedFrame))
+        {
+            // Published frames are whole; a file shorter than that was cut after the fact.
+            Unreadable(segment, frame, StoreCodes.FrameMalformed);
+            return null;
+        }
+
+        string? code;
+        byte[]? records = segment.IsV1
+            ? QueueSegmentV1.Open(sealedFrame, log, segment, frame, out code)
+            : OpenFrame(open.Reader!, frame, sealedFrame, open.Scratch(sealedFrame.Length), out code);
+        if (records is null)
+        {
+            Unreadable(segment, frame, code!);
+        }
+
+        return records;
+    }
+
+    /// <summary>
+    /// Opens a data frame of a v2 segment: authenticated as a whole under the segment's key at its index before any
+    /// byte is used. The plaintext is opened into <paramref name="scratch"/> (pooled, zeroed here) and copied out at
+    /// its exact length, the form <see cref="LogReader.ParseRecords"/> takes.
+    /// </summary>
+    private static byte[]? OpenFrame(SealedLogReader reader, uint frame, ReadOnlySpan<byte> sealedFrame, Span<byte> scratch, out string? code)
+    {
+        try
+        {
+            int length = reader.OpenFrame(frame, sealedFrame, scratch, out bool end);
+            code = end ? StoreCodes.FrameOutOfOrder : null; // the log's end where a data frame was written
+            return end ? null : scratch[..length].ToArray();
+        }
         catch (SealedIntegrityException e)
         {
-            Unreadable(segment, frame, e.Code);
+            code = e.Code;
             return null;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(scratch);
+        }
+    }
+
+    /// <summary>Verifies a v2 segment's header once (it lies before frame 0); null when it opens and names this exporter's queue and file.</summary>
+    private string? OpenHeader(OpenSegment open)
+    {
+        QueueSegment segment = open.Segment;
+        if (!open.TryRead(0, checked((int)segment.Frame(0).Offset), out Span<byte> header))
+        {
+            return StoreCodes.FrameMalformed;
+        }
+
+        SealedLogReader reader;
+        try
+        {
+            reader = SealedLogReader.Open(header, [log.Key.Identity]);
+        }
+        catch (SealedIntegrityException e)
+        {
+            return e.Code;
         }
         catch (Exception e) when (e is NoIdentityMatchException or CryptographicException)
         {
-            Unreadable(segment, frame, "no_identity_match");
-            return null;
+            return NoIdentityMatch;
         }
 
-        // The header binds the frame to its segment and position: a frame moved or replayed from elsewhere is refused.
-        if (!StoreFormat.TryReadFrameHeader(plain, out uint id, out ulong seq, out uint index) || id != segment.Id || seq != segment.Seq || index != frame)
+        string? problem = HeaderProblem(reader.Info, log)
+            ?? (string.Equals(StoreFormat.BlockStemFromObjectId(reader.Info.ObjectId), segment.Id, StringComparison.Ordinal) ? null : StoreCodes.NameMismatch);
+        if (problem is not null)
         {
-            CryptographicOperations.ZeroMemory(plain);
-            Unreadable(segment, frame, StoreCodes.FrameOutOfOrder);
-            return null;
+            reader.Dispose();
+            return problem;
         }
 
-        return plain;
+        open.Reader = reader;
+        return null;
     }
+
+    /// <summary>What is wrong with an authenticated header for this queue: kind queue and the exporter's label are required (v1 and v2).</summary>
+    internal static string? HeaderProblem(SealedObjectInfo info, QueueLog log) =>
+        info.ObjectKind != ObjectKind.Queue ? StoreCodes.KindMismatch
+        : !string.Equals(info.Tenant, log.Label, StringComparison.Ordinal) ? StoreCodes.TenantMismatch
+        : null;
 
     private void Unreadable(QueueSegment segment, long frame, string code)
     {
@@ -442,23 +506,79 @@ internal sealed class QueueSender(QueueLog log, QueueDelivery deliver, ExporterC
         }
     }
 
-    /// <summary>Offset of frame <paramref name="frames"/> (the frames before it were forwarded before the last stop).</summary>
-    private static long Skip(SafeFileHandle file, uint frames, long committed)
-    {
-        long offset = 0;
-        Span<byte> prefix = stackalloc byte[StoreFormat.FrameLengthPrefix];
-        for (uint i = 0; i < frames && committed - offset >= prefix.Length; i++)
-        {
-            RandomAccess.Read(file, prefix, offset);
-            offset = Math.Min(committed, offset + prefix.Length + BinaryPrimitives.ReadUInt32BigEndian(prefix));
-        }
-
-        return offset;
-    }
-
     /// <summary>A record gathered for the next request.</summary>
     /// <param name="Plain">Its frame's plaintext (zeroed once the frame's last record is forwarded).</param>
     /// <param name="After">The cursor once it is forwarded.</param>
     /// <param name="FrameBytes">Non-zero on the frame's last record: the queue bytes released once it is forwarded.</param>
     private readonly record struct PendingRecord(byte[] Plain, ReadOnlyMemory<byte> Payload, OtlpSignal Signal, int Items, bool Replayed, QueueCursor After, long FrameBytes);
+
+    /// <summary>
+    /// The segment being read: its file (opened at the first read: a segment whose first write failed has no frame and
+    /// may have no file), buffers sized to its largest frame, and (v2) the reader its header opened.
+    /// </summary>
+    private sealed class OpenSegment(QueueSegment segment) : IDisposable
+    {
+        private SafeFileHandle? _file;
+        private byte[] _sealed = [];
+        private byte[] _scratch = [];
+
+        public QueueSegment Segment { get; } = segment;
+
+        /// <summary>The segment's log reader, once its header verified (one key agreement for the whole segment).</summary>
+        public SealedLogReader? Reader { get; set; }
+
+        /// <summary>Why the header did not verify; then no frame of the segment is read.</summary>
+        public string? HeaderProblem { get; set; }
+
+        /// <summary>Reads <paramref name="length"/> bytes at <paramref name="offset"/>; false when the file ends first.</summary>
+        public bool TryRead(long offset, int length, out Span<byte> bytes)
+        {
+            _file ??= File.OpenHandle(Segment.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            Grow(ref _sealed, length, clear: false);
+            bytes = _sealed.AsSpan(0, length);
+            for (int read = 0; read < length;)
+            {
+                int n = RandomAccess.Read(_file, bytes[read..], offset + read);
+                if (n == 0)
+                {
+                    return false;
+                }
+
+                read += n;
+            }
+
+            return true;
+        }
+
+        /// <summary>Room to open a frame of <paramref name="sealedLength"/> sealed bytes (the opener zeroes it after use).</summary>
+        public Span<byte> Scratch(int sealedLength)
+        {
+            Grow(ref _scratch, sealedLength, clear: true);
+            return _scratch.AsSpan(0, sealedLength);
+        }
+
+        public void Dispose()
+        {
+            Reader?.Dispose();
+            _file?.Dispose();
+            Grow(ref _sealed, 0, clear: false);
+            Grow(ref _scratch, 0, clear: true);
+        }
+
+        /// <summary>Rents a bigger array when needed (0: returns it); the old one goes back to the pool.</summary>
+        private static void Grow(ref byte[] buffer, int length, bool clear)
+        {
+            if (length > 0 && buffer.Length >= length)
+            {
+                return;
+            }
+
+            if (buffer.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(buffer, clear);
+            }
+
+            buffer = length > 0 ? ArrayPool<byte>.Shared.Rent(length) : [];
+        }
+    }
 }
