@@ -3,6 +3,7 @@ using System.Text;
 using Google.Protobuf;
 using OpenTelemetry.Proto.Trace.V1;
 using TraceSeal.Otlp;
+using TraceSeal.Storage.Format;
 
 namespace TraceSeal.Query;
 
@@ -36,7 +37,7 @@ public static class QueryOutput
         }
 
         var sb = new StringBuilder();
-        foreach (var trace in spans.GroupBy(s => SpanMatcher.Id128(s.Span.TraceId)).OrderBy(g => g.Min(s => s.Span.StartTimeUnixNano)))
+        foreach (var trace in spans.GroupBy(s => SpanMatcher.Id128(s.Span.TraceId), TraceIdComparer.Instance).OrderBy(g => g.Min(s => s.Span.StartTimeUnixNano)))
         {
             var members = trace.ToList();
             ulong start = members.Min(s => s.Span.StartTimeUnixNano);
@@ -45,11 +46,11 @@ public static class QueryOutput
               .Append(Duration(end >= start ? end - start : 0)).Append("  ")
               .Append(DateTimeOffset.UnixEpoch.AddTicks((long)(start / 100)).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture))
               .Append('\n');
-            var ids = new HashSet<ulong>(members.Select(s => SpanMatcher.Id64(s.Span.SpanId)));
+            var ids = new HashSet<ulong>(members.Select(s => SpanMatcher.Id64(s.Span.SpanId)), SpanIdComparer.Instance);
             var children = members
-                .GroupBy(s => s.Span.ParentSpanId.Length == 8 && ids.Contains(SpanMatcher.Id64(s.Span.ParentSpanId)) ? SpanMatcher.Id64(s.Span.ParentSpanId) : 0UL)
-                .ToDictionary(g => g.Key, g => g.OrderBy(s => s.Span.StartTimeUnixNano).ToList());
-            var visited = new HashSet<ulong>();
+                .GroupBy(s => s.Span.ParentSpanId.Length == 8 && ids.Contains(SpanMatcher.Id64(s.Span.ParentSpanId)) ? SpanMatcher.Id64(s.Span.ParentSpanId) : 0UL, SpanIdComparer.Instance)
+                .ToDictionary(g => g.Key, g => g.OrderBy(s => s.Span.StartTimeUnixNano).ToList(), SpanIdComparer.Instance);
+            var visited = new HashSet<ulong>(SpanIdComparer.Instance);
             Write(sb, children, 0UL, 1, visited);
         }
 

@@ -4,6 +4,7 @@ using Google.Protobuf;
 using OpenTelemetry.Proto.Collector.Trace.V1;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Trace.V1;
+using TraceSeal.Storage.Format;
 
 namespace TraceSeal.Query;
 
@@ -24,8 +25,9 @@ public sealed class QueryResult
 internal sealed class SpanMatcher(TraceQuery query)
 {
     private readonly List<ResourceSpans> _matched = [];
-    private readonly HashSet<(UInt128 Trace, ulong Span)> _seen = [];
-    private readonly Dictionary<UInt128, ulong> _traceStart = [];
+    // Keyed by client-chosen ids: seeded full-width hashes, or ids crafted to collide make the tables quadratic.
+    private readonly HashSet<(UInt128 Trace, ulong Span)> _seen = new(SpanKeyComparer.Instance);
+    private readonly Dictionary<UInt128, ulong> _traceStart = new(TraceIdComparer.Instance);
     private readonly UInt128? _traceId = query.TraceId is { Length: 16 } id ? BinaryPrimitives.ReadUInt128BigEndian(id) : null;
 
     public void Add(StoredRecord record)
@@ -83,7 +85,7 @@ internal sealed class SpanMatcher(TraceQuery query)
         {
             // The most recent traces (by their earliest matching span).
             var ordered = _traceStart.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key).ToList();
-            keep = [.. ordered.Take(query.Limit).Select(kv => kv.Key)];
+            keep = new HashSet<UInt128>(ordered.Take(query.Limit).Select(kv => kv.Key), TraceIdComparer.Instance);
             over = _traceStart.Count - query.Limit;
         }
 
