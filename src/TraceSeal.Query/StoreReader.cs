@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using TraceSeal.Otlp;
 using TraceSeal.Sealing;
 using TraceSeal.Storage.Format;
+using TraceSeal.Storage.Log;
 using TraceSeal.Storage.Objects;
 
 namespace TraceSeal.Query;
@@ -11,26 +12,30 @@ namespace TraceSeal.Query;
 public readonly record struct StoredRecord(string Tenant, OtlpSignal Signal, ReadOnlyMemory<byte> Payload, string ObjectPath);
 
 /// <summary>
-/// Reads a sealed store with identity keys (layout: docs/format.md §12): a filesystem store directory, or
+/// Reads a sealed store with identity keys (layout: docs/format.md §12, §14): a filesystem store directory, or
 /// the blocks a collector uploaded to S3-compatible object storage (<see cref="S3StoreLocation"/>; live WAL
 /// segments stay on the collectors' disks and are not visible there). Public: the CLI and a query service
-/// build on it.
+/// build on it. Both layouts are read: v1 (a WAL segment is frames that are each a sealed object; a block is
+/// one sealed object of records) and v2 (a segment is one sealed log, §14, and becomes a block by a rename).
 ///
-/// Every object read is fully authenticated, and bound to its place (tenant directory, kind, name, index ↔
-/// block, frame ↔ segment); any failure throws <see cref="StoreIntegrityException"/> naming the object — it
-/// is never skipped. An object no offered identity can open throws <see cref="StoreAccessException"/>.
+/// Every object read is authenticated, and bound to its place (tenant directory, kind, name, index ↔
+/// block, frame ↔ segment and position); any failure throws <see cref="StoreIntegrityException"/> naming the
+/// object — it is never skipped. An object no offered identity can open throws <see cref="StoreAccessException"/>.
 /// The one thing that is not an error is the last frame of a live WAL segment running past end of file:
 /// the writer is still writing it (partial_write), and it was not acknowledged yet.
 ///
-/// Live WAL segments are read before blocks are listed: a segment that disappears meanwhile was folded
-/// into a block that the listing then finds. Records of segments an index lists as folded are dropped,
-/// so nothing is returned twice.
+/// Live WAL segments are read before blocks are listed: a segment that disappears meanwhile became (v2) or
+/// was folded into (v1) a block that the listing then finds. Nothing is returned twice: v1 segments an index
+/// lists as folded are dropped; a v2 block with the object id of a live segment already read is skipped when
+/// that read saw the complete log, else the block replaces it (it holds every frame the live read saw, and more).
 ///
 /// Blocks whose index shows they cannot match a query are not decrypted (that is what the index is for):
-/// their index is authenticated and must match the block's header and length, but the block's payload is
-/// only verified when read. `traceseal verify data` reads everything.
+/// their index is authenticated and must match the block's header and length. Of a v2 block (a sealed log)
+/// whose index narrows a query to a few frames, only those frames and the end frame are fetched (ranged reads
+/// on object storage) and opened, each authenticated at its position; the rest of the block is verified when
+/// it is read. `traceseal verify data` checks what can be checked without keys.
 /// </summary>
-public sealed class StoreReader
+public sealed partial class StoreReader
 {
     private readonly IObjectStore _store;
     private readonly IReadOnlyList<IIdentity> _identities;
@@ -95,7 +100,10 @@ public sealed class StoreReader
         return [.. set];
     }
 
-    /// <summary>Every record of every signal in a tenant: blocks, recovered segments, then the live WAL.</summary>
+    /// <summary>Frames of sealed logs (v2) opened so far, end frames included: tests see how much a query read.</summary>
+    internal long FramesOpened { get; private set; }
+
+    /// <summary>Every record of every signal in a tenant, in write order (v1: by WAL sequence number; v2: by the creation minute in the log's header).</summary>
     public IReadOnlyList<StoredRecord> ReadRecords(string tenant) => Read(tenant, prune: null);
 
     /// <summary>Runs a trace query over the store.</summary>
@@ -127,7 +135,8 @@ public sealed class StoreReader
 
         // 1. Live WAL first (see the class comment for why the order matters). Keys, not paths, from here on:
         //    `wal/TENANT/NAME.wal`, `blocks/TENANT/yyyy/MM/dd/HH/NAME.ext` in either store.
-        var live = new List<(IndexedSegment Segment, List<StoredRecord> Records)>();
+        var live = new List<Source>();
+        var liveLogs = new Dictionary<string, Source>(StringComparer.Ordinal);
         if (SeesLiveWal)
         {
             foreach (var entry in Wait(_store.ListAsync($"{StoreFormat.WalDir}/{tenant}/", CancellationToken.None)))
@@ -140,18 +149,22 @@ public sealed class StoreReader
                 var bytes = Wait(_store.GetAsync(entry.Key, firstBytes: null, CancellationToken.None));
                 if (bytes is null)
                 {
-                    continue; // folded into a block meanwhile; the block listing below finds it
+                    continue; // became (or was folded into) a block meanwhile; the block listing below finds it
                 }
 
-                var records = new List<StoredRecord>();
-                var segment = ReadSegment(entry.Key, tenant, bytes, live: true, records);
-                live.Add((segment, records));
+                var source = StoreFormat.HasSealedMagic(bytes)
+                    ? ReadLog(entry.Key, tenant, bytes, LogPlace.Live, check: null, selected: null)
+                    : ReadSegmentV1(entry.Key, tenant, bytes, live: true);
+                live.Add(source);
+                if (source.ObjectId is { } id)
+                {
+                    liveLogs[id] = source;
+                }
             }
         }
 
-        // 2. Blocks, indexes and recovered segments. Everything is returned in write order: by WAL
-        //    sequence number (a block's key is the first segment it folded).
-        var sources = new List<(ulong Key, string Path, List<StoredRecord> Records)>();
+        // 2. Blocks, indexes and recovered segments.
+        var sources = new List<Source>();
         var covered = new HashSet<IndexedSegment>();
         var all = Wait(_store.ListAsync($"{StoreFormat.BlocksDir}/{tenant}/", CancellationToken.None));
         var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -160,14 +173,14 @@ public sealed class StoreReader
             sizes[entry.Key] = entry.Size;
         }
 
-        var indexes = new Dictionary<string, BlockIndex>(StringComparer.Ordinal);
+        var indexes = new Dictionary<string, IndexCheck>(StringComparer.Ordinal);
         foreach (var entry in all)
         {
             if (entry.Key.EndsWith(StoreFormat.IndexExtension, StringComparison.Ordinal))
             {
-                var index = ReadIndex(entry.Key, tenant, sizes);
-                indexes[entry.Key[..^StoreFormat.IndexExtension.Length]] = index;
-                foreach (var s in index.Segments)
+                var check = ReadIndex(entry.Key, tenant, sizes);
+                indexes[entry.Key[..^StoreFormat.IndexExtension.Length]] = check;
+                foreach (var s in check.Index.Segments)
                 {
                     covered.Add(s);
                 }
@@ -179,32 +192,34 @@ public sealed class StoreReader
             var key = entry.Key;
             if (key.EndsWith(StoreFormat.BlockExtension, StringComparison.Ordinal))
             {
-                indexes.TryGetValue(key[..^StoreFormat.BlockExtension.Length], out var index);
-                var records = new List<StoredRecord>();
-                ReadBlock(key, tenant, index, prune, records);
-                ulong order = index is { Segments.Count: > 0 } ? index.Segments.Min(s => s.Seq) : ulong.MaxValue;
-                sources.Add((order, _store.Describe(key), records));
+                indexes.TryGetValue(key[..^StoreFormat.BlockExtension.Length], out var check);
+                if (ReadBlock(key, tenant, check, prune, liveLogs) is { } source)
+                {
+                    sources.Add(source);
+                }
             }
             else if (key.EndsWith(StoreFormat.RecoveredExtension, StringComparison.Ordinal))
             {
-                var records = new List<StoredRecord>();
-                var segment = ReadSegment(key, tenant, Get(key, StoreCodes.BlockMissing), live: false, records);
-                if (!covered.Contains(segment))
+                var bytes = Get(key, StoreCodes.BlockMissing);
+                var source = StoreFormat.HasSealedMagic(bytes)
+                    ? ReadLog(key, tenant, bytes, LogPlace.Recovered, check: null, selected: null)
+                    : ReadSegmentV1(key, tenant, bytes, live: false);
+                if (source.Segment is not { } segment || !covered.Contains(segment))
                 {
-                    sources.Add((segment.Seq, _store.Describe(key), records));
+                    sources.Add(source);
                 }
             }
         }
 
-        foreach (var (segment, records) in live)
+        foreach (var source in live)
         {
-            if (!covered.Contains(segment))
+            if (!source.Superseded && (source.Segment is not { } segment || !covered.Contains(segment)))
             {
-                sources.Add((segment.Seq, records.Count > 0 ? records[0].ObjectPath : "", records));
+                sources.Add(source);
             }
         }
 
-        sources.Sort(static (a, b) => a.Key != b.Key ? a.Key.CompareTo(b.Key) : string.CompareOrdinal(a.Path, b.Path));
+        sources.Sort(static (a, b) => a.Order != b.Order ? a.Order.CompareTo(b.Order) : string.CompareOrdinal(a.Path, b.Path));
         var result = new List<StoredRecord>();
         foreach (var source in sources)
         {
@@ -214,17 +229,20 @@ public sealed class StoreReader
         return result;
     }
 
-    private BlockIndex ReadIndex(string key, string tenant, Dictionary<string, long> sizes)
+    /// <summary>Authenticates an index and checks it against the head of the block next to it (the block is not read in full here).</summary>
+    private IndexCheck ReadIndex(string key, string tenant, Dictionary<string, long> sizes)
     {
         var path = _store.Describe(key);
         var stem = Path.GetFileNameWithoutExtension(key);
         var blockKey = key[..^StoreFormat.IndexExtension.Length] + StoreFormat.BlockExtension;
         var blockPath = _store.Describe(blockKey);
         var plain = Open(path, Get(key, StoreCodes.BlockMissing), ObjectKind.Index, tenant, where: null);
-        if (!BlockIndex.TryDecode(plain, out var index))
+        if (!BlockIndex.TryDecode(plain, out var decoded))
         {
             throw new StoreIntegrityException(path, StoreCodes.IndexMalformed);
         }
+
+        var index = decoded!;
 
         // The index must describe exactly this block: same object id (unauthenticated here, authenticated
         // when the block is opened) and length; and the block's name is its object id. Only the block's
@@ -239,24 +257,48 @@ public sealed class StoreReader
         try
         {
             header = Sealer.ReadHeader(head);
-            if (header.ObjectKind != ObjectKind.Block)
-            {
-                throw new StoreIntegrityException(blockPath, StoreCodes.KindMismatch);
-            }
         }
         catch (SealedIntegrityException e)
         {
             throw new StoreIntegrityException(blockPath, e.Code);
         }
 
-        // The length is compared after the header: `keys rewrap` changes the header (one stanza per recipient)
-        // but never the payload, whose length follows from the plaintext length (§5). For a block as written
-        // this is the same check as block_sealed_length == file length.
-        if (!string.Equals(header.ObjectId, Convert.ToHexStringLower(index!.BlockObjectId), StringComparison.Ordinal)
-            || blockLength - header.HeaderLength != SealedPayloadLength(index.BlockPlainLength))
+        // Either file may be the one that changed: name the block, say which index disagrees.
+        var mismatch = $"(its index {Path.GetFileName(path)} describes another object)";
+        if (index.Version == StoreFormat.IndexVersion2)
         {
-            // Either file may be the one that changed: name the block, say which index disagrees.
-            throw new StoreIntegrityException(blockPath, StoreCodes.IndexMismatch, $"(its index {Path.GetFileName(path)} describes another object)");
+            // A block that is a sealed log (§14): the segment, renamed.
+            if (header.Version != StoreFormat.SealedLogVersion)
+            {
+                throw new StoreIntegrityException(blockPath, StoreCodes.IndexMismatch, mismatch);
+            }
+
+            if (header.ObjectKind != ObjectKind.WalSegment)
+            {
+                throw new StoreIntegrityException(blockPath, StoreCodes.KindMismatch);
+            }
+
+            if (!string.Equals(header.ObjectId, Convert.ToHexStringLower(index.BlockObjectId), StringComparison.Ordinal)
+                || !FramesFitLength(index, header.HeaderLength, blockLength))
+            {
+                throw new StoreIntegrityException(blockPath, StoreCodes.IndexMismatch, mismatch);
+            }
+        }
+        else
+        {
+            if (header.ObjectKind != ObjectKind.Block)
+            {
+                throw new StoreIntegrityException(blockPath, StoreCodes.KindMismatch);
+            }
+
+            // The length is compared after the header: `keys rewrap` changes the header (one stanza per recipient)
+            // but never the payload, whose length follows from the plaintext length (§5). For a block as written
+            // this is the same check as block_sealed_length == file length.
+            if (!string.Equals(header.ObjectId, Convert.ToHexStringLower(index.BlockObjectId), StringComparison.Ordinal)
+                || blockLength - header.HeaderLength != SealedPayloadLength(index.BlockPlainLength))
+            {
+                throw new StoreIntegrityException(blockPath, StoreCodes.IndexMismatch, mismatch);
+            }
         }
 
         if (!string.Equals(stem, StoreFormat.BlockStemFromObjectId(header.ObjectId), StringComparison.Ordinal))
@@ -264,132 +306,16 @@ public sealed class StoreReader
             throw new StoreIntegrityException(blockPath, StoreCodes.NameMismatch);
         }
 
-        return index;
-    }
-
-    /// <summary>Payload bytes of a sealed object with this plaintext length: 64 KiB chunks, 16-byte tag each, at least one chunk (docs/format.md §5).</summary>
-    private static long SealedPayloadLength(long plainLength)
-    {
-        const long chunk = 64 * 1024;
-        const long tag = 16;
-        return plainLength + (tag * Math.Max(1, (plainLength + chunk - 1) / chunk));
-    }
-
-    private void ReadBlock(string key, string tenant, BlockIndex? index, TraceQuery? prune, List<StoredRecord> output)
-    {
-        var path = _store.Describe(key);
-        HashSet<int>? onlyRecords = null;
-        if (prune is not null && index is not null)
-        {
-            if (!MayMatch(index, prune, out onlyRecords))
-            {
-                return;
-            }
-        }
-
-        var sealedBytes = Get(key, StoreCodes.BlockMissing);
-        var plain = Open(path, sealedBytes, ObjectKind.Block, tenant, where: null, out var info);
-        if (!string.Equals(Path.GetFileNameWithoutExtension(path), StoreFormat.BlockStemFromObjectId(info.ObjectId), StringComparison.Ordinal))
-        {
-            throw new StoreIntegrityException(path, StoreCodes.NameMismatch);
-        }
-
-        if (index is not null && (plain.Length != index.BlockPlainLength
-                                  || !string.Equals(info.ObjectId, Convert.ToHexStringLower(index.BlockObjectId), StringComparison.Ordinal)))
-        {
-            throw new StoreIntegrityException(path, StoreCodes.IndexMismatch);
-        }
-
-        if (plain.Length < 1 || plain[0] != StoreFormat.BlockVersion)
-        {
-            throw new StoreIntegrityException(path, StoreCodes.RecordMalformed);
-        }
-
-        var records = new List<StoredRecord>();
-        ParseRecords(path, tenant, plain, 1, records, where: null);
-        if (index is not null && index.Records.Count != records.Count)
-        {
-            throw new StoreIntegrityException(path, StoreCodes.IndexMismatch);
-        }
-
-        for (int i = 0; i < records.Count; i++)
-        {
-            if (onlyRecords is null || onlyRecords.Contains(i))
-            {
-                output.Add(records[i]);
-            }
-        }
-    }
-
-    /// <summary>Reads a WAL segment (live or recovered) into <paramref name="output"/>; returns its (seq, id) from the name.</summary>
-    private IndexedSegment ReadSegment(string key, string tenant, byte[] bytes, bool live, List<StoredRecord> output)
-    {
-        var path = _store.Describe(key);
-        var stem = Path.GetFileNameWithoutExtension(key);
-        if (!StoreFormat.TryParseSegmentStem(stem, out var seq, out var segmentId))
-        {
-            throw new StoreIntegrityException(path, StoreCodes.SegmentMismatch);
-        }
-
-        int pos = 0;
-        uint frameIndex = 0;
-        while (pos < bytes.Length)
-        {
-            uint length = bytes.Length - pos >= StoreFormat.FrameLengthPrefix ? BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(pos)) : uint.MaxValue;
-            if (length == 0 || length > (uint)(bytes.Length - pos - StoreFormat.FrameLengthPrefix) || bytes.Length - pos < StoreFormat.FrameLengthPrefix)
-            {
-                if (live)
-                {
-                    break; // partial_write: the writer is still writing this frame; it was not acknowledged
-                }
-
-                throw new StoreIntegrityException(path, StoreCodes.TruncatedSegment, $"frame {frameIndex} at offset {pos}");
-            }
-
-            var where = $"frame {frameIndex} at offset {pos}";
-            var frame = bytes.AsSpan(pos + StoreFormat.FrameLengthPrefix, (int)length);
-            var plain = Open(path, frame, ObjectKind.WalSegment, tenant, where);
-            if (!StoreFormat.TryReadFrameHeader(plain, out var id, out var frameSeq, out var index))
-            {
-                throw new StoreIntegrityException(path, StoreCodes.FrameMalformed, where);
-            }
-
-            if (id != segmentId || frameSeq != seq)
-            {
-                throw new StoreIntegrityException(path, StoreCodes.SegmentMismatch, where);
-            }
-
-            if (index != frameIndex)
-            {
-                throw new StoreIntegrityException(path, StoreCodes.FrameOutOfOrder, where);
-            }
-
-            ParseRecords(path, tenant, plain, StoreFormat.FrameHeaderSize, output, where);
-            pos += StoreFormat.FrameLengthPrefix + (int)length;
-            frameIndex++;
-        }
-
-        return new IndexedSegment(seq, segmentId);
-    }
-
-    private static void ParseRecords(string path, string tenant, byte[] plain, int offset, List<StoredRecord> output, string? where)
-    {
-        var memory = plain.AsMemory();
-        while (offset < plain.Length)
-        {
-            if (!StoreFormat.TryReadRecord(plain, offset, out var signal, out var payloadOffset, out var payloadLength))
-            {
-                throw new StoreIntegrityException(path, StoreCodes.RecordMalformed, where);
-            }
-
-            output.Add(new StoredRecord(tenant, (OtlpSignal)signal, memory.Slice(payloadOffset, payloadLength), path));
-            offset = payloadOffset + payloadLength;
-        }
+        return new IndexCheck(index, head, header, blockLength);
     }
 
     /// <summary>A listed object; gone by the time it is read (retention, a concurrent delete) is <paramref name="missingCode"/>, never a silent skip.</summary>
     private byte[] Get(string key, string missingCode) =>
         Wait(_store.GetAsync(key, firstBytes: null, CancellationToken.None)) ?? throw new StoreIntegrityException(_store.Describe(key), missingCode);
+
+    /// <summary>A range of a listed object (a frame of a block); gone meanwhile is block_missing.</summary>
+    private byte[] GetRange(string key, long offset, int count) =>
+        Wait(_store.GetRangeAsync(key, offset, count, CancellationToken.None)) ?? throw new StoreIntegrityException(_store.Describe(key), StoreCodes.BlockMissing);
 
     /// <summary>
     /// The reader's API is synchronous (the CLI and tests call it); the filesystem store completes
@@ -466,4 +392,29 @@ public sealed class StoreReader
 
         return true;
     }
+
+    /// <summary>One object's records, with what ordering and de-duplication need.</summary>
+    private sealed class Source
+    {
+        public required ulong Order { get; init; }
+
+        public required string Path { get; init; }
+
+        public required List<StoredRecord> Records { get; init; }
+
+        /// <summary>v1 segments: (seq, id) from the name, to drop those an index lists as folded.</summary>
+        public IndexedSegment? Segment { get; init; }
+
+        /// <summary>v2 logs: the header's object id (a live segment keeps it as a block).</summary>
+        public string? ObjectId { get; init; }
+
+        /// <summary>v2 logs: the read ended with the end frame (it saw every frame the log will ever have).</summary>
+        public bool Complete { get; init; }
+
+        /// <summary>A live read replaced by the block it became.</summary>
+        public bool Superseded { get; set; }
+    }
+
+    /// <summary>An authenticated index, and the head (first 64 KiB) and listed length of the block it was checked against.</summary>
+    private sealed record IndexCheck(BlockIndex Index, byte[] Head, SealedObjectInfo Header, long BlockLength);
 }

@@ -80,6 +80,9 @@ internal static partial class StoreFormat
 
     /// <summary>Index of a block that is a closed sealed log (§14): records located by frame.</summary>
     public const byte IndexVersion2 = 0x02;
+
+    /// <summary>The version byte of a sealed log's header (docs/format.md §14): a v2 segment, and the block it becomes.</summary>
+    public const byte SealedLogVersion = 0x02;
     public static ReadOnlySpan<byte> IndexMagic => "TSIX"u8;
     public const int SegmentIdSize = 4;
     public const int BlockNameBytes = 8;
@@ -138,6 +141,24 @@ internal static partial class StoreFormat
     }
 
     public static bool IsBlockStem(string stem) => BlockStem().IsMatch(stem);
+
+    /// <summary>
+    /// Whether a `.wal`, `.walseg` or `.block` file is a sealed log (v2, docs/format.md §14): it starts with a sealed
+    /// header of version 0x02. A v1 `.block` is one sealed object (version 0x01); a v1 `.wal`/`.walseg` starts with a
+    /// frame's u32 length (see <see cref="HasSealedMagic"/>).
+    /// </summary>
+    public static bool IsSealedLog(ReadOnlySpan<byte> head) =>
+        HasSealedMagic(head) && (head.Length <= SealedMagic.Length || head[SealedMagic.Length] == SealedLogVersion);
+
+    /// <summary>
+    /// Whether a file starts with a sealed header's magic "TSEAL" (or, shorter than it, with its first bytes: a v2
+    /// header still being written). A v1 `.wal`/`.walseg` never does: it starts with a frame's u32 length, whose
+    /// first byte is 0 for any frame of plausible size.
+    /// </summary>
+    public static bool HasSealedMagic(ReadOnlySpan<byte> head) =>
+        head.Length < SealedMagic.Length ? head.Length > 0 && SealedMagic.StartsWith(head) : head.StartsWith(SealedMagic);
+
+    private static ReadOnlySpan<byte> SealedMagic => "TSEAL"u8;
 
     /// <summary>`blocks/TENANT/yyyy/MM/dd/HH` for a UTC time.</summary>
     public static string BucketDirectory(string root, string tenant, DateTimeOffset utc) => Path.Combine(

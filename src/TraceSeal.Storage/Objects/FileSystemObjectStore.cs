@@ -45,6 +45,30 @@ internal sealed class FileSystemObjectStore(string root) : IObjectStore
         }
     }
 
+    public byte[]? GetRange(string key, long offset, int count)
+    {
+        ObjectKeys.Validate(key);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        try
+        {
+            using var handle = File.OpenHandle(Describe(key));
+            long length = RandomAccess.GetLength(handle);
+            var buffer = new byte[offset >= length ? 0 : (int)Math.Min(count, length - offset)];
+            int total = 0;
+            for (int n; total < buffer.Length && (n = RandomAccess.Read(handle, buffer.AsSpan(total), offset + total)) > 0;)
+            {
+                total += n;
+            }
+
+            return total == buffer.Length ? buffer : buffer[..total];
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
     public IReadOnlyList<ObjectEntry> List(string prefix)
     {
         ObjectKeys.Validate(prefix, folder: true);
@@ -91,6 +115,8 @@ internal sealed class FileSystemObjectStore(string root) : IObjectStore
     }
 
     public Task<byte[]?> GetAsync(string key, int? firstBytes, CancellationToken cancellationToken) => Task.FromResult(Get(key, firstBytes));
+
+    public Task<byte[]?> GetRangeAsync(string key, long offset, int count, CancellationToken cancellationToken) => Task.FromResult(GetRange(key, offset, count));
 
     public Task<IReadOnlyList<ObjectEntry>> ListAsync(string prefix, CancellationToken cancellationToken) => Task.FromResult(List(prefix));
 

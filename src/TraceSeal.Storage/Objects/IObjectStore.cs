@@ -21,6 +21,19 @@ internal interface IObjectStore
     /// <summary>The object (or its first <paramref name="firstBytes"/> bytes); null when there is no such object.</summary>
     Task<byte[]?> GetAsync(string key, int? firstBytes, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Bytes [<paramref name="offset"/>, <paramref name="offset"/> + <paramref name="count"/>) of the object, fewer at its
+    /// end; null when there is no such object. What a reader uses to open one frame of a block (docs/format.md §14).
+    /// A store that cannot read a range gets the whole object and cuts it (this default); both stores here read ranges.
+    /// </summary>
+    async Task<byte[]?> GetRangeAsync(string key, long offset, int count, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        var all = await GetAsync(key, firstBytes: null, cancellationToken).ConfigureAwait(false);
+        return all is null ? null : offset >= all.Length ? [] : all.AsSpan((int)offset, (int)Math.Min(count, all.Length - offset)).ToArray();
+    }
+
     /// <summary>Every object whose key starts with <paramref name="prefix"/> (a '/'-terminated folder), sorted by key (ordinal).</summary>
     Task<IReadOnlyList<ObjectEntry>> ListAsync(string prefix, CancellationToken cancellationToken);
 

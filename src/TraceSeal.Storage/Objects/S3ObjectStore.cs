@@ -81,21 +81,35 @@ internal sealed class S3ObjectStore : IObjectStore, IDisposable
         await _client.PutObjectAsync(request, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<byte[]?> GetAsync(string key, int? firstBytes, CancellationToken cancellationToken)
+    public Task<byte[]?> GetAsync(string key, int? firstBytes, CancellationToken cancellationToken) =>
+        GetAsync(key, firstBytes is { } n ? new ByteRange(0, n - 1) : null, firstBytes, cancellationToken);
+
+    /// <summary>A ranged GET (`Range: bytes=offset-end`): a reader opens one frame of a block without fetching the block.</summary>
+    public Task<byte[]?> GetRangeAsync(string key, long offset, int count, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        return count == 0 ? Task.FromResult<byte[]?>([]) : GetAsync(key, new ByteRange(offset, offset + count - 1), count, cancellationToken);
+    }
+
+    private async Task<byte[]?> GetAsync(string key, ByteRange? range, int? count, CancellationToken cancellationToken)
     {
         ObjectKeys.Validate(key);
-        var request = new GetObjectRequest { BucketName = Bucket, Key = Prefix + key };
-        if (firstBytes is { } n)
-        {
-            request.ByteRange = new ByteRange(0, n - 1);
-        }
-
+        var request = new GetObjectRequest { BucketName = Bucket, Key = Prefix + key, ByteRange = range };
         try
         {
             using var response = await _client.GetObjectAsync(request, cancellationToken).ConfigureAwait(false);
             using var buffer = new MemoryStream();
             await response.ResponseStream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
-            return buffer.ToArray();
+
+            if (range is null || count is not { } max)
+            {
+                return buffer.ToArray();
+            }
+
+            // Never other bytes than asked for: a server that ignores Range answers 200 with the whole object.
+            long start = response.HttpStatusCode == HttpStatusCode.PartialContent ? 0 : range.Start;
+            return start >= buffer.Length ? [] : buffer.GetBuffer().AsSpan((int)start, (int)Math.Min(max, buffer.Length - start)).ToArray();
         }
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
@@ -103,7 +117,7 @@ internal sealed class S3ObjectStore : IObjectStore, IDisposable
         }
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
         {
-            return []; // an empty object: there is no first byte to range over
+            return []; // an empty object, or a range past its end: there is no byte to return
         }
     }
 
