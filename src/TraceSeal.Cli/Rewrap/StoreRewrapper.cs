@@ -1,20 +1,24 @@
-using TraceSeal.Storage;
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using TraceSeal.Collector.Storage;
 using TraceSeal.Query;
 using TraceSeal.Sealing;
+using TraceSeal.Storage;
 using TraceSeal.Storage.Format;
+using TraceSeal.Storage.Log;
 
 namespace TraceSeal.Cli.Rewrap;
 
 /// <summary>
 /// `traceseal keys rewrap`: gives every sealed object of a filesystem store (blocks, indexes, recovered
-/// `.walseg` and live `.wal` segments, frame by frame) exactly a new recipient list, rewriting headers only
-/// (docs/format.md §8): payload bytes are copied unchanged, never re-encrypted.
+/// `.walseg` and live `.wal` segments) exactly a new recipient list, rewriting headers only (docs/format.md §8):
+/// payload bytes are copied unchanged, never re-encrypted. A sealed log (v2 segment or block, §14) has one header
+/// for the whole file: it is rewrapped once and every frame after it is copied as it is. A v1 segment is frames
+/// that are each a sealed object: each frame is rewrapped and its length prefix rewritten.
 ///
 /// Each object is opened in full first, so a corrupted or tampered object is reported (naming it) instead of
-/// getting a fresh header; kind, tenant and a frame's place in its segment are checked like the reader does.
+/// getting a fresh header; kind, tenant, name and a frame's place in its segment are checked like the reader does.
+/// A v2 block's index keeps its frame offsets: readers compare them after the header, whose length rewrap may change.
 /// Each file is replaced atomically (temp 0600 in the same directory, fsync, rename, directory fsync), so an
 /// interrupted run leaves every file either old or new; a second run skips the objects already done.
 ///
@@ -142,9 +146,15 @@ internal sealed class StoreRewrapper
         try
         {
             var bytes = File.ReadAllBytes(path);
-            var outcome = kind is FileKind.Block or FileKind.Index
-                ? RewrapSingle(path, bytes, kind == FileKind.Block ? ObjectKind.Block : ObjectKind.Index, tenant)
-                : RewrapSegment(path, bytes, tenant, live: kind == FileKind.LiveSegment);
+            var outcome = kind switch
+            {
+                FileKind.Index => RewrapSingle(path, bytes, ObjectKind.Index, tenant),
+                FileKind.Block when StoreFormat.IsSealedLog(bytes) => RewrapLog(path, bytes, tenant, LogPlace.Block),
+                FileKind.Block => RewrapSingle(path, bytes, ObjectKind.Block, tenant),
+                _ when StoreFormat.HasSealedMagic(bytes) =>
+                    RewrapLog(path, bytes, tenant, kind == FileKind.LiveSegment ? LogPlace.Live : LogPlace.Recovered),
+                _ => RewrapSegment(path, bytes, tenant, live: kind == FileKind.LiveSegment),
+            };
             summary.ObjectsSkipped += outcome.Unchanged;
             if (outcome.NewBytes is null)
             {
@@ -173,7 +183,91 @@ internal sealed class StoreRewrapper
         return rewrapped is null ? new Outcome(null, 0, 1) : new Outcome(rewrapped, 1, 0);
     }
 
-    /// <summary>A WAL segment: `[u32 BE length][sealed frame]` × n (docs/format.md §12.2); every frame is rewrapped and its length rewritten.</summary>
+    /// <summary>
+    /// A sealed log (v2 `.wal`, `.walseg` or `.block`, docs/format.md §14): its frames are found by the one keyless walk
+    /// (<see cref="LogScan"/>) and all opened (<see cref="LogReader"/>, which judges the tail by where the file lies),
+    /// then the header alone is rewrapped. A live segment's torn last frame was never acknowledged: it is kept as it
+    /// is, for the collector to cut at its next start.
+    /// </summary>
+    private Outcome RewrapLog(string path, byte[] bytes, string tenant, LogPlace place)
+    {
+        try
+        {
+            var scan = LogScan.Scan(bytes);
+            if (scan.Tail == LogTail.NoHeader)
+            {
+                if (place != LogPlace.Live)
+                {
+                    throw new StoreIntegrityException(path, SealedIntegrityException.Truncated);
+                }
+
+                _output.WriteLine($"note {path}: kept a header still being written ({bytes.Length} bytes, nothing in it acknowledged) as it is");
+                return new Outcome(null, 0, 0);
+            }
+
+            var header = Sealer.ReadHeader(bytes);
+            if (header.RecipientKeyIds.Count == _targetKeyIds.Count && header.RecipientKeyIds.All(_targetKeyIds.Contains))
+            {
+                return new Outcome(null, 0, 1);
+            }
+
+            // Every frame opened before the header changes: a tampered frame is reported now, not carried along.
+            var records = LogReader.ReadAll(bytes, _identities, place, out var info);
+            foreach (var record in records)
+            {
+                if (MemoryMarshal.TryGetArray(record.Payload, out var frame))
+                {
+                    CryptographicOperations.ZeroMemory(frame.Array);
+                }
+            }
+
+            CheckLogPlace(path, info!, tenant, place);
+            if (scan.Tail == LogTail.Torn)
+            {
+                _output.WriteLine($"note {path}: kept an incomplete last frame ({bytes.Length - scan.GoodLength} bytes at offset {scan.GoodLength}, never acknowledged) as it is");
+            }
+
+            var rewrapped = Sealer.Rewrap(bytes, _identities, _recipients);
+            if (!rewrapped.AsSpan(Sealer.ReadHeader(rewrapped).HeaderLength).SequenceEqual(bytes.AsSpan(header.HeaderLength)))
+            {
+                throw new InvalidOperationException($"{path}: rewrap changed frame bytes; nothing was written");
+            }
+
+            return new Outcome(rewrapped, 1, 0);
+        }
+        catch (SealedIntegrityException e)
+        {
+            throw new StoreIntegrityException(path, e.Code);
+        }
+        catch (NoIdentityMatchException e)
+        {
+            throw new StoreAccessException(path, e);
+        }
+    }
+
+    /// <summary>The reader's checks of a sealed log's place: kind wal-segment, tenant, and the name's id = the object id's first 8 bytes.</summary>
+    private static void CheckLogPlace(string path, SealedObjectInfo info, string tenant, LogPlace place)
+    {
+        if (info.ObjectKind != ObjectKind.WalSegment)
+        {
+            throw new StoreIntegrityException(path, StoreCodes.KindMismatch);
+        }
+
+        if (!string.Equals(info.Tenant, tenant, StringComparison.Ordinal))
+        {
+            throw new StoreIntegrityException(path, StoreCodes.TenantMismatch);
+        }
+
+        var stem = Path.GetFileNameWithoutExtension(path);
+        string nameId = stem;
+        if ((place != LogPlace.Block && !StoreFormat.TryParseLogStem(stem, out _, out nameId))
+            || !string.Equals(nameId, StoreFormat.BlockStemFromObjectId(info.ObjectId), StringComparison.Ordinal))
+        {
+            throw new StoreIntegrityException(path, StoreCodes.NameMismatch);
+        }
+    }
+
+    /// <summary>A v1 WAL segment: `[u32 BE length][sealed frame]` × n (docs/format.md §12.2); every frame is rewrapped and its length rewritten.</summary>
     private Outcome RewrapSegment(string path, byte[] bytes, string tenant, bool live)
     {
         if (!StoreFormat.TryParseSegmentStem(Path.GetFileNameWithoutExtension(path), out var seq, out var segmentId))
