@@ -1,3 +1,4 @@
+using TraceSeal.Storage.Log;
 using TraceSeal.Verify.Findings;
 
 namespace TraceSeal.Verify.Data;
@@ -100,7 +101,8 @@ internal static class DataScanner
 
             return Task.FromResult(total == count ? buffer : buffer[..total]);
         };
-        ObjectChecks.CheckAsync(report, store, path, At(path), length, read, CancellationToken.None).GetAwaiter().GetResult();
+        ScanLog scan = _ => Task.FromResult(LogScan.Scan(handle));
+        ObjectChecks.CheckAsync(report, store, path, At(path), length, read, scan, CancellationToken.None).GetAwaiter().GetResult();
     }
 
     private static void CheckMode(Report report, string path, bool isDirectory)

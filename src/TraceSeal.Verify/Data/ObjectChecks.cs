@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using TraceSeal.Sealing;
+using TraceSeal.Storage.Log;
 using TraceSeal.Verify.Findings;
 
 namespace TraceSeal.Verify.Data;
@@ -6,11 +8,16 @@ namespace TraceSeal.Verify.Data;
 /// <summary>Reads up to <paramref name="count"/> bytes at <paramref name="offset"/> of one object (fewer only at its end).</summary>
 internal delegate Task<byte[]> ReadRange(long offset, int count, CancellationToken cancellationToken);
 
+/// <summary>Walks one object as a sealed log with the store's keyless <see cref="LogScan"/>: a file by its length prefixes, an object from its bytes.</summary>
+internal delegate Task<LogScan> ScanLog(CancellationToken cancellationToken);
+
 /// <summary>
 /// The content checks of `verify data`, shared by directories (<see cref="DataScanner"/>) and object storage
 /// (<see cref="S3DataScanner"/>): through <see cref="ReadRange"/> they read only the first bytes a check needs —
-/// a sealed header, one WAL frame's length and header at a time — and up to <see cref="MaxInspectBytes"/> only
-/// for the plaintext-OTLP heuristic on data that is not sealed.
+/// a sealed header, one v1 WAL frame's length and header at a time — and up to <see cref="MaxInspectBytes"/> only
+/// for the plaintext-OTLP heuristic on data that is not sealed. A sealed log (v2 segment or block, queue segment;
+/// docs/format.md §14) is walked frame by frame by <see cref="ScanLog"/>. Findings say where and how much, never
+/// what: no byte of a file's content is echoed.
 /// </summary>
 internal static partial class ObjectChecks
 {
@@ -27,8 +34,8 @@ internal static partial class ObjectChecks
     /// up to <see cref="SealedHeader.MaxLength"/>.</summary>
     private const int HeadBytes = 4096;
 
-    /// <param name="name">The file or object name (the `.wal` / `.walseg` suffix selects frame-by-frame checking).</param>
-    public static async Task CheckAsync(Report report, StoreSummary store, string name, SourceLocation at, long length, ReadRange read, CancellationToken ct)
+    /// <param name="name">The file or object name (`.wal`, `.walseg` and `.queue` are segments: v1 ones are checked frame by frame).</param>
+    public static async Task CheckAsync(Report report, StoreSummary store, string name, SourceLocation at, long length, ReadRange read, ScanLog scanLog, CancellationToken ct)
     {
         if (length == 0)
         {
@@ -46,14 +53,20 @@ internal static partial class ObjectChecks
             }
         }
 
-        if (name.EndsWith(".wal", StringComparison.Ordinal) || name.EndsWith(".walseg", StringComparison.Ordinal)
-            || name.EndsWith(".queue", StringComparison.Ordinal))
+        byte[] head = await ReadHeaderAsync(read, 0, length, first: null, ct).ConfigureAwait(false);
+        if (SealedMagic.IsVersion(head, SealedMagic.LogVersion))
+        {
+            await CheckLogAsync(report, store, name, at, length, head, read, scanLog, ct).ConfigureAwait(false);
+            return;
+        }
+
+        if (!SealedMagic.HasMagic(head) && (name.EndsWith(".wal", StringComparison.Ordinal) || name.EndsWith(".walseg", StringComparison.Ordinal)
+                                            || name.EndsWith(".queue", StringComparison.Ordinal)))
         {
             await CheckWalFramesAsync(report, store, at, length, read, ct).ConfigureAwait(false);
             return;
         }
 
-        byte[] head = await ReadHeaderAsync(read, 0, length, first: null, ct).ConfigureAwait(false);
         if (SealedMagic.HasMagic(head))
         {
             if (!SealedMagic.IsKnownVersion(head))
@@ -78,8 +91,63 @@ internal static partial class ObjectChecks
     }
 
     /// <summary>
-    /// A WAL segment (live `.wal` or recovered `.walseg`) is a run of frames `[u32 BE length][sealed object]`
-    /// (docs/format.md §12): every frame must be a sealed object. A frame that runs past the end of the file is
+    /// A sealed log: one sealed header, then frames `[u32 length][sealed]` to the end (an end frame closes it). The
+    /// header is parsed like any other; the frames are walked by <paramref name="scanLog"/> without a key. Frames are
+    /// ciphertext or nothing; what a keyless walk can find unsealed is bytes after the end frame, and — outside a live
+    /// segment (`.wal`, `.queue`), whose writer may be in the middle of a frame or of the header — bytes that are not
+    /// a whole frame (the collector cuts such a tail before it moves a segment to `.walseg` or a block).
+    /// </summary>
+    private static async Task CheckLogAsync(Report report, StoreSummary store, string name, SourceLocation at, long length, byte[] head, ReadRange read, ScanLog scanLog, CancellationToken ct)
+    {
+        bool live = name.EndsWith(".wal", StringComparison.Ordinal) || name.EndsWith(".queue", StringComparison.Ordinal);
+        var header = SealedHeader.Parse(head.AsSpan(0, Math.Min(head.Length, SealedHeader.MaxLength)));
+        if (live && header.Problem == SealedHeader.Problem.Truncated && head.Length == length)
+        {
+            return; // the header goes out with the first frame; a live segment may be caught in that write
+        }
+
+        if (!CheckHeader(report, store, at, head, where: null))
+        {
+            return;
+        }
+
+        LogScan scan;
+        try
+        {
+            scan = await scanLog(ct).ConfigureAwait(false);
+        }
+        catch (SealedIntegrityException e)
+        {
+            report.Add(CheckResult.Finding(Catalogue.DataNotSealed, $"sealed log header is unreadable ({e.Code})", at));
+            return;
+        }
+
+        long end = scan.GoodLength;
+        switch (scan.Tail)
+        {
+            case LogTail.TrailingData:
+                await ReportUnsealedAsync(report, at, read, end, length, $"{length - end} byte(s) after the end frame (offset {end})", ct).ConfigureAwait(false);
+                break;
+            case LogTail.Torn when !live:
+                await ReportUnsealedAsync(report, at, read, end, length, $"{length - end} byte(s) at offset {end} are not a whole frame of the sealed log", ct).ConfigureAwait(false);
+                break;
+            default:
+                break; // complete, open (a live or recovered segment), or a live segment's frame still being written
+        }
+    }
+
+    /// <summary>Bytes of a sealed log that no frame covers: plaintext OTLP if they parse as such (counted, never shown), else unsealed.</summary>
+    private static async Task ReportUnsealedAsync(Report report, SourceLocation at, ReadRange read, long offset, long length, string what, CancellationToken ct)
+    {
+        byte[] bytes = await read(offset, (int)Math.Min(length - offset, MaxInspectBytes), ct).ConfigureAwait(false);
+        report.Add(PlaintextOtlp.Detect(bytes, out string found)
+            ? CheckResult.Finding(Catalogue.DataPlaintextOtlp, $"{what}: they hold {found} in plaintext", at)
+            : CheckResult.Finding(Catalogue.DataNotSealed, $"{what}: not sealed", at));
+    }
+
+    /// <summary>
+    /// A v1 WAL segment (live `.wal` or recovered `.walseg`; a v1 forwarding queue segment) is a run of frames
+    /// `[u32 BE length][sealed object]` (docs/format.md §12): every frame must be a sealed object of version 1. A frame that runs past the end of the file is
     /// a torn tail the writer cuts at its next start, not plaintext, so it is not a finding. One read per frame
     /// (its length and the start of its header); a header longer than that is read again.
     /// </summary>
@@ -102,7 +170,7 @@ internal static partial class ObjectChecks
 
             string where = $"WAL frame {frame} at offset {offset}";
             byte[] sealedHead = await ReadHeaderAsync(read, offset + 4, frameLength, chunk.AsMemory(4, (int)Math.Min(frameLength, chunk.Length - 4)), ct).ConfigureAwait(false);
-            if (!SealedMagic.HasMagic(sealedHead) || !SealedMagic.IsKnownVersion(sealedHead))
+            if (!SealedMagic.IsVersion(sealedHead, SealedMagic.ObjectVersion))
             {
                 report.Add(CheckResult.Finding(Catalogue.DataNotSealed, $"{where} is not a sealed object of a known version", at));
                 return;

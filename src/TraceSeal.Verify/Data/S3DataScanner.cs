@@ -2,6 +2,7 @@ using System.Net;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
+using TraceSeal.Storage.Log;
 using TraceSeal.Verify.Findings;
 
 namespace TraceSeal.Verify.Data;
@@ -57,7 +58,9 @@ internal static class S3DataScanner
             var reader = new RangeReader(client, target.Bucket, o.Key);
             try
             {
-                await ObjectChecks.CheckAsync(report, store, o.Key, at, length, reader.ReadAsync, ct).ConfigureAwait(false);
+                // A sealed log is walked from its bytes: one GET of the object instead of one ranged GET per frame.
+                ScanLog scan = async token => LogScan.Scan(await reader.ReadAsync(0, (int)Math.Min(length, Array.MaxLength), token).ConfigureAwait(false));
+                await ObjectChecks.CheckAsync(report, store, o.Key, at, length, reader.ReadAsync, scan, ct).ConfigureAwait(false);
                 string? sse = reader.Read ? reader.Sse : await HeadSseAsync(client, target.Bucket, o.Key, ct).ConfigureAwait(false);
                 count++;
                 if (string.IsNullOrEmpty(sse))
