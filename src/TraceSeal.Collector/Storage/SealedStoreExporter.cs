@@ -80,6 +80,9 @@ internal sealed class SealedStoreExporter : IExporter
     /// <summary>True while WAL commits fail (e.g. a full disk): clients get retryable refusals, /readyz says so.</summary>
     public bool IsFailing => _tenants.Values.Any(t => t.IsWriteFailing);
 
+    /// <summary>True while a tenant refused a request for its backlog within the last few seconds (/readyz says so).</summary>
+    public bool BacklogRefusedRecently => _tenants.Values.Any(t => t.BacklogRefusedRecently);
+
     /// <summary>Sealed WAL bytes not yet in a block, per tenant (self-telemetry; bounded by wal::max_backlog_bytes).</summary>
     public IEnumerable<KeyValuePair<string, long>> WalBacklogBytesByTenant =>
         _tenants.Select(t => new KeyValuePair<string, long>(t.Key, t.Value.BacklogBytes));

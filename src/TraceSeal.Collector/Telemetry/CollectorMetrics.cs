@@ -73,7 +73,13 @@ internal sealed class CollectorMetrics(
 
             if (exporter is Storage.SealedStoreExporter { IsFailing: true })
             {
-                reason = $"exporter {exporter.Id} is failing: writing the sealed WAL fails (disk full or unwritable?)";
+                reason = $"exporter {exporter.Id} is failing: writing the sealed WAL or cutting a block fails (disk full or unwritable?)";
+                return false;
+            }
+
+            if (exporter is Storage.SealedStoreExporter { BacklogRefusedRecently: true })
+            {
+                reason = $"exporter {exporter.Id} is refusing data: the sealed WAL backlog reached wal::max_backlog_bytes (blocks not cut or not uploaded yet)";
                 return false;
             }
         }

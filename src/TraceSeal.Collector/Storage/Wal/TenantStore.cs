@@ -87,6 +87,11 @@ internal sealed class TenantStore
     private long _lastFailureLogged;
     private long _lastCutFailureLogged;
 
+    private long _lastBacklogRefusal = long.MinValue / 2;
+
+    /// <summary>A backlog refusal within the last 5 s (readiness reports it; it clears by itself once requests fit again).</summary>
+    public bool BacklogRefusedRecently => Environment.TickCount64 - Volatile.Read(ref _lastBacklogRefusal) < 5_000;
+
     private long SegmentLimit => Math.Min(_ctx.Settings.Wal.SegmentBytes, _ctx.Settings.Block.MaxBytes);
 
     public async ValueTask<SinkResult> AppendAsync(ReceivedBatch batch)
@@ -95,6 +100,7 @@ internal sealed class TenantStore
         if (Interlocked.Add(ref _backlog, reserve) > _ctx.Settings.Wal.MaxBacklogBytes)
         {
             Interlocked.Add(ref _backlog, -reserve);
+            Volatile.Write(ref _lastBacklogRefusal, Environment.TickCount64);
             StorageLog.BacklogLimit(_ctx.Logger, Tenant, _ctx.Settings.Wal.MaxBacklogBytes);
             return SinkResult.Refuse(StoreContext.RetryAfter, "wal backlog limit reached");
         }
