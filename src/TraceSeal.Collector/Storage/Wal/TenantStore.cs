@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using TraceSeal.Collector.Pipeline;
 using TraceSeal.Collector.Storage.Blocks;
 using TraceSeal.Collector.Storage.Index;
+using TraceSeal.Otlp;
 using TraceSeal.Sealing;
 using TraceSeal.Storage;
 using TraceSeal.Storage.Format;
@@ -105,17 +106,36 @@ internal sealed class TenantStore
             return SinkResult.Refuse(StoreContext.RetryAfter, "wal backlog limit reached");
         }
 
-        // No copy: the receiver keeps Payload (and Index) valid until this call returns, and it returns only
-        // once the loop has written (or refused) the request.
-        var item = new WalItem(WalItemKind.Append) { Signal = batch.Signal, Payload = batch.Payload, Index = batch.Index, Reserved = reserve };
-        if (!_channel.Writer.TryWrite(item))
+        // Receivers gather the index entries while validating. A caller that did not (a test, a future component)
+        // gets them gathered here, on its own thread: a trace record without index entries would be pruned by
+        // every indexed query, which is silent loss for readers.
+        RequestIndex? own = null;
+        var index = batch.Index;
+        if (index is null && batch.Signal == OtlpSignal.Traces)
         {
-            Interlocked.Add(ref _backlog, -reserve);
-            return SinkResult.Refuse(StoreContext.RetryAfter, "sealed store is stopping");
+            own = index = RequestIndex.Rent();
+            var visitor = own.CreateVisitor();
+            OtlpValidator.TryValidate(batch.Payload.Span, OtlpSignal.Traces, ref visitor, out _, out _);
         }
 
-        // Not cancellable once enqueued: the commit completes (or fails) the waiter either way.
-        return await item.Done.Task.ConfigureAwait(false);
+        try
+        {
+            // No copy: the receiver keeps Payload (and Index) valid until this call returns, and it returns only
+            // once the loop has written (or refused) the request.
+            var item = new WalItem(WalItemKind.Append) { Signal = batch.Signal, Payload = batch.Payload, Index = index, Reserved = reserve };
+            if (!_channel.Writer.TryWrite(item))
+            {
+                Interlocked.Add(ref _backlog, -reserve);
+                return SinkResult.Refuse(StoreContext.RetryAfter, "sealed store is stopping");
+            }
+
+            // Not cancellable once enqueued: the commit completes (or fails) the waiter either way.
+            return await item.Done.Task.ConfigureAwait(false);
+        }
+        finally
+        {
+            RequestIndex.Return(own);
+        }
     }
 
     /// <summary>Posts a control item and waits until the loop handled it.</summary>
