@@ -296,6 +296,11 @@ internal sealed class TenantStore
                 }
 
                 CutRetired();
+                if (_writeFailing && _retired.Count == 0)
+                {
+                    ProbeDisk();
+                }
+
                 if (tick && _ctx.Uploader is null)
                 {
                     Retention.Sweep(_ctx, Tenant);
@@ -522,6 +527,39 @@ internal sealed class TenantStore
         }
     }
 
+    /// <summary>
+    /// After failed writes, readiness must not wait for a request to succeed (a load balancer that reads /readyz
+    /// sends none: that would latch). On each tick (once nothing waits to be cut) a probe writes, fsyncs and deletes one frame's worth of bytes
+    /// in the WAL directory; when that succeeds the store reports healthy again (a real write that fails sets it back).
+    /// </summary>
+    private void ProbeDisk()
+    {
+        var probe = Path.Combine(_walDir, "probe" + StoreFormat.TempExtension);
+        try
+        {
+            using (var file = AtomicFile.CreatePrivate(probe))
+            {
+                file.SetLength(ProbeBytes);
+                file.Write(new byte[ProbeBytes]);
+                file.Flush(flushToDisk: true);
+            }
+
+            _writeFailing = false;
+            StorageLog.WalWriteRecovered(_ctx.Logger, Tenant);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Still failing; the next tick tries again.
+        }
+        finally
+        {
+            AtomicFile.TryDelete(probe);
+        }
+    }
+
+    /// <summary>A group commit's worth of bytes: a disk that takes this takes the next frame.</summary>
+    private const int ProbeBytes = StoreContext.MaxFrameBytes;
+
     private void MakeBlock(Retired retired)
     {
         var segment = retired.Segment;
@@ -550,9 +588,18 @@ internal sealed class TenantStore
         // 2. Its sealed index (one small object, one key agreement), written atomically.
         if (!retired.Indexed)
         {
-            var index = retired.Index.Build(Convert.FromHexString(segment.ObjectId), segment.Length, segment.Frames);
-            var sealedIndex = Sealer.Seal(index.Encode(), ObjectKind.Index, Tenant, _ctx.Recipients);
-            AtomicFile.Write(bucketDir, stem + StoreFormat.IndexExtension, sealedIndex);
+            if (File.Exists(Path.Combine(bucketDir, stem + StoreFormat.IndexExtension)))
+            {
+                // An earlier attempt renamed the index into place, then failed (its directory fsync): it is whole.
+                DirectorySync.Fsync(bucketDir);
+            }
+            else
+            {
+                var index = retired.Index.Build(Convert.FromHexString(segment.ObjectId), segment.Length, segment.Frames);
+                var sealedIndex = Sealer.Seal(index.Encode(), ObjectKind.Index, Tenant, _ctx.Recipients);
+                AtomicFile.Write(bucketDir, stem + StoreFormat.IndexExtension, sealedIndex);
+            }
+
             retired.Indexed = true;
             StorageLog.BlockWritten(_ctx.Logger, _ctx.Local.Describe(blockKey), retired.Index.RecordCount, segment.Length, 1);
         }
