@@ -8,7 +8,10 @@ using TraceSeal.Storage.Format;
 
 namespace TraceSeal.Query;
 
-/// <summary>The spans a query found, grouped as they were received (resource → scope → spans).</summary>
+/// <summary>
+/// The spans a query found, grouped as they were received (resource → scope → spans). The groups are in time order:
+/// by the earliest start of their spans, ties by their smallest trace id, then span id; spans inside a group stay as received.
+/// </summary>
 public sealed class QueryResult
 {
     public required ExportTraceServiceRequest Request { get; init; }
@@ -89,7 +92,7 @@ internal sealed class SpanMatcher(TraceQuery query)
             over = _traceStart.Count - query.Limit;
         }
 
-        var request = new ExportTraceServiceRequest();
+        var groups = new List<(ulong Start, UInt128 TraceId, ulong SpanId, int Read, ResourceSpans Spans)>(_matched.Count);
         int spans = 0;
         foreach (var rs in _matched)
         {
@@ -111,8 +114,36 @@ internal sealed class SpanMatcher(TraceQuery query)
                 }
             }
 
-            spans += rs.ScopeSpans.Sum(ss => ss.Spans.Count);
-            request.ResourceSpans.Add(rs);
+            ulong start = ulong.MaxValue;
+            UInt128 traceId = UInt128.MaxValue;
+            ulong spanId = ulong.MaxValue;
+            foreach (var ss in rs.ScopeSpans)
+            {
+                foreach (var span in ss.Spans)
+                {
+                    start = Math.Min(start, span.StartTimeUnixNano);
+                    traceId = UInt128.Min(traceId, Id128(span.TraceId));
+                    spanId = Math.Min(spanId, Id64(span.SpanId));
+                }
+
+                spans += ss.Spans.Count;
+            }
+
+            groups.Add((start, traceId, spanId, groups.Count, rs));
+        }
+
+        // Time order, not read order: a store's objects are read by creation second, then by name, and a name is a
+        // random id (v2: blocks cut in the same second come back in any order). A group's place is the earliest
+        // start of its spans, ties by its smallest trace id, then span id (then read order); spans inside a group stay
+        // as received.
+        groups.Sort(static (a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start)
+            : a.TraceId != b.TraceId ? a.TraceId.CompareTo(b.TraceId)
+            : a.SpanId != b.SpanId ? a.SpanId.CompareTo(b.SpanId)
+            : a.Read.CompareTo(b.Read));
+        var request = new ExportTraceServiceRequest();
+        foreach (var group in groups)
+        {
+            request.ResourceSpans.Add(group.Spans);
         }
 
         return new QueryResult

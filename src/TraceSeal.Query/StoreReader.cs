@@ -103,10 +103,13 @@ public sealed partial class StoreReader
     /// <summary>Frames of sealed logs (v2) opened so far, end frames included: tests see how much a query read.</summary>
     internal long FramesOpened { get; private set; }
 
-    /// <summary>Every record of every signal in a tenant, in write order (v1: by WAL sequence number; v2: by the creation minute in the log's header).</summary>
+    /// <summary>
+    /// Every record of every signal in a tenant, in write order as far as the store records it: by object (v1: its WAL
+    /// sequence number; v2: the creation second in the log's header; ties by object name, a random id), then in log order.
+    /// </summary>
     public IReadOnlyList<StoredRecord> ReadRecords(string tenant) => Read(tenant, prune: null);
 
-    /// <summary>Runs a trace query over the store.</summary>
+    /// <summary>Runs a trace query over the store; the spans come back in time order (<see cref="QueryResult"/>), not in read order.</summary>
     public QueryResult Query(TraceQuery query)
     {
         ArgumentNullException.ThrowIfNull(query);
