@@ -1,4 +1,5 @@
 using TraceSeal.Query;
+using TraceSeal.Storage.Log;
 using TraceSeal.Storage.Tests.TestSupport;
 using static TraceSeal.Storage.Tests.TestSupport.StoreFixture;
 
@@ -31,13 +32,14 @@ public sealed class TamperTests : IDisposable
     {
         var (a, _) = await TwoBlocksAsync();
         var bytes = File.ReadAllBytes(a);
-        bytes[^20] ^= 0x01;
+        var frame = LogScan.Scan(bytes).Frames[0];
+        bytes[frame.Offset + LogScan.PrefixLength + 1] ^= 0x01; // frame 0's ciphertext, not a length prefix (docs/format.md §14.6)
         File.WriteAllBytes(a, bytes);
 
         var e = QueryFails();
         Assert.Equal(a, e.ObjectPath);
         Assert.Equal("chunk_auth_failed", e.Code);
-        Assert.StartsWith(a + ": integrity error (chunk_auth_failed)", e.Message);
+        Assert.StartsWith($"{a} frame 0 at offset {frame.Offset}: integrity error (chunk_auth_failed)", e.Message);
     }
 
     [Fact]
@@ -67,10 +69,10 @@ public sealed class TamperTests : IDisposable
         Assert.Equal(a, e.ObjectPath);
         Assert.Equal("index_mismatch", e.Code);
 
-        File.Delete(Path.ChangeExtension(a, ".index")); // without its index the block itself fails
+        File.Delete(Path.ChangeExtension(a, ".index")); // without its index the block itself fails: its end frame is cut
         e = QueryFails();
         Assert.Equal(a, e.ObjectPath);
-        Assert.Equal("chunk_auth_failed", e.Code);
+        Assert.Equal("truncated", e.Code);
     }
 
     [Fact]
@@ -82,7 +84,7 @@ public sealed class TamperTests : IDisposable
 
         var e = QueryFails();
         Assert.Equal(a, e.ObjectPath);
-        Assert.Equal("chunk_auth_failed", e.Code);
+        Assert.Equal("trailing_data", e.Code); // a byte after the end frame
     }
 
     [Fact]
@@ -140,12 +142,13 @@ public sealed class TamperTests : IDisposable
         await exporter.CrashAsync();
         var segment = Assert.Single(_f.Files("*.wal"));
         var bytes = File.ReadAllBytes(segment);
-        bytes[200] ^= 0x01; // inside frame 0
+        var frame = LogScan.Scan(bytes).Frames[0]; // right after the segment's header
+        bytes[frame.Offset + LogScan.PrefixLength + 1] ^= 0x01;
         File.WriteAllBytes(segment, bytes);
 
         var e = QueryFails();
         Assert.Equal(segment, e.ObjectPath);
-        Assert.Contains("frame 0 at offset 0", e.Message);
+        Assert.StartsWith($"{segment} frame 0 at offset {frame.Offset}: integrity error (chunk_auth_failed)", e.Message);
     }
 
     [Fact]
@@ -157,11 +160,12 @@ public sealed class TamperTests : IDisposable
         await exporter.CrashAsync();
         var segment = Assert.Single(_f.Files("*.wal"));
         var bytes = File.ReadAllBytes(segment);
-        int first = 4 + (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes);
-        File.WriteAllBytes(segment, [.. bytes[first..], .. bytes[..first]]);
+        var scan = LogScan.Scan(bytes);
+        var (first, second) = ((int)scan.Frames[0].Offset, (int)scan.Frames[1].Offset);
+        File.WriteAllBytes(segment, [.. bytes[..first], .. bytes[second..], .. bytes[first..second]]); // header, frame 1, frame 0
 
         var e = QueryFails();
         Assert.Equal(segment, e.ObjectPath);
-        Assert.Equal("frame_out_of_order", e.Code);
+        Assert.StartsWith($"{segment} frame 0 at offset {first}: integrity error (chunk_auth_failed)", e.Message); // sealed as frame 1
     }
 }
