@@ -7,6 +7,7 @@ using TraceSeal.Collector.Pipeline;
 using TraceSeal.Collector.Storage;
 using TraceSeal.Query;
 using TraceSeal.Sealing;
+using TraceSeal.Storage.Log;
 using TraceSeal.Storage.Objects;
 using TraceSeal.Storage.Tests.TestSupport;
 using static TraceSeal.Storage.Tests.TestSupport.StoreFixture;
@@ -16,8 +17,9 @@ namespace TraceSeal.Storage.Tests.S3;
 
 /// <summary>
 /// `sealed_store::s3` against a real S3-compatible server (s3rver on loopback): blocks and indexes go to the
-/// bucket after the cut, the WAL only goes once they are there, `query --store s3://` reads them back, the
-/// server's disk holds nothing readable, and a changed object is an integrity error naming its key.
+/// bucket after the cut (the block is the closed WAL segment, renamed under the local `blocks/` first), the local
+/// copies only go once they are there, `query --store s3://` reads them back, the server's disk holds nothing
+/// readable, and a changed object is an integrity error naming its key.
 /// </summary>
 [Collection(S3rverCollection.Name)]
 public sealed class S3StoreTests(S3rverFixture s3) : IDisposable
@@ -58,7 +60,7 @@ public sealed class S3StoreTests(S3rverFixture s3) : IDisposable
         await exporter.CutBlocksAsync();
         await exporter.Uploader!.FlushAsync();
 
-        // Both uploads done → the WAL they cover is gone; nothing went to the local block folder.
+        // Both uploads done → no WAL segment left, and the local copies of blocks and indexes are gone.
         Assert.Empty(_f.Files("*.wal"));
         Assert.Empty(_f.Files("*.block"));
         Assert.Empty(_f.Files("*.index"));
@@ -136,6 +138,7 @@ public sealed class S3StoreTests(S3rverFixture s3) : IDisposable
     {
         var (keys, _) = await TwoBlocksAsync();
         var key = keys.First(k => k.EndsWith(extension, StringComparison.Ordinal));
+        var where = ""; // a block's message names the frame (docs/format.md §14.6), an index's the object alone
         using (var client = s3.Client())
         {
             byte[] bytes;
@@ -146,14 +149,25 @@ public sealed class S3StoreTests(S3rverFixture s3) : IDisposable
                 bytes = buffer.ToArray();
             }
 
-            bytes[^20] ^= 0x01;
+            // Ciphertext either way: of the index's last chunk (a sealed object), of the block's frame 0 (a sealed log).
+            if (extension == ".block")
+            {
+                var frame = LogScan.Scan(bytes).Frames[0];
+                bytes[frame.Offset + LogScan.PrefixLength + 1] ^= 0x01;
+                where = $" frame 0 at offset {frame.Offset}";
+            }
+            else
+            {
+                bytes[^20] ^= 0x01;
+            }
+
             await client.PutObjectAsync(new PutObjectRequest { BucketName = S3rverFixture.Bucket, Key = key, InputStream = new MemoryStream(bytes), UseChunkEncoding = false });
         }
 
         var e = Assert.Throws<StoreIntegrityException>(() => S3Reader().Query(new TraceQuery()));
         Assert.Equal($"s3://{S3rverFixture.Bucket}/{key}", e.ObjectPath);
         Assert.Equal("chunk_auth_failed", e.Code);
-        Assert.StartsWith($"s3://{S3rverFixture.Bucket}/{key}: integrity error (chunk_auth_failed)", e.Message);
+        Assert.StartsWith($"s3://{S3rverFixture.Bucket}/{key}{where}: integrity error (chunk_auth_failed)", e.Message);
     }
 
     [Fact]
@@ -172,14 +186,14 @@ public sealed class S3StoreTests(S3rverFixture s3) : IDisposable
     }
 
     [Fact]
-    public async Task While_uploads_fail_the_WAL_is_kept_and_the_block_goes_up_once_the_store_answers()
+    public async Task While_uploads_fail_the_cut_block_is_kept_on_local_disk_and_goes_up_once_the_store_answers()
     {
         using var real = new S3ObjectStore(S3rverFixture.Bucket, _prefix, s3.Endpoint, null, forcePathStyle: true, sseKmsKeyId: null);
         var flaky = new GatedStore(real);
         var a = Request(Service, Enumerable.Range(1, 300).ToArray());
         var big = Request(Service, Enumerable.Range(1000, 300).ToArray());
 
-        // Room for either request alone, not for `big` while `a` still holds its WAL frame (sealed: larger than a).
+        // Room for either request alone, not for `big` while `a`'s block waits for its upload (sealed: larger than a).
         var settings = Settings(backlog: a.CalculateSize() + big.CalculateSize() + 10);
         await using var exporter = new SealedStoreExporter("sealed_store", settings, [KeyFiles.LoadRecipient(_f.Recipient)],
             Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, remote: flaky);
@@ -188,8 +202,10 @@ public sealed class S3StoreTests(S3rverFixture s3) : IDisposable
         await exporter.CutBlocksAsync();
         await flaky.FirstFailure;
 
-        // The upload failed: its segment stays, and the backlog it holds still counts against the limit.
-        Assert.Single(_f.Files("*.wal"));
+        // The upload failed: the block and its index stay under the local blocks/, and their backlog still counts.
+        Assert.Empty(_f.Files("*.wal"));
+        Assert.Single(_f.Files("*.block"));
+        Assert.Single(_f.Files("*.index"));
         Assert.Empty(await s3.KeysAsync(_prefix + "/"));
         var refused = await exporter.ExportAsync(Batch(big), default);
         Assert.False(refused.Accepted);
@@ -197,14 +213,15 @@ public sealed class S3StoreTests(S3rverFixture s3) : IDisposable
 
         flaky.Open();
         await exporter.Uploader!.FlushAsync();
-        Assert.Empty(_f.Files("*.wal"));
+        Assert.Empty(_f.Files("*.block"));
+        Assert.Empty(_f.Files("*.index"));
         Assert.Equal(2, (await s3.KeysAsync(_prefix + "/")).Count);
         Assert.Equal(SinkResult.Ok, await exporter.ExportAsync(Batch(big), default)); // the backlog was released
         Assert.Equal(Merge(a), S3Reader().Query(new TraceQuery { Limit = 0 }).Request); // `big` is still in the local WAL
     }
 
     [Fact]
-    public async Task A_crash_before_the_upload_leaves_the_WAL_and_the_next_start_uploads_it()
+    public async Task A_crash_before_the_upload_leaves_the_block_on_local_disk_and_the_next_start_uploads_it()
     {
         using var real = new S3ObjectStore(S3rverFixture.Bucket, _prefix, s3.Endpoint, null, forcePathStyle: true, sseKmsKeyId: null);
         var down = new GatedStore(real);
@@ -216,17 +233,19 @@ public sealed class S3StoreTests(S3rverFixture s3) : IDisposable
         await exporter.CutBlocksAsync();
         await down.FirstFailure;
         await exporter.CrashAsync();
-        Assert.Single(_f.Files("*.wal"));
+        Assert.Empty(_f.Files("*.wal"));
+        var block = Path.GetRelativePath(_f.Store, Assert.Single(_f.Files("*.block"))).Replace(Path.DirectorySeparatorChar, '/');
+        Assert.Single(_f.Files("*.index"));
 
-        // Next start, S3 reachable: the segment is recovered as .walseg, uploaded, and removed locally.
+        // Next start, S3 reachable: what the local blocks/ holds is uploaded under the same keys, and removed locally.
         await using (var restarted = await _f.StartAsync(Settings()))
         {
             await restarted.Uploader!.FlushAsync();
         }
 
-        Assert.Empty(_f.Files("*.wal"));
-        Assert.Empty(_f.Files("*.walseg"));
-        Assert.Contains(await s3.KeysAsync(_prefix + "/"), k => k.EndsWith(".walseg", StringComparison.Ordinal));
+        Assert.Empty(_f.Files("*.block"));
+        Assert.Empty(_f.Files("*.index"));
+        Assert.Equal([$"{_prefix}/{block}", $"{_prefix}/{block[..^".block".Length]}.index"], await s3.KeysAsync(_prefix + "/"));
         Assert.Equal(Merge(a), S3Reader().Query(new TraceQuery()).Request);
     }
 
