@@ -1,7 +1,7 @@
-using System.Buffers.Binary;
 using TraceSeal.Cli.Commands;
 using TraceSeal.Query;
 using TraceSeal.Sealing;
+using TraceSeal.Storage.Format;
 using TraceSeal.Storage.Tests.TestSupport;
 using static TraceSeal.Storage.Tests.TestSupport.StoreFixture;
 
@@ -9,7 +9,8 @@ namespace TraceSeal.Storage.Tests.Rewrap;
 
 /// <summary>
 /// `traceseal keys rewrap` on a store the sealed_store exporter wrote, holding every kind of file: a block and
-/// its index, a recovered `.walseg` (crash, restart) and a live `.wal` (crash). Headers change, payloads never.
+/// its index, a recovered `.walseg` (crash, restart) and a live `.wal` (crash). Each file has one header (the
+/// segments and the block are sealed logs, the index a sealed object): headers change, the bytes after them never.
 /// </summary>
 public sealed class RewrapTests : IDisposable
 {
@@ -38,20 +39,16 @@ public sealed class RewrapTests : IDisposable
         Assert.Equal("", error);
         var after = Snapshot();
         Assert.Equal(before.Keys, after.Keys);
-        foreach (var (path, objects) in before)
+        foreach (var (path, old) in before)
         {
-            Assert.Equal(objects.Count, after[path].Count);
-            for (int i = 0; i < objects.Count; i++)
-            {
-                Assert.Equal(objects[i].Payload, after[path][i].Payload); // not re-encrypted
-                Assert.Equal(objects[i].Info.ObjectId, after[path][i].Info.ObjectId);
-                Assert.Equal([Key(_f.Recipient), Key(OtherRecipient)], after[path][i].Info.RecipientKeyIds);
-            }
+            Assert.Equal(old.Payload, after[path].Payload); // not re-encrypted
+            Assert.Equal(old.Info.ObjectId, after[path].Info.ObjectId);
+            Assert.Equal([Key(_f.Recipient), Key(OtherRecipient)], after[path].Info.RecipientKeyIds);
         }
 
         Assert.Equal(Traces, _f.Reader(_f.OtherIdentity).Query(new TraceQuery { Limit = 0 }).TraceCount);
         Assert.Equal(Traces, _f.Reader().Query(new TraceQuery { Limit = 0 }).TraceCount);
-        int objectCount = before.Values.Sum(o => o.Count);
+        int objectCount = before.Count;
         Assert.Contains($"rewrapped {objectCount} object(s) in 4 file(s) (1 block, 1 index, 1 .walseg, 1 .wal); 0 object(s) skipped", output);
         Assert.Contains("0 failed", output);
         Assert.All(_f.Files("*"), f => Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(f)));
@@ -73,14 +70,11 @@ public sealed class RewrapTests : IDisposable
 
         Assert.Equal(0, code);
         Assert.Equal("", error);
-        Assert.All(Snapshot().Values.SelectMany(o => o), o => Assert.Equal([Key(OtherRecipient)], o.Info.RecipientKeyIds));
+        Assert.All(Snapshot().Values, o => Assert.Equal([Key(OtherRecipient)], o.Info.RecipientKeyIds));
         foreach (var file in _f.Files("*.block").Concat(_f.Files("*.index")).Concat(_f.Files("*.walseg")).Concat(_f.Files("*.wal")))
         {
-            // Each object on its own, not only through the query path that stops at the first failure.
-            foreach (var obj in Objects(file))
-            {
-                Assert.Throws<NoIdentityMatchException>(() => Sealer.Open(obj, [KeyFiles.LoadIdentity(_f.Identity)], out _));
-            }
+            // Each file on its own, not only through the query path that stops at the first failure.
+            Assert.Throws<NoIdentityMatchException>(() => OpenHeader(File.ReadAllBytes(file), _f.Identity));
         }
 
         var stdout = new StringWriter();
@@ -96,7 +90,7 @@ public sealed class RewrapTests : IDisposable
         await BuildStoreAsync();
         var block = Assert.Single(_f.Files("*.block"));
         var bytes = File.ReadAllBytes(block);
-        bytes[^20] ^= 0x01; // inside the last chunk's ciphertext: only opening the payload can tell
+        bytes[^40] ^= 0x01; // inside the last data frame's ciphertext (before its tag and the 20-byte end frame): only opening it can tell
         File.WriteAllBytes(block, bytes);
 
         var (code, output, error) = Rewrap([_f.Identity], [_f.Recipient, OtherRecipient]);
@@ -181,33 +175,28 @@ public sealed class RewrapTests : IDisposable
 
     private static string Key(string recipientFile) => KeyFiles.LoadRecipient(recipientFile).KeyId;
 
-    /// <summary>Every sealed object of the store by file: its header fields and its payload bytes (everything after the header).</summary>
-    private Dictionary<string, List<(SealedObjectInfo Info, byte[] Payload)>> Snapshot() =>
+    /// <summary>Every file of the store: its header fields and the bytes after its header (a log's frames, an object's payload).</summary>
+    private Dictionary<string, (SealedObjectInfo Info, byte[] Payload)> Snapshot() =>
         _f.Files("*").Where(f => Path.GetFileName(f) != "store.lock").ToDictionary(
             f => f,
-            f => Objects(f).Select(o =>
+            f =>
             {
-                var info = Sealer.ReadHeader(o);
-                return (info, o[info.HeaderLength..]);
-            }).ToList());
+                var bytes = File.ReadAllBytes(f);
+                var info = Sealer.ReadHeader(bytes);
+                return (info, bytes[info.HeaderLength..]);
+            });
 
-    /// <summary>The objects of a file: the whole file, or each frame of a WAL segment.</summary>
-    private static List<byte[]> Objects(string path)
+    /// <summary>Unwraps a file's header with <paramref name="identityFile"/>: a sealed log's (docs/format.md §14) or a sealed object's.</summary>
+    private static void OpenHeader(byte[] bytes, string identityFile)
     {
-        var bytes = File.ReadAllBytes(path);
-        if (!path.EndsWith(".wal", StringComparison.Ordinal) && !path.EndsWith(".walseg", StringComparison.Ordinal))
+        IIdentity[] identities = [KeyFiles.LoadIdentity(identityFile)];
+        if (StoreFormat.IsSealedLog(bytes))
         {
-            return [bytes];
+            SealedLogReader.Open(bytes, identities).Dispose();
         }
-
-        var frames = new List<byte[]>();
-        for (int pos = 0; pos < bytes.Length;)
+        else
         {
-            int length = (int)BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(pos));
-            frames.Add(bytes[(pos + 4)..(pos + 4 + length)]);
-            pos += 4 + length;
+            Sealer.Open(bytes, identities, out _);
         }
-
-        return frames;
     }
 }
