@@ -25,10 +25,10 @@ internal sealed class PendingBlock(TenantStore owner, string blockKey, string in
 /// `sealed_store::s3`: one background loop per exporter that puts cut blocks into object storage, in cut
 /// order — the block (the closed segment file, as it is), then its index (a reader never sees an index without
 /// its block), then deletes the local copies. Also uploads what an earlier run left under the local `blocks/` folder
-/// (recovered `.walseg` segments, blocks of a filesystem-store run) and removes each local copy once it is
-/// in the bucket. Failures retry with exponential backoff for as long as it takes; meanwhile the WAL
-/// backlog limit refuses new data (retryable), which bounds both the pending blocks in memory and the WAL
-/// on disk. Acknowledgements never wait for this loop. A block is read from the local disk only to upload it:
+/// (recovered `.walseg` segments, blocks cut but not uploaded before a stop or crash, blocks of a filesystem-store
+/// run) and removes each local copy once it is in the bucket. Failures retry with exponential backoff for as long
+/// as it takes; meanwhile the WAL backlog limit refuses new data (retryable), which bounds the pending blocks on
+/// local disk and the WAL. Acknowledgements never wait for this loop. A block is read from the local disk only to upload it:
 /// nothing pending is held in memory.
 /// </summary>
 internal sealed class BlockUploader
@@ -77,7 +77,7 @@ internal sealed class BlockUploader
         _loop = Task.Run(RunAsync);
     }
 
-    /// <summary>False once stopping: the block's segments then stay in the WAL and are recovered at the next start.</summary>
+    /// <summary>False once stopping: the block and its index then stay under the local `blocks/` and go up at the next start.</summary>
     public bool Enqueue(PendingBlock block)
     {
         if (_queue.Writer.TryWrite(block))
@@ -166,7 +166,7 @@ internal sealed class BlockUploader
         }
         catch (Exception) when (_crash.IsCancellationRequested)
         {
-            // kill -9 semantics: whatever the in-flight upload threw, its WAL segments stay for the next start
+            // kill -9 semantics: whatever the in-flight upload threw, its local files stay for the next start
         }
         finally
         {
@@ -212,7 +212,7 @@ internal sealed class BlockUploader
             catch (Exception e) when (!_crash.IsCancellationRequested)
             {
                 // Any failure (network, throttling, credentials, a full local disk on delete) is retried: the
-                // WAL keeps the data meanwhile, and giving up would leave acknowledged spans out of the bucket.
+                // local copy keeps the data meanwhile, and giving up would leave acknowledged spans out of the bucket.
                 if (_stopping.IsCancellationRequested)
                 {
                     StorageLog.UploadAbandoned(_logger, Describe(item));

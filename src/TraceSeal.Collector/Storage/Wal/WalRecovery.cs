@@ -12,16 +12,17 @@ namespace TraceSeal.Collector.Storage.Wal;
 ///
 /// 1. Torn tail. The writer writes each frame as one positioned write, length prefix first, and fsyncs
 ///    only complete frames before acknowledging. So after a crash only the last frame can be incomplete,
-///    and it was never acknowledged. It is recognised from lengths and the unauthenticated header alone:
-///    fewer than 4 bytes left, a length of 0 or past end of file (`partial_write`), or a final frame whose
-///    sealed header does not parse (`Sealer.ReadHeader`). The file is truncated to the last complete frame
-///    and fsync'd. A final frame that is complete but damaged inside an authenticated chunk cannot be told
-///    apart without keys: it is kept, and the reader reports it.
-/// 2. A frame that fails in the middle of a segment is corruption, not a torn write: nothing is cut; the
-///    segment is kept for readers to report (logged as WalSegmentCorrupt).
-/// 3. The collector cannot fold a segment into a block (it cannot read it), so every segment is moved as
-///    it is to `blocks/TENANT/yyyy/MM/dd/HH/SEQ-ID.walseg` (rename, fsync both directories), where readers
-///    scan it in full. Empty segments are deleted.
+///    and it was never acknowledged. It is recognised from lengths alone: for a v2 segment (a sealed log) by
+///    the one keyless walk, <see cref="LogScan"/> (docs/format.md §14.3); for a v1 segment from fewer than 4
+///    bytes left, a length of 0 or past end of file (`partial_write`), or a final frame whose sealed header does
+///    not parse (`Sealer.ReadHeader`, §12.3). The file is truncated to the last complete frame and fsync'd. A
+///    final frame that is complete but damaged inside an authenticated chunk cannot be told apart without keys:
+///    it is kept, and the reader reports it.
+/// 2. A v1 frame that fails in the middle of a segment, or bytes after a v2 end frame, is corruption, not a torn
+///    write: nothing is cut; the segment is kept for readers to report (logged as WalSegmentCorrupt).
+/// 3. The collector cannot add the end frame to an earlier run's log (its key died with that process), so every
+///    segment is moved as it is to `blocks/TENANT/yyyy/MM/dd/HH/SEQ-ID.walseg` (rename, fsync both directories),
+///    where readers scan it in full. Empty segments (no whole frame) are deleted.
 /// </summary>
 internal static class WalRecovery
 {
