@@ -6,13 +6,15 @@ namespace TraceSeal.Storage.Tests.Crash;
 
 /// <summary>
 /// The real `traceseal collector --config FILE` as a child process (`dotnet traceseal.dll`, built next to the
-/// tests because this project references TraceSeal.Cli). Ready means the receiver logged its bound port.
+/// tests because this project references TraceSeal.Cli). Ready means the receiver logged its bound port
+/// ("receiver otlp grpc|http listening on 127.0.0.1:PORT"), one per protocol, so port 0 works for every start.
 /// </summary>
 internal sealed partial class CollectorProcess : IAsyncDisposable
 {
     private const int MaxLogLines = 200;
     private readonly Process _process;
-    private readonly TaskCompletionSource<int> _port = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<int> _httpPort = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<int> _grpcPort = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Queue<string> _log = new();
 
     private CollectorProcess(Process process)
@@ -34,21 +36,37 @@ internal sealed partial class CollectorProcess : IAsyncDisposable
         var collector = new CollectorProcess(process);
         process.ErrorDataReceived += (_, e) => collector.OnLine(e.Data);
         process.OutputDataReceived += (_, e) => collector.OnLine(e.Data);
-        process.Exited += (_, _) => collector._port.TrySetException(
-            new InvalidOperationException($"the collector exited before it was ready:\n{collector.Log()}"));
+        process.Exited += (_, _) =>
+        {
+            var exited = new InvalidOperationException($"the collector exited before it was ready:\n{collector.Log()}");
+            collector._httpPort.TrySetException(exited);
+            collector._grpcPort.TrySetException(exited);
+        };
         process.Start();
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
         return collector;
     }
 
-    /// <summary>The HTTP port, once the receiver logged "listening on"; fails if the process exits first.</summary>
-    public async Task<int> WaitReadyAsync(TimeSpan timeout) => await _port.Task.WaitAsync(timeout).ConfigureAwait(false);
+    /// <summary>The HTTP port, once the receiver logged "http listening on"; fails if the process exits first.</summary>
+    public async Task<int> WaitReadyAsync(TimeSpan timeout) => await _httpPort.Task.WaitAsync(timeout).ConfigureAwait(false);
 
-    /// <summary>kill -9 of the whole tree: Process.Kill sends SIGKILL on Linux. No handler, no flush, no block cut.</summary>
+    /// <summary>The gRPC port, once the receiver logged "grpc listening on"; fails if the process exits first.</summary>
+    public async Task<int> WaitGrpcReadyAsync(TimeSpan timeout) => await _grpcPort.Task.WaitAsync(timeout).ConfigureAwait(false);
+
+    /// <summary>
+    /// kill -9: SIGKILL to the collector (it starts no child processes). No handler, no flush, no block cut. Sent
+    /// with kill(2) directly: Process.Kill(entireProcessTree: true) first lists every process on the machine to find
+    /// children, and on a loaded machine the requests in flight finished during that listing, so the kill no longer
+    /// landed under load (acknowledged = sent in every cycle).
+    /// </summary>
     public async Task KillAsync()
     {
-        _process.Kill(entireProcessTree: true);
+        if (!_process.HasExited && NativeMethods.kill(_process.Id, NativeMethods.SigKill) != 0 && !_process.HasExited)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, SIGKILL) failed (errno {Marshal.GetLastPInvokeError()})");
+        }
+
         await _process.WaitForExitAsync().ConfigureAwait(false);
     }
 
@@ -101,7 +119,8 @@ internal sealed partial class CollectorProcess : IAsyncDisposable
         var m = Listening().Match(line);
         if (m.Success)
         {
-            _port.TrySetResult(int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+            var port = m.Groups["protocol"].Value == "grpc" ? _grpcPort : _httpPort;
+            port.TrySetResult(int.Parse(m.Groups["port"].Value, System.Globalization.CultureInfo.InvariantCulture));
         }
     }
 
@@ -110,12 +129,13 @@ internal sealed partial class CollectorProcess : IAsyncDisposable
         : Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self
         : "dotnet";
 
-    [GeneratedRegex(@"http listening on \S*?:(\d+)\b")]
+    [GeneratedRegex(@"\b(?<protocol>grpc|http) listening on \S*?:(?<port>\d+)\b")]
     private static partial Regex Listening();
 
-#pragma warning disable SYSLIB1054 // one call per test run; LibraryImport buys nothing here.
+#pragma warning disable SYSLIB1054 // a few calls per test run; LibraryImport buys nothing here.
     private static class NativeMethods
     {
+        public const int SigKill = 9;
         public const int SigTerm = 15;
 
         [DllImport("libc", SetLastError = true)]

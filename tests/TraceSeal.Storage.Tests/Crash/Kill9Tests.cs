@@ -1,37 +1,38 @@
-using System.Buffers.Binary;
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Security;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
-using Google.Protobuf;
-using OpenTelemetry.Proto.Collector.Trace.V1;
-using OpenTelemetry.Proto.Common.V1;
-using OpenTelemetry.Proto.Resource.V1;
-using OpenTelemetry.Proto.Trace.V1;
-using TraceSeal.Otlp;
 using TraceSeal.Pki;
-using TraceSeal.Query;
 using TraceSeal.Sealing;
 using Xunit.Abstractions;
 
 namespace TraceSeal.Storage.Tests.Crash;
 
 /// <summary>
-/// Durability of acknowledgements: the real collector binary ingests over mTLS into the sealed store (fsync)
-/// while it is killed with SIGKILL again and again, at a different number of acknowledgements each time.
-/// Afterwards every trace id that got a 200 must be in the store (at-least-once: duplicates are counted, not
-/// failed). TRACESEAL_KILL9_CYCLES overrides the number of kill cycles (bench/reliability/kill9.sh uses 20).
+/// Durability of acknowledgements: the real collector binary ingests over mTLS (8 concurrent senders, every
+/// request its own trace id) while it is killed with SIGKILL again and again, at a different number of
+/// acknowledgements each time. Afterwards every trace id that got a 200 must be readable (at-least-once:
+/// duplicates and "stored, never acknowledged" are counted, not failed). Two scenarios:
+/// <list type="bullet">
+/// <item>one collector, pipeline otlp -> sealed_store (fsync);</item>
+/// <item>an edge whose pipeline has sealed_store (fsync) and an otlp exporter with a sealed sending queue,
+/// forwarding over mTLS gRPC to a gateway collector with its own sealed_store; only the edge is killed, and
+/// every acknowledged trace must be in both stores.</item>
+/// </list>
+/// TRACESEAL_KILL9_CYCLES overrides the number of kill cycles of each scenario (bench/reliability/kill9.sh uses
+/// 20), TRACESEAL_KILL9_SEED repeats a run's kill points, and each scenario appends its summary line to the file
+/// named by TRACESEAL_KILL9_REPORT.
 /// </summary>
 [Trait("Category", "Reliability")]
 public sealed class Kill9Tests : IDisposable
 {
     private const int Senders = 8;
-    private const int SpansPerRequest = 4;
+    private const int FinalAcks = 50;
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan CycleTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the gateway may take to hold everything the edge acknowledged, once the load stopped.</summary>
+    private static readonly TimeSpan ForwardTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan ForwardPoll = TimeSpan.FromMilliseconds(250);
 
     private readonly ITestOutputHelper _out;
     private readonly string _dir = Directory.CreateTempSubdirectory("traceseal-kill9-").FullName;
@@ -40,6 +41,10 @@ public sealed class Kill9Tests : IDisposable
     {
         _out = output;
     }
+
+    private string Certs => Path.Combine(_dir, "certs");
+
+    private string Identity => Path.Combine(_dir, "keys", "reader.identity.pem");
 
     public void Dispose()
     {
@@ -55,323 +60,275 @@ public sealed class Kill9Tests : IDisposable
     [Fact]
     public async Task Every_acknowledged_trace_survives_repeated_kill_9_during_ingest()
     {
-        int cycles = int.TryParse(Environment.GetEnvironmentVariable("TRACESEAL_KILL9_CYCLES"), CultureInfo.InvariantCulture, out var c) && c > 0 ? c : 10;
-        int seed = int.TryParse(Environment.GetEnvironmentVariable("TRACESEAL_KILL9_SEED"), CultureInfo.InvariantCulture, out var s) ? s : Environment.TickCount;
+        int cycles = Cycles(defaultCycles: 10);
+        int seed = Seed();
         var random = new Random(seed);
-        var config = WriteConfig();
+        InitPkiAndKeys();
+        var config = Write("collector.yaml", $"""
+            {Receiver("http")}
+            exporters:
+            {SealedStore("data", smallSegments: true)}
+            {Service("[sealed_store]")}
+            """);
         var clock = Stopwatch.StartNew();
 
-        using var load = new LoadClient(Path.Combine(_dir, "certs"));
+        using var load = new LoadClient(Certs);
         var senders = load.Start(Senders);
-        var kills = new List<string>();
+        List<int> kills;
         try
         {
-            for (int cycle = 0; cycle < cycles; cycle++)
-            {
-                await using var collector = CollectorProcess.Start(config);
-                var port = await collector.WaitReadyAsync(ReadyTimeout);
-
-                // Kill points vary: right after the first acknowledgements, or deep into a burst.
-                int killAfter = random.Next(4) == 0 ? random.Next(1, 8) : random.Next(8, 400);
-                var reached = load.Open(new Uri($"https://127.0.0.1:{port}"), killAfter);
-                await reached.WaitAsync(CycleTimeout);
-                load.Close();
-                await collector.KillAsync();
-                kills.Add($"{killAfter}");
-            }
+            kills = await KillRepeatedlyAsync(config, load, cycles, random);
 
             // One more start recovers the last crash; a graceful stop (SIGTERM) then cuts blocks.
-            await using (var last = CollectorProcess.Start(config))
-            {
-                var port = await last.WaitReadyAsync(ReadyTimeout);
-                await load.Open(new Uri($"https://127.0.0.1:{port}"), 50).WaitAsync(CycleTimeout);
-                load.Close();
-                // 143 = 128 + SIGTERM: System.CommandLine reports the signal after the collector's drain completed.
-                Assert.Contains(await last.TerminateAsync(TimeSpan.FromSeconds(30)), new[] { 0, 143 });
-            }
+            await using var last = CollectorProcess.Start(config);
+            var port = await last.WaitReadyAsync(ReadyTimeout);
+            await load.Open(new Uri($"https://127.0.0.1:{port}"), FinalAcks).WaitAsync(CycleTimeout);
+            load.Close();
+            await StopGracefullyAsync(last);
         }
         finally
         {
             await load.StopAsync(senders);
         }
 
-        var stored = ReadStore();
+        var stored = StoredTraces.Read(Path.Combine(_dir, "data"), Identity);
         var acked = load.Acknowledged.ToArray();
-        var missing = acked.Where(id => !stored.ContainsKey(id)).ToList();
-        int duplicates = stored.Values.Count(n => n > SpansPerRequest);
-        int storedNotAcked = stored.Keys.Count(id => !load.AcknowledgedSet.ContainsKey(id));
+        var missing = stored.Missing(acked);
         var summary =
             $"kill9: seed {seed}, {cycles} SIGKILL cycles (kill after {string.Join(",", kills)} acks) + 1 graceful stop in {clock.Elapsed.TotalSeconds:F1} s; " +
             $"requests sent {load.Sent}, acknowledged {acked.Length}, failed/refused {load.Failed}; " +
-            $"stored traces {stored.Count} (spans {stored.Values.Sum()}), acknowledged missing {missing.Count}, " +
-            $"duplicated {duplicates}, stored but never acknowledged {storedNotAcked}; files: {Count(".block")} .block, " +
-            $"{Count(".index")} .index, {Count(".walseg")} .walseg, {Count(".wal")} .wal";
+            $"stored traces {stored.Traces} (spans {stored.Spans}), acknowledged missing {missing.Count}, " +
+            $"duplicated {stored.Duplicated}, stored but never acknowledged {stored.NotAcknowledged(load.AcknowledgedSet)}; files: {Files("data")}";
+        Report(summary);
+
+        Assert.True(acked.Length >= cycles, $"too few acknowledgements to prove anything: {summary}");
+        Assert.True(missing.Count == 0, $"acknowledged but lost: {StoredTraces.Describe(missing)}; {summary}");
+        Assert.True(stored.WholeRequestsOnly, $"a trace holds part of a request: {summary}");
+    }
+
+    [Fact]
+    public async Task Every_acknowledged_trace_reaches_the_edge_store_and_the_gateway_when_the_edge_is_killed_9_again_and_again()
+    {
+        int cycles = Cycles(defaultCycles: 5);
+        int seed = Seed();
+        var random = new Random(seed);
+        InitPkiAndKeys();
+        var clock = Stopwatch.StartNew();
+
+        // The gateway is never killed: started first, on port 0, its gRPC port read from its log.
+        var gatewayConfig = Write("gateway.yaml", $"""
+            {Receiver("grpc")}
+            exporters:
+            {SealedStore("gateway-data", smallSegments: false)}
+            {Service("[sealed_store]")}
+            """);
+        await using var gateway = CollectorProcess.Start(gatewayConfig);
+        int gatewayPort = await gateway.WaitGrpcReadyAsync(ReadyTimeout);
+
+        // The edge acknowledges once the request is sealed + fsync'd in its store AND in the otlp exporter's
+        // sending queue (exporters side by side); the queue forwards from its cursor after every restart. The
+        // batch processor makes the sender merge queued records, so kills also land between a merged request
+        // and its cursor write.
+        var edgeConfig = Write("edge.yaml", $"""
+            {Receiver("http")}
+            processors:
+              batch:
+                send_batch_size: 512
+                timeout: 200ms
+            exporters:
+            {SealedStore("edge-data", smallSegments: true)}
+              otlp/gateway:
+                endpoint: 127.0.0.1:{gatewayPort}
+                tls:
+                  ca_file: certs/ca.crt
+                  cert_file: certs/client.crt
+                  key_file: certs/client.key
+                retry_on_failure:
+                  initial_interval: 100ms
+                  max_interval: 1s
+                sending_queue:
+                  directory: edge-queue
+                  queue_key_file: keys/edge-queue.key
+            {Service("[sealed_store, otlp/gateway]", processors: "[batch]")}
+            """);
+
+        using var load = new LoadClient(Certs);
+        var senders = load.Start(Senders);
+        List<int> kills;
+        TimeSpan forwarded;
+        try
+        {
+            kills = await KillRepeatedlyAsync(edgeConfig, load, cycles, random);
+
+            // One more start replays the queue from its cursor; once the load has stopped (nothing more can be
+            // acknowledged), wait for the gateway to hold every acknowledged trace, then stop the edge gracefully.
+            // Not the other way round: a stopped edge forwards nothing (unsent records wait on disk).
+            await using var last = CollectorProcess.Start(edgeConfig);
+            var port = await last.WaitReadyAsync(ReadyTimeout);
+            await load.Open(new Uri($"https://127.0.0.1:{port}"), FinalAcks).WaitAsync(CycleTimeout);
+            await load.StopAsync(senders);
+            forwarded = await WaitUntilStoredAsync(Path.Combine(_dir, "gateway-data"), load, last);
+            await StopGracefullyAsync(last);
+        }
+        finally
+        {
+            await load.StopAsync(senders);
+        }
+
+        await StopGracefullyAsync(gateway);
+
+        var atEdge = StoredTraces.Read(Path.Combine(_dir, "edge-data"), Identity);
+        var atGateway = StoredTraces.Read(Path.Combine(_dir, "gateway-data"), Identity);
+        var acked = load.Acknowledged.ToArray();
+        var missingAtEdge = atEdge.Missing(acked);
+        var missingAtGateway = atGateway.Missing(acked);
+        var summary =
+            $"kill9 edge->gateway: seed {seed}, {cycles} SIGKILL cycles of the edge (kill after {string.Join(",", kills)} acks) + 1 graceful stop in {clock.Elapsed.TotalSeconds:F1} s, " +
+            $"gateway complete {forwarded.TotalSeconds:F1} s after the load stopped; " +
+            $"requests sent {load.Sent}, acknowledged {acked.Length}, failed/refused {load.Failed}; " +
+            $"edge store: traces {atEdge.Traces} (spans {atEdge.Spans}), acknowledged missing {missingAtEdge.Count}, duplicated {atEdge.Duplicated}, " +
+            $"stored but never acknowledged {atEdge.NotAcknowledged(load.AcknowledgedSet)}; " +
+            $"gateway store: traces {atGateway.Traces} (spans {atGateway.Spans}), acknowledged missing {missingAtGateway.Count}, " +
+            $"duplicated {atGateway.Duplicated} ({atGateway.ExtraCopies} extra copies), stored but never acknowledged {atGateway.NotAcknowledged(load.AcknowledgedSet)}; " +
+            $"edge files: {Files("edge-data")}; gateway files: {Files("gateway-data")}; edge queue segments left: {Directory.GetFiles(Path.Combine(_dir, "edge-queue"), "*.queue").Length}";
+        Report(summary);
+
+        Assert.True(acked.Length >= cycles, $"too few acknowledgements to prove anything: {summary}");
+        Assert.True(missingAtEdge.Count == 0, $"acknowledged but lost at the edge: {StoredTraces.Describe(missingAtEdge)}; {summary}");
+        Assert.True(missingAtGateway.Count == 0, $"acknowledged but never reached the gateway: {StoredTraces.Describe(missingAtGateway)}; {summary}");
+        Assert.True(atEdge.WholeRequestsOnly && atGateway.WholeRequestsOnly, $"a trace holds part of a request: {summary}");
+    }
+
+    private static int Cycles(int defaultCycles) =>
+        int.TryParse(Environment.GetEnvironmentVariable("TRACESEAL_KILL9_CYCLES"), CultureInfo.InvariantCulture, out var c) && c > 0 ? c : defaultCycles;
+
+    private static int Seed() =>
+        int.TryParse(Environment.GetEnvironmentVariable("TRACESEAL_KILL9_SEED"), CultureInfo.InvariantCulture, out var s) ? s : Environment.TickCount;
+
+    /// <summary>
+    /// Starts the collector, lets the senders go until a random number of acknowledgements in this cycle, then
+    /// SIGKILLs it with requests still in flight; <paramref name="cycles"/> times. Returns the kill points.
+    /// </summary>
+    private static async Task<List<int>> KillRepeatedlyAsync(string config, LoadClient load, int cycles, Random random)
+    {
+        var kills = new List<int>(cycles);
+        for (int cycle = 0; cycle < cycles; cycle++)
+        {
+            await using var collector = CollectorProcess.Start(config);
+            var port = await collector.WaitReadyAsync(ReadyTimeout);
+
+            // Kill points vary: right after the first acknowledgements, or deep into a burst.
+            int killAfter = random.Next(4) == 0 ? random.Next(1, 8) : random.Next(8, 400);
+            await load.Open(new Uri($"https://127.0.0.1:{port}"), killAfter).WaitAsync(CycleTimeout);
+            load.Close();
+            await collector.KillAsync();
+            kills.Add(killAfter);
+        }
+
+        return kills;
+    }
+
+    /// <summary>SIGTERM and wait. 143 = 128 + SIGTERM: System.CommandLine reports the signal after the collector's drain completed.</summary>
+    private static async Task StopGracefullyAsync(CollectorProcess collector) =>
+        Assert.Contains(await collector.TerminateAsync(StopTimeout), new[] { 0, 143 });
+
+    /// <summary>
+    /// Polls the (running) gateway's store until it holds every acknowledged trace id; the load must have
+    /// stopped. Returns how long that took; fails with the count still missing and the edge's log.
+    /// </summary>
+    private async Task<TimeSpan> WaitUntilStoredAsync(string directory, LoadClient load, CollectorProcess edge)
+    {
+        var acked = load.Acknowledged.ToArray();
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var missing = StoredTraces.Read(directory, Identity).Missing(acked);
+            if (missing.Count == 0)
+            {
+                return clock.Elapsed;
+            }
+
+            if (clock.Elapsed > ForwardTimeout)
+            {
+                Assert.Fail($"after {ForwardTimeout.TotalSeconds:0} s the gateway still misses {missing.Count} of {acked.Length} acknowledged traces " +
+                    $"({StoredTraces.Describe(missing)}); the edge's log:\n{edge.Log()}");
+            }
+
+            await Task.Delay(ForwardPoll);
+        }
+    }
+
+    private void Report(string summary)
+    {
         _out.WriteLine(summary);
         if (Environment.GetEnvironmentVariable("TRACESEAL_KILL9_REPORT") is { Length: > 0 } report)
         {
-            File.WriteAllText(report, summary + "\n");
+            File.AppendAllText(report, summary + "\n");
         }
-
-        Assert.True(acked.Length >= cycles, $"too few acknowledgements to prove anything: {summary}");
-        Assert.True(missing.Count == 0, $"acknowledged but lost: {string.Join(", ", missing.Take(10).Select(k => Convert.ToHexStringLower(k.ToBytes())))}; {summary}");
-        Assert.All(stored.Values, n => Assert.Equal(0, n % SpansPerRequest)); // whole requests only
     }
 
-    private int Count(string extension) =>
-        Directory.GetFiles(Path.Combine(_dir, "data"), "*" + extension, SearchOption.AllDirectories).Count(f => f.EndsWith(extension, StringComparison.Ordinal));
-
-    private string WriteConfig()
+    private string Files(string store)
     {
-        var certs = Path.Combine(_dir, "certs");
-        DevPki.Init(certs, ["127.0.0.1", "localhost"]);
-        KeyFiles.Init(Path.Combine(_dir, "keys"), "reader");
-        var path = Path.Combine(_dir, "collector.yaml");
+        var files = Directory.GetFiles(Path.Combine(_dir, store), "*", SearchOption.AllDirectories);
+        int Count(string extension) => files.Count(f => f.EndsWith(extension, StringComparison.Ordinal));
+        return $"{Count(".block")} .block, {Count(".index")} .index, {Count(".walseg")} .walseg, {Count(".wal")} .wal";
+    }
 
-        // Port 0: each start binds a fresh port and logs it, so a restart never waits for the old socket.
-        // Small segments and a short block age make kills land in segment rolls and block cuts too.
-        File.WriteAllText(path, """
-            receivers:
-              otlp:
-                protocols:
-                  http:
-                    endpoint: 127.0.0.1:0
-                    tls:
-                      cert_file: certs/server.crt
-                      key_file: certs/server.key
-                      client_ca_file: certs/ca.crt
-            exporters:
-              sealed_store:
-                directory: data
-                recipients: [keys/reader.recipient.pem]
-                durability: fsync
-                wal:
-                  segment_bytes: 64KiB
-                block:
-                  max_age: 300ms
-            service:
-              # No self-telemetry port: parallel test runs must not compete for 127.0.0.1:8888.
-              telemetry:
-                metrics:
-                  level: none
-              pipelines:
-                traces:
-                  receivers: [otlp]
-                  exporters: [sealed_store]
-            """);
+    private void InitPkiAndKeys()
+    {
+        DevPki.Init(Certs, ["127.0.0.1", "localhost"]);
+        KeyFiles.Init(Path.Combine(_dir, "keys"), "reader");
+    }
+
+    /// <summary>Writes a config next to certs/ and keys/ (paths in it are relative to its directory).</summary>
+    private string Write(string name, string yaml)
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllText(path, yaml);
         return path;
     }
 
-    /// <summary>Spans per trace id over the whole store, read with the reader library (every object authenticated).</summary>
-    private Dictionary<TraceKey, int> ReadStore()
-    {
-        var reader = new StoreReader(Path.Combine(_dir, "data"), [KeyFiles.LoadIdentity(Path.Combine(_dir, "keys", "reader.identity.pem"))]);
-        var spans = new Dictionary<TraceKey, int>();
-        foreach (var tenant in reader.Tenants())
-        {
-            foreach (var record in reader.ReadRecords(tenant))
-            {
-                if (record.Signal != OtlpSignal.Traces)
-                {
-                    continue;
-                }
+    // Port 0: each start binds a fresh port and logs it, so a restart never waits for the old socket.
+    private static string Receiver(string protocol) => $"""
+        receivers:
+          otlp:
+            protocols:
+              {protocol}:
+                endpoint: 127.0.0.1:0
+                tls:
+                  cert_file: certs/server.crt
+                  key_file: certs/server.key
+                  client_ca_file: certs/ca.crt
+        """;
 
-                var request = ExportTraceServiceRequest.Parser.ParseFrom(record.Payload.Span);
-                foreach (var span in request.ResourceSpans.SelectMany(r => r.ScopeSpans).SelectMany(s => s.Spans))
-                {
-                    var key = TraceKey.From(span.TraceId.Span);
-                    spans[key] = spans.GetValueOrDefault(key) + 1;
-                }
-            }
-        }
+    // Small segments and a short block age make kills land in segment rolls and block cuts too.
+    private static string SealedStore(string directory, bool smallSegments) => $"""
+          sealed_store:
+            directory: {directory}
+            recipients: [keys/reader.recipient.pem]
+            durability: fsync
+        """ + (smallSegments ? """
 
-        return spans;
-    }
+            wal:
+              segment_bytes: 64KiB
+            block:
+              max_age: 300ms
+        """ : "");
 
-    /// <summary>A trace id as a dictionary key.</summary>
-    internal readonly record struct TraceKey(ulong High, ulong Low)
-    {
-        public static TraceKey From(ReadOnlySpan<byte> id) =>
-            new(BinaryPrimitives.ReadUInt64BigEndian(id), BinaryPrimitives.ReadUInt64BigEndian(id[8..]));
+    // No self-telemetry port: parallel test runs must not compete for 127.0.0.1:8888.
+    private static string Service(string exporters, string? processors = null) => $"""
+        service:
+          telemetry:
+            metrics:
+              level: none
+          pipelines:
+            traces:
+              receivers: [otlp]
+        """ + (processors is null ? "" : $"""
 
-        public byte[] ToBytes()
-        {
-            var id = new byte[16];
-            BinaryPrimitives.WriteUInt64BigEndian(id, High);
-            BinaryPrimitives.WriteUInt64BigEndian(id.AsSpan(8), Low);
-            return id;
-        }
-    }
+              processors: {processors}
+        """) + $"""
 
-    /// <summary>
-    /// OTLP/HTTP protobuf over mTLS from several concurrent senders; every request carries its own trace id
-    /// and is recorded as acknowledged only on 200. Senders wait on a gate while the collector is down.
-    /// </summary>
-    private sealed class LoadClient : IDisposable
-    {
-        private readonly HttpClient _client;
-        private readonly ulong _run = BinaryPrimitives.ReadUInt64BigEndian(RandomNumberGenerator.GetBytes(8));
-        private readonly CancellationTokenSource _stop = new();
-        private readonly Lock _gate = new();
-        private TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private Uri? _endpoint;
-        private long _next;
-        private long _cycleAcks;
-        private long _target;
-        private long _sent;
-        private long _failed;
-
-        public LoadClient(string certs)
-        {
-            var ca = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(certs, "ca.crt")));
-            var client = X509Certificate2.CreateFromPemFile(Path.Combine(certs, "client.crt"), Path.Combine(certs, "client.key"));
-            var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
-            policy.CustomTrustStore.Add(ca);
-            var handler = new SocketsHttpHandler
-            {
-                SslOptions = new SslClientAuthenticationOptions { ClientCertificates = [client], CertificateChainPolicy = policy },
-                ConnectTimeout = TimeSpan.FromSeconds(5),
-            };
-            _client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(15), DefaultRequestVersion = HttpVersion.Version11 };
-        }
-
-        public ConcurrentDictionary<TraceKey, byte> AcknowledgedSet { get; } = new();
-
-        public ConcurrentQueue<TraceKey> Acknowledged { get; } = new();
-
-        public long Sent => Interlocked.Read(ref _sent);
-
-        public long Failed => Interlocked.Read(ref _failed);
-
-        public Task[] Start(int senders) => [.. Enumerable.Range(0, senders).Select(_ => Task.Run(SendLoopAsync))];
-
-        /// <summary>Lets the senders go to <paramref name="endpoint"/>; the task completes after <paramref name="acks"/> more acknowledgements.</summary>
-        public Task Open(Uri endpoint, int acks)
-        {
-            lock (_gate)
-            {
-                _endpoint = endpoint;
-                Interlocked.Exchange(ref _cycleAcks, 0);
-                Interlocked.Exchange(ref _target, acks);
-                _reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                _open.TrySetResult();
-                return _reached.Task;
-            }
-        }
-
-        /// <summary>New requests wait; requests in flight run on and meet the kill.</summary>
-        public void Close()
-        {
-            lock (_gate)
-            {
-                if (_open.Task.IsCompleted)
-                {
-                    _open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                }
-            }
-        }
-
-        public async Task StopAsync(Task[] senders)
-        {
-            await _stop.CancelAsync();
-            await Task.WhenAll(senders);
-        }
-
-        public void Dispose()
-        {
-            _client.Dispose();
-            _stop.Dispose();
-        }
-
-        private async Task SendLoopAsync()
-        {
-            while (!_stop.IsCancellationRequested)
-            {
-                Task open;
-                Uri? endpoint;
-                TaskCompletionSource reached;
-                lock (_gate)
-                {
-                    open = _open.Task;
-                    endpoint = _endpoint;
-                    reached = _reached;
-                }
-
-                if (!open.IsCompleted)
-                {
-                    try
-                    {
-                        await open.WaitAsync(_stop.Token);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        return;
-                    }
-
-                    continue;
-                }
-
-                var key = new TraceKey(_run, (ulong)Interlocked.Increment(ref _next));
-                Interlocked.Increment(ref _sent);
-                try
-                {
-                    using var content = new ByteArrayContent(Request(key).ToByteArray());
-                    content.Headers.ContentType = new("application/x-protobuf");
-                    using var response = await _client.PostAsync(new Uri(endpoint!, "/v1/traces"), content, _stop.Token);
-                    if (response.StatusCode == HttpStatusCode.OK)
-                    {
-                        AcknowledgedSet[key] = 0;
-                        Acknowledged.Enqueue(key);
-                        if (Interlocked.Increment(ref _cycleAcks) >= Interlocked.Read(ref _target))
-                        {
-                            reached.TrySetResult();
-                        }
-                    }
-                    else
-                    {
-                        Interlocked.Increment(ref _failed);
-                    }
-                }
-                catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException)
-                {
-                    // The collector was killed under this request: it was never acknowledged, so it is not counted.
-                    Interlocked.Increment(ref _failed);
-                }
-            }
-        }
-
-        private static ExportTraceServiceRequest Request(TraceKey key)
-        {
-            var traceId = ByteString.CopyFrom(key.ToBytes());
-            var scope = new ScopeSpans { Scope = new InstrumentationScope { Name = "kill9" } };
-            ulong start = (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000UL;
-            for (int i = 0; i < SpansPerRequest; i++)
-            {
-                var spanId = new byte[8];
-                BinaryPrimitives.WriteUInt64BigEndian(spanId, key.Low * SpansPerRequest + (ulong)i + 1);
-                scope.Spans.Add(new Span
-                {
-                    TraceId = traceId,
-                    SpanId = ByteString.CopyFrom(spanId),
-                    Name = i == 0 ? "POST /checkout" : "db.query",
-                    Kind = i == 0 ? Span.Types.SpanKind.Server : Span.Types.SpanKind.Client,
-                    StartTimeUnixNano = start + (ulong)i,
-                    EndTimeUnixNano = start + 1_000_000UL,
-                    Attributes = { new KeyValue { Key = "kill9.request", Value = new AnyValue { IntValue = (long)key.Low } } },
-                });
-            }
-
-            return new ExportTraceServiceRequest
-            {
-                ResourceSpans =
-                {
-                    new ResourceSpans
-                    {
-                        Resource = new Resource { Attributes = { new KeyValue { Key = "service.name", Value = new AnyValue { StringValue = "kill9" } } } },
-                        ScopeSpans = { scope },
-                    },
-                },
-            };
-        }
-    }
+              exporters: {exporters}
+        """;
 }
