@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # bench/run.sh — side-by-side ingest benchmark over mutual TLS on loopback, plus micro-benchmarks.
 #
-#   bench/run.sh [--quick] [--duration 10s] [--warmup 2s] [--spans 100] [--connections 4] [--concurrency 4]
-#                [--reps 3] [--protocols grpc,h2,h1] [--targets nginx,discard,up] [--wait-load LOAD]
-#                [--profile SECONDS] [--profile-protocol grpc|h2|h1]
+#   bench/run.sh [--quick] [--duration 10s] [--warmup 30s] [--warmup-max 120s] [--spans 100] [--connections 4]
+#                [--concurrency 4] [--reps 3] [--protocols grpc,h2,h1] [--targets nginx,discard,up]
+#                [--wait-load LOAD] [--profile SECONDS] [--profile-protocol grpc|h2|h1]
 #                [--cli PATH/traceseal.dll] [--skip-load] [--skip-micro]
 #
 # From a fresh clone: builds Release, installs nginx and jq with apt-get if missing, then, with the server
@@ -11,24 +11,25 @@
 #   nginx    nginx, mTLS (ssl_verify_client on), one worker, `return 200` for POST /v1/traces: a null sink,
 #            the TLS-termination cost of this machine (HTTP/2 and HTTP/1.1; it does not answer gRPC);
 #   discard  `traceseal collector` with the discard exporter (receive, mTLS, validate, count, drop);
-#   up       `traceseal up --dir DIR` itself: the config, PKI and keys it generates on first start
-#            (memory_limiter, batch, sealed_store with fsync'd acknowledgements); a fresh store every run.
-# Every (target, protocol) runs --reps times (default 3), interleaved, each on a freshly started server after a
-# --warmup load. Per run: spans/s, requests/s, p50/p99, errors and refusals by status, the server's CPU
-# (utime+stime from /proc/PID/stat over the measured run), server-µs of CPU per acknowledged span, and the
-# server's peak RSS (VmHWM). The summary shows min/median/max and each target's µs/span over nginx's.
-# --profile N: afterwards, one `perf record -g` of N seconds of the `up` server under load (DOTNET_PerfMapEnabled=1,
-#   DOTNET_EnableWriteXorExecute=0 DOTNET_ReadyToRun=0 so every managed frame has a name) and `perf stat`.
+#   up       `traceseal up --dir DIR` itself: the config, PKI and keys it generates on its first start
+#            (memory_limiter, batch, sealed_store with fsync'd acknowledgements); an empty store every rep.
+# Protocols: grpc, h2 (http/protobuf over HTTP/2) and h1 (http/protobuf over HTTP/1.1). Each rep (--reps, default
+# 3) starts every target afresh and runs its protocols on it, each after a warm-up: 5 s for nginx; for .NET until
+# the tiered JIT has settled (see warm_up). Per run: spans/s, requests/s, p50/p99, errors and refusals by status,
+# the server's CPU (utime+stime from /proc/PID/stat over the measured run), server-µs of CPU per acknowledged
+# span, and the server's peak RSS (VmHWM). The summary shows min/median/max and each target's µs/span over nginx's.
+# --profile N: afterwards, one `perf record -g` of N seconds of a warm `up` server under load (DOTNET_PerfMapEnabled=1,
+#   DOTNET_EnableWriteXorExecute=0 so JIT frames have names), `perf stat`, and bench/perf-categories.py's summary.
 # --wait-load L: first wait (at most BENCH_WAIT_MAX seconds, default 600) until the 1-minute load average is <= L.
 # Then `openssl speed -evp aes-256-gcm` next to the BenchmarkDotNet micro-benchmarks (--quick: ShortRun).
 #
-# Everything listens on 127.0.0.1 only. The whole run is bounded (BENCH_MAX_SECONDS, default 1800) and every
+# Everything listens on 127.0.0.1 only. The whole run is bounded (BENCH_MAX_SECONDS, default 3000) and every
 # child is killed on exit, Ctrl-C or timeout. Raw rows and the profile are kept in BENCH_OUT (default
 # /tmp/ts-bench-out).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-MAX_SECONDS=${BENCH_MAX_SECONDS:-1800}
+MAX_SECONDS=${BENCH_MAX_SECONDS:-3000}
 
 # Bound the whole script: re-run it under timeout(1), which sends TERM (our trap cleans up) and then KILL.
 if [[ -z "${TS_BENCH_BOUNDED:-}" ]]; then
@@ -36,13 +37,14 @@ if [[ -z "${TS_BENCH_BOUNDED:-}" ]]; then
   exec timeout --signal=TERM --kill-after=15 "$MAX_SECONDS" "$0" "$@"
 fi
 
-QUICK=0 DURATION=10s WARMUP=2s SPANS=100 CONNECTIONS=4 CONCURRENCY=4 CLI_DLL="" SKIP_LOAD=0 SKIP_MICRO=0
+QUICK=0 DURATION=10s WARMUP=30s WARMUP_MAX=120s SPANS=100 CONNECTIONS=4 CONCURRENCY=4 CLI_DLL="" SKIP_LOAD=0 SKIP_MICRO=0
 REPS=3 PROTOCOLS=grpc,h2,h1 TARGETS=nginx,discard,up WAIT_LOAD="" PROFILE=0 PROFILE_PROTOCOL=grpc
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --duration) DURATION=$2; shift ;;
     --warmup) WARMUP=$2; shift ;;
+    --warmup-max) WARMUP_MAX=$2; shift ;;
     --spans) SPANS=$2; shift ;;
     --connections) CONNECTIONS=$2; shift ;;
     --concurrency) CONCURRENCY=$2; shift ;;
@@ -55,7 +57,7 @@ while [[ $# -gt 0 ]]; do
     --cli) CLI_DLL=$2; shift ;;
     --skip-load) SKIP_LOAD=1 ;;
     --skip-micro) SKIP_MICRO=1 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -150,6 +152,16 @@ cpu_ticks() {
   echo "$total"
 }
 
+# "TID TICKS" per JIT thread of a .NET server (the tiered compiler's background worker), to show how much of a
+# run still went to compiling.
+jit_threads() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    [[ $(cat "$t/comm" 2>/dev/null) == ".NET Tiered Com"* ]] || continue
+    echo "${t##*/} $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "$t/stat" 2>/dev/null)"
+  done
+}
+
 # Peak resident set (VmHWM) of the server in MiB, summed over its processes.
 peak_rss_mib() {
   local total=0 pid kb
@@ -184,9 +196,12 @@ LOAD_ARGS=(--spans-per-request "$SPANS" --connections "$CONNECTIONS" --concurren
 # client.crt, client.key). 1 if it did not start (its log is in $WORK/TARGET.log).
 start_server() {
   local env=()
-  # Profiling: JIT symbols in /tmp/perf-PID.map, JIT code run from that mapping (W^X double mapping off), and
-  # no precompiled (ReadyToRun) framework code, which perf cannot name: everything is jitted and in the map.
-  [[ ${PERFMAP:-0} -eq 1 ]] && env=(env DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 DOTNET_ReadyToRun=0)
+  # BENCH_SERVER_ENV="NAME=VALUE ..." is passed to the TraceSeal server only (for A/B runs of runtime settings).
+  # Profiling: JIT symbols in /tmp/perf-PID.map, JIT code run from that mapping (W^X double mapping off).
+  # Precompiled (ReadyToRun) framework code has no name for perf until it is re-jitted at tier 1, which a
+  # long warm-up does for everything hot.
+  env=(env ${BENCH_SERVER_ENV:-})
+  [[ ${PERFMAP:-0} -eq 1 ]] && env+=(DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0)
   case "$1" in
     nginx)
       taskset -c 0 "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' >"$WORK/nginx.log" 2>&1 &
@@ -195,7 +210,7 @@ start_server() {
       taskset -c 0 "${env[@]}" dotnet "$CLI_DLL" collector --config "$WORK/discard.yaml" --log-level warn >"$WORK/discard.log" 2>&1 &
       SERVER_PID=$!; PKI=$WORK/pki ;;
     up)
-      # `up` keeps its config, PKI and keys (generated by the first start); the store starts empty every run.
+      # `up` keeps its config, PKI and keys (generated by its first start); the store starts empty at every start.
       rm -rf "$WORK/up/data"
       taskset -c 0 "${env[@]}" dotnet "$CLI_DLL" up --dir "$WORK/up" --grpc-port "$GRPC_PORT" --http-port "$HTTP_PORT" \
         --log-level warn >"$WORK/up.log" 2>&1 &
@@ -227,46 +242,90 @@ loadgen() {
 # failure is an error.
 REFUSAL_RE='^(http 429|http 503|grpc 8 |grpc 14 )'
 
+# warm_up PROTOCOL FIRST(0/1): load until the server is warm; sets WARMED (seconds). nginx: 5 s. A .NET server keeps
+# re-compiling hot code (tiered JIT, dynamic PGO) for up to a minute of full load and runs up to 3x slower until
+# it is done, so it gets 5 s chunks until two chunks in a row each had its JIT thread at <= 2 % of its CPU: at
+# least --warmup (default 30 s) on a fresh server and 10 s for a further protocol, at most --warmup-max (120 s).
+warm_up() {
+  local min=${WARMUP%s} max=${WARMUP_MAX%s} quiet=0 t0 t1 j0 j1
+  WARMED=0
+  if [[ $TARGET == nginx ]]; then
+    loadgen "$1" 5s "$WORK/warmup.json"; WARMED=5; return
+  fi
+  [[ $2 -eq 1 ]] || min=10
+  while ((WARMED < max)); do
+    t0=$(cpu_ticks "$SERVER_PID"); j0=$(jit_threads "$SERVER_PID")
+    loadgen "$1" 5s "$WORK/warmup.json"
+    t1=$(cpu_ticks "$SERVER_PID"); j1=$(awk 'NR == FNR { b[$1] = $2; next } { s += $2 - b[$1] } END { print s + 0 }' \
+      <(echo "$j0") <(jit_threads "$SERVER_PID"))
+    WARMED=$((WARMED + 5))
+    if awk -v j="$j1" -v t="$((t1 - t0))" 'BEGIN { exit !(t > 0 && j <= 0.02 * t) }'; then quiet=$((quiet + 1)); else quiet=0; fi
+    ((WARMED >= min && quiet >= 2)) && return
+  done
+  return 0
+}
+
+# Reset the server's peak RSS (VmHWM) so each protocol's figure is its own; 1 if the kernel refuses.
+reset_peak_rss() {
+  local pid ok=0
+  for pid in $(server_pids "$1"); do echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || ok=1; done
+  return $ok
+}
+
 ROWS=$OUT/rows.tsv
-# run_one TARGET PROTOCOL REP: fresh server, warm-up, measured run; appends one row to $ROWS.
-run_one() {
+RSS_NOTE="from the start of each protocol's warm-up through its run"
+# run_target TARGET REP: one fresh server, then per protocol: warm-up, measured run; one row per protocol in $ROWS.
+run_target() {
   TARGET=$1
-  local proto=$2 rep=$3 out="$WORK/$1-$2-$3.json" before after rss l1 alive=yes
+  local rep=$2 proto out before after jit_before jit rss l1 protos=() first=1
+  for proto in ${PROTOCOLS//,/ }; do [[ $TARGET == nginx && $proto == grpc ]] || protos+=("$proto"); done
   if ! start_server "$TARGET"; then
     echo "run.sh: $TARGET did not start:" >&2; tail -20 "$WORK/$TARGET.log" >&2 || true
-    printf '%s\t%s\t%s\tFAILED\n' "$TARGET" "$proto" "$rep" >>"$ROWS"
+    for proto in "${protos[@]}"; do printf '%s\t%s\t%s\tFAILED\n' "$TARGET" "$proto" "$rep" >>"$ROWS"; done
     return
   fi
-  say "rep $rep/$REPS: $TARGET $proto (warm-up $WARMUP, then $DURATION; load average $(load1))"
-  [[ ${WARMUP%s} != 0 ]] && loadgen "$proto" "$WARMUP" "$WORK/warmup.json"
-  sleep 0.5
-  l1=$(load1)
-  before=$(cpu_ticks "$SERVER_PID")
-  loadgen "$proto" "$DURATION" "$out"
-  sleep 1   # let acknowledged work the server does after answering (batch flush, segment close) land in the count
-  after=$(cpu_ticks "$SERVER_PID")
-  rss=$(peak_rss_mib "$SERVER_PID")
-  kill -0 "$SERVER_PID" 2>/dev/null || alive="no (exited during the run)"
+  for proto in "${protos[@]}"; do
+    out="$WORK/$TARGET-$proto-$rep.json"
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      echo "run.sh: $TARGET exited before $proto rep $rep: $(tail -3 "$WORK/$TARGET.log")" >&2
+      printf '%s\t%s\t%s\tFAILED\n' "$TARGET" "$proto" "$rep" >>"$ROWS"; continue
+    fi
+    reset_peak_rss "$SERVER_PID" || RSS_NOTE="since server start (this kernel refused clear_refs)"
+    say "rep $rep/$REPS: $TARGET $proto: warm-up (load average $(load1))"
+    warm_up "$proto" "$first"
+    first=0
+    say "rep $rep/$REPS: $TARGET $proto: warm after ${WARMED}s; measuring $DURATION"
+    sleep 0.5
+    l1=$(load1)
+    before=$(cpu_ticks "$SERVER_PID")
+    jit_before=$(jit_threads "$SERVER_PID")
+    loadgen "$proto" "$DURATION" "$out"
+    sleep 1   # let acknowledged work the server does after answering (batch flush, segment close) land in the count
+    after=$(cpu_ticks "$SERVER_PID")
+    jit=$(awk -v hz="$HZ" 'NR == FNR { b[$1] = $2; next } { s += $2 - b[$1] } END { printf "%.2f", s / hz }' \
+      <(echo "$jit_before") <(jit_threads "$SERVER_PID"))
+    rss=$(peak_rss_mib "$SERVER_PID")
+    if ! jq -e .spans "$out" >/dev/null 2>&1; then
+      echo "run.sh: $TARGET $proto rep $rep: loadgen gave no result: $(head -c 300 "$out.err")" >&2
+      printf '%s\t%s\t%s\tFAILED\n' "$TARGET" "$proto" "$rep" >>"$ROWS"
+      continue
+    fi
+    cp "$out" "$OUT/"
+    # target proto rep spans/s req/s p50 p99 spans errors refusals detail cpu_s srv_cores us/span rss cli load1 jit_s warm_s
+    jq -r --arg t "$TARGET" --arg p "$proto" --arg r "$rep" --arg re "$REFUSAL_RE" \
+          --argjson cpu "$(awk -v a="$after" -v b="$before" -v hz="$HZ" 'BEGIN { printf "%.2f", (a - b) / hz }')" \
+          --arg rss "$rss" --arg l1 "$l1" --arg jit "$jit" --arg warm "$WARMED" '
+      (.errors_by_status | to_entries) as $e
+      | [$t, $p, $r, (.spans_per_second | floor), (.requests_per_second | floor),
+         (.latency_us.p50 / 1000), (.latency_us.p99 / 1000), .spans,
+         ([$e[] | select(.key | test($re) | not) | .value] | add // 0),
+         ([$e[] | select(.key | test($re)) | .value] | add // 0),
+         (if ($e | length) == 0 then "-" else ([$e[] | "\(.key)=\(.value)"] | join("; ")) end),
+         $cpu, (if .elapsed_seconds > 0 then $cpu / .elapsed_seconds else 0 end),
+         (if .spans > 0 then $cpu / .spans * 1e6 else 0 end), $rss, .client_cpu_cores, $l1, $jit, $warm] | @tsv' "$out" >>"$ROWS"
+  done
+  kill -0 "$SERVER_PID" 2>/dev/null || echo "run.sh: $TARGET rep $rep: the server exited during the runs" >&2
   stop "$SERVER_PID"
-  [[ $alive == yes ]] || echo "run.sh: $TARGET $proto rep $rep: server $alive" >&2
-  if ! jq -e .spans "$out" >/dev/null 2>&1; then
-    echo "run.sh: $TARGET $proto rep $rep: loadgen gave no result: $(head -c 300 "$out.err")" >&2
-    printf '%s\t%s\t%s\tFAILED\n' "$TARGET" "$proto" "$rep" >>"$ROWS"
-    return
-  fi
-  cp "$out" "$OUT/"
-  # target proto rep spans/s req/s p50 p99 spans errors refusals detail cpu_s srv_cores us/span rss cli load1
-  jq -r --arg t "$TARGET" --arg p "$proto" --arg r "$rep" --arg re "$REFUSAL_RE" \
-        --argjson cpu "$(awk -v a="$after" -v b="$before" -v hz="$HZ" 'BEGIN { printf "%.2f", (a - b) / hz }')" \
-        --arg rss "$rss" --arg l1 "$l1" '
-    (.errors_by_status | to_entries) as $e
-    | [$t, $p, $r, (.spans_per_second | floor), (.requests_per_second | floor),
-       (.latency_us.p50 / 1000), (.latency_us.p99 / 1000), .spans,
-       ([$e[] | select(.key | test($re) | not) | .value] | add // 0),
-       ([$e[] | select(.key | test($re)) | .value] | add // 0),
-       (if ($e | length) == 0 then "-" else ([$e[] | "\(.key)=\(.value)"] | join("; ")) end),
-       $cpu, (if .elapsed_seconds > 0 then $cpu / .elapsed_seconds else 0 end),
-       (if .spans > 0 then $cpu / .spans * 1e6 else 0 end), $rss, .client_cpu_cores, $l1] | @tsv' "$out" >>"$ROWS"
 }
 
 # stats TARGET PROTOCOL COLUMN: "min median max" of one column over the successful reps.
@@ -362,10 +421,7 @@ EOF
   # Repetitions outermost, so a noisy minute on the shared machine spreads over every target alike.
   for ((rep = 1; rep <= REPS; rep++)); do
     for target in ${TARGETS//,/ }; do
-      for proto in ${PROTOCOLS//,/ }; do
-        [[ $target == nginx && $proto == grpc ]] && continue
-        run_one "$target" "$proto" "$rep"
-      done
+      run_target "$target" "$rep"
     done
   done
   [[ -f $WORK/up/collector.yaml ]] && cp "$WORK/up/collector.yaml" "$OUT/up-collector.yaml"
@@ -373,17 +429,18 @@ EOF
 
   # ------------------------------------------------------------ tables
   echo
-  echo "started $START_TIME; load per run: --duration $DURATION ${LOAD_ARGS[*]} (after a $WARMUP warm-up on a fresh server)"
+  echo "started $START_TIME; load per run: --duration $DURATION ${LOAD_ARGS[*]}, after a warm-up (warm_s)"
   echo "server on CPU 0, loadgen on CPU 1; $REPS repetition(s), interleaved; $(nproc) CPUs"
   echo "load average (1/5/15 min) before: $LOAD_BEFORE, after: $LOAD_AFTER"
   echo
-  echo "every run (cpu = server utime+stime over the run; us/span = server CPU us per acknowledged span; load1 = 1-min load average at its start):"
-  printf '%-17s %-17s %3s %10s %7s %7s %8s %6s %6s %6s %6s %7s %6s %5s %5s\n' \
-    target protocol rep spans/s req/s p50_ms p99_ms errors refus cpu_s srv_c us/span rss_MiB cli_c load1
-  while IFS=$'\t' read -r t p r sps rps p50 p99 _ err ref detail cpu cores us rss cli l1; do
+  echo "every run (warm_s = warm-up before it; cpu_s = server utime+stime over the run, of which jit_s in the tiered"
+  echo "JIT's thread; us/span = server CPU us per acknowledged span; load1 = 1-min load average at its start):"
+  printf '%-17s %-17s %3s %6s %10s %7s %7s %8s %6s %6s %6s %6s %6s %7s %6s %5s %5s\n' \
+    target protocol rep warm_s spans/s req/s p50_ms p99_ms errors refus cpu_s jit_s srv_c us/span rss_MiB cli_c load1
+  while IFS=$'\t' read -r t p r sps rps p50 p99 _ err ref detail cpu cores us rss cli l1 jit warm; do
     if [[ $sps == FAILED ]]; then printf '%-17s %-17s %3s %s\n' "$(label "$t")" "$(proto_label "$p")" "$r" "no result"; continue; fi
-    printf '%-17s %-17s %3s %10s %7s %7.2f %8.2f %6s %6s %6.2f %6.2f %7.1f %6s %5.2f %5s\n' \
-      "$(label "$t")" "$(proto_label "$p")" "$r" "$sps" "$rps" "$p50" "$p99" "$err" "$ref" "$cpu" "$cores" "$us" "$rss" "$cli" "$l1"
+    printf '%-17s %-17s %3s %6s %10s %7s %7.2f %8.2f %6s %6s %6.2f %6s %6.2f %7.2f %6s %5.2f %5s\n' \
+      "$(label "$t")" "$(proto_label "$p")" "$r" "$warm" "$sps" "$rps" "$p50" "$p99" "$err" "$ref" "$cpu" "${jit:--}" "$cores" "$us" "$rss" "$cli" "$l1"
     [[ $detail != - ]] && echo "      ${detail}"
   done <"$ROWS"
   echo
@@ -413,13 +470,13 @@ EOF
       printf '%-17s %-17s %-28s %7.0f %7.2f %8.2f %6s %6s %6.2f %-22s %8.0f %8s %-8s %7s\n' \
         "$(label "$target")" "$(proto_label "$proto")" \
         "$(printf '%.0f [%.0f-%.0f]' "$smed" "$smin" "$smax")" "$rmed" "$p50" "$p99" "$err" "$ref" "$cmed" \
-        "$(printf '%.1f [%.1f-%.1f]' "$umed" "$umin" "$umax")" "$(awk -v u="$umed" 'BEGIN { print (u > 0 ? 1e6 / u : 0) }')" \
+        "$(printf '%.2f [%.2f-%.2f]' "$umed" "$umin" "$umax")" "$(awk -v u="$umed" 'BEGIN { print (u > 0 ? 1e6 / u : 0) }')" \
         "$ratio" "$verdict" "$rssmax"
       awk -F'\t' -v t="$target" -v p="$proto" '$1 == t && $2 == p && $11 != "-" && $4 != "FAILED" { n = split($11, a, "; "); for (i = 1; i <= n; i++) { split(a[i], kv, "="); s[kv[1]] += kv[2] } }
         END { for (k in s) printf "      %s x %s (all reps)\n", s[k], k }' "$ROWS"
     done
   done
-  echo "(rss_MiB: the highest VmHWM over the reps, from server start through warm-up and run; nginx: master + worker)"
+  echo "(rss_MiB: the highest peak RSS (VmHWM) over the reps, $RSS_NOTE; nginx: master + worker)"
   echo "raw rows and loadgen JSON: $OUT"
   echo
 
@@ -429,7 +486,8 @@ EOF
     if start_server up; then
       PROFILED_PID=$SERVER_PID
       say "profile: perf record -g on the up server (pid $SERVER_PID) for ${PROFILE}s under $PROFILE_PROTOCOL load"
-      loadgen "$PROFILE_PROTOCOL" 5s "$WORK/warmup.json"   # everything is jitted here: a longer warm-up to reach tier 1
+      warm_up "$PROFILE_PROTOCOL" 1
+      say "profile: warm after ${WARMED}s"
       loadgen "$PROFILE_PROTOCOL" "$((PROFILE + 4))s" "$OUT/profile-load.json" &
       lg=$!
       sleep 2
@@ -448,11 +506,14 @@ EOF
         echo "== perf report --children --sort sym (inclusive, >= 3%)"
         perf report -i "$OUT/perf.data" --children --sort sym --stdio -g none --percent-limit 3 2>/dev/null | grep -v -e '^#' -e '^$' | head -80 || true
       } >"$OUT/perf-report.txt"
+      if command -v python3 >/dev/null; then
+        perf script -i "$OUT/perf.data" -F comm,tid,ip,sym,dso 2>/dev/null | python3 "$ROOT/bench/perf-categories.py" >"$OUT/perf-categories.txt" || true
+      fi
       stop "$SERVER_PID"
       echo "profile of traceseal up under $PROFILE_PROTOCOL load (${PROFILE}s, perf record -e cpu-clock -F 999 -g; JIT symbols from DOTNET_PerfMapEnabled=1):"
       jq -r '"  load during the profile: \(.spans_per_second | floor) spans/s, errors \(.errors)"' "$OUT/profile-load.json" 2>/dev/null || true
       grep -E 'task-clock|faults|switches|migrations|seconds time' "$OUT/perf-stat.txt" || true
-      head -40 "$OUT/perf-report.txt"
+      cat "$OUT/perf-categories.txt" 2>/dev/null || head -40 "$OUT/perf-report.txt"
       echo "(full report: $OUT/perf-report.txt; perf.data and the perf map are kept there)"
       echo
     else
