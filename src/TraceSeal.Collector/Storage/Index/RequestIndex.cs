@@ -16,6 +16,9 @@ internal sealed class RequestIndex
     private static readonly ConcurrentBag<RequestIndex> Pool = [];
     private const int MaxPooled = 64;
 
+    // ConcurrentBag.Count takes every per-thread lock: the pool keeps its own count instead.
+    private static int s_pooled;
+
     private UInt128[] _traceIds = new UInt128[64];
     private byte[] _strings = new byte[1024];
     private (bool Service, int Offset, int Length)[] _stringRefs = new (bool, int, int)[16];
@@ -40,7 +43,16 @@ internal sealed class RequestIndex
 
     public ReadOnlySpan<UInt128> TraceIds => _traceIds.AsSpan(0, TraceCount);
 
-    public static RequestIndex Rent() => Pool.TryTake(out var index) ? index : new RequestIndex();
+    public static RequestIndex Rent()
+    {
+        if (Pool.TryTake(out var index))
+        {
+            Interlocked.Decrement(ref s_pooled);
+            return index;
+        }
+
+        return new RequestIndex();
+    }
 
     public static void Return(RequestIndex? index)
     {
@@ -50,9 +62,13 @@ internal sealed class RequestIndex
         }
 
         index.Reset();
-        if (Pool.Count < MaxPooled)
+        if (Interlocked.Increment(ref s_pooled) <= MaxPooled)
         {
             Pool.Add(index);
+        }
+        else
+        {
+            Interlocked.Decrement(ref s_pooled);
         }
     }
 
