@@ -10,6 +10,9 @@ internal sealed class TelemetryPipeline(string name, OtlpSignal signal, IProcess
     public string Name { get; } = name;
     public OtlpSignal Signal { get; } = signal;
 
+    /// <summary>Null unless a processor changes telemetry (attributes, resource, redaction): only then is a batch decoded.</summary>
+    private readonly Processors.Transform.PayloadRewriter? _rewriter = Processors.Transform.PayloadRewriter.For(processors);
+
     public async ValueTask<SinkResult> ProcessAsync(ReceivedBatch batch, CancellationToken cancellationToken)
     {
         foreach (var processor in processors)
@@ -19,6 +22,14 @@ internal sealed class TelemetryPipeline(string name, OtlpSignal signal, IProcess
             {
                 return admitted;
             }
+        }
+
+        // After admission, before any exporter: the transforms' batch (new pooled payload, no receiver index) lives
+        // until every exporter returned; unchanged telemetry goes on as received.
+        using var rewritten = _rewriter is null ? default : _rewriter.Rewrite(batch);
+        if (rewritten.Rewritten)
+        {
+            batch = rewritten.Batch;
         }
 
         // The client is acknowledged only when every exporter took the batch; a refusal from one makes the

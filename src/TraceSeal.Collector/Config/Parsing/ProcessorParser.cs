@@ -1,11 +1,17 @@
 using TraceSeal.Collector.Processors;
+using TraceSeal.Collector.Processors.Attributes;
+using TraceSeal.Collector.Processors.Redaction;
+using TraceSeal.Collector.Processors.Resource;
 
 namespace TraceSeal.Collector.Config;
 
-/// <summary>`memory_limiter` and `batch` (upstream processor configs, same keys and defaults).</summary>
+/// <summary>
+/// Every processor type (upstream processor configs, same keys and defaults): `memory_limiter` and `batch` here,
+/// the processors that change telemetry (`attributes`, `resource`, `redaction`) by the parser in their folder.
+/// </summary>
 internal static class ProcessorParser
 {
-    public static readonly string[] Types = ["memory_limiter", "batch"];
+    public static readonly string[] Types = ["memory_limiter", "batch", AttributesParser.Type, ResourceParser.Type, RedactionParser.Type];
 
     private static readonly string[] MemoryLimiterKeys =
         ["check_interval", "limit_mib", "spike_limit_mib", "limit_percentage", "spike_limit_percentage",
@@ -17,6 +23,9 @@ internal static class ProcessorParser
     {
         "memory_limiter" => MemoryLimiter(ctx, id, map),
         "batch" => Batch(ctx, id, map),
+        AttributesParser.Type => AttributesParser.Parse(ctx, id, map),
+        ResourceParser.Type => ResourceParser.Parse(ctx, id, map),
+        RedactionParser.Type => RedactionParser.Parse(ctx, id, map),
         _ => null,
     };
 

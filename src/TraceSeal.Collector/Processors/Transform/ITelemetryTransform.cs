@@ -1,0 +1,15 @@
+using Google.Protobuf;
+
+namespace TraceSeal.Collector.Processors.Transform;
+
+/// <summary>
+/// A processor that changes telemetry before it is sealed (`attributes`, `resource`, `redaction`). It works on the
+/// decoded request — an <c>ExportTraceServiceRequest</c>, <c>ExportMetricsServiceRequest</c> or
+/// <c>ExportLogsServiceRequest</c> — which <see cref="PayloadRewriter"/> decodes once and re-encodes once for all
+/// the transforms of a pipeline. Pipelines without one never decode (see TelemetryPipeline).
+/// </summary>
+internal interface ITelemetryTransform
+{
+    /// <summary>Changes <paramref name="request"/> in place; true when anything changed (false keeps the received bytes).</summary>
+    bool Apply(IMessage request);
+}
