@@ -1,3 +1,5 @@
+using TraceSeal.Collector.Extensions.HealthCheck;
+
 namespace TraceSeal.Collector.Config;
 
 /// <summary>A loaded and validated collector config: only ever constructed by <see cref="CollectorConfigLoader"/>.</summary>
@@ -7,6 +9,12 @@ internal sealed class CollectorConfig
     public required string SourcePath { get; init; }
 
     public required IReadOnlyList<OtlpReceiverSettings> Receivers { get; init; }
+
+    /// <summary>Ids of `nop` receivers: valid in pipelines, nothing listens.</summary>
+    public IReadOnlyList<string> NopReceivers { get; init; } = [];
+
+    /// <summary>Extensions listed in `service::extensions`, in that order (defined but unlisted ones do not start).</summary>
+    public IReadOnlyList<HealthCheckSettings> Extensions { get; init; } = [];
 
     /// <summary>Component id (`batch`, `memory_limiter/hard`) to settings.</summary>
     public required IReadOnlyDictionary<string, ProcessorSettings> Processors { get; init; }

@@ -1,3 +1,5 @@
+using TraceSeal.Collector.Extensions.HealthCheck;
+using TraceSeal.Collector.Receivers.Nop;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -11,7 +13,7 @@ namespace TraceSeal.Collector.Config;
 internal static class CollectorConfigLoader
 {
     private static readonly string[] TopLevelKeys = ["receivers", "processors", "exporters", "extensions", "service"];
-    private static readonly string[] ReceiverTypes = ["otlp"];
+    private static readonly string[] ReceiverTypes = ["otlp", "nop"];
 
     public static CollectorConfig Load(string path) => Load(path, ConfigLoadOptions.Default);
 
@@ -91,17 +93,20 @@ internal static class CollectorConfigLoader
         EnvPass.Run(ctx, rootNode);
         var root = YamlMap.From(ctx, rootNode, rootNode, "")!;
         root.CheckKeys(TopLevelKeys);
-        RefuseExtensions(ctx, root, "extensions");
 
-        var receivers = Section(ctx, root, "receivers", "receiver", ReceiverTypes, null,
-            (id, _, map) => ReceiverParser.Parse(ctx, id, map), out var receiverIds);
+        var receivers = Section<object>(ctx, root, "receivers", "receiver", ReceiverTypes, null,
+            (id, type, map) => type == "nop" ? NopReceiverSettings.Parse(id, map) : ReceiverParser.Parse(ctx, id, map), out var receiverIds);
+        var otlpReceivers = receivers.Values.OfType<OtlpReceiverSettings>().ToList();
         var processors = Section(ctx, root, "processors", "processor", ProcessorParser.Types, null,
             (id, type, map) => ProcessorParser.Parse(ctx, id, type, map), out var processorIds);
-        var exporters = Section(ctx, root, "exporters", "exporter", ExporterParser.Types, ExporterParser.PlaintextTypes,
+        var exporters = Section(ctx, root, "exporters", "exporter", ExporterParser.Types, ExporterParser.RefusalReason,
             (id, type, map) => ExporterParser.Parse(ctx, id, type, map), out var exporterIds);
+        var extensions = Section(ctx, root, "extensions", "extension", ExtensionParser.Types, ExtensionParser.RefusalReason,
+            (id, type, map) => ExtensionParser.Parse(ctx, id, type, map), out var extensionIds);
 
         var used = new HashSet<string>(StringComparer.Ordinal);
         var pipelines = new List<PipelineSettings>();
+        var enabledExtensions = new List<HealthCheckSettings>();
         var telemetry = new TelemetrySettings();
         var admission = new AdmissionSettings();
         var service = root.Map("service");
@@ -115,17 +120,26 @@ internal static class CollectorConfigLoader
         else
         {
             ServiceParser.CheckKeys(service);
-            RefuseExtensions(ctx, service, "extensions");
             pipelines = ServiceParser.Pipelines(ctx, service, new(receiverIds, processorIds, exporterIds), used);
+            foreach (var id in ServiceParser.Extensions(ctx, service, extensionIds, used))
+            {
+                if (extensions.TryGetValue(id, out var extension))
+                {
+                    enabledExtensions.Add(extension);
+                }
+            }
+
             telemetry = ServiceParser.Telemetry(ctx, service);
-            admission = ServiceParser.Admission(ctx, service, receivers.Values);
+            admission = ServiceParser.Admission(ctx, service, otlpReceivers);
         }
 
         WarnUnused(ctx, root, used);
         return new CollectorConfig
         {
             SourcePath = ctx.SourcePath,
-            Receivers = [.. receivers.Values],
+            Receivers = otlpReceivers,
+            NopReceivers = [.. receivers.Values.OfType<NopReceiverSettings>().Select(r => r.Name)],
+            Extensions = enabledExtensions,
             Processors = processors,
             Exporters = exporters,
             Pipelines = pipelines,
@@ -135,26 +149,9 @@ internal static class CollectorConfigLoader
         };
     }
 
-    /// <summary>
-    /// Extensions (health_check, pprof, zpages, file_storage, authenticators) open ports or write plaintext; none is
-    /// provided. An empty section is accepted so that generated configs with `extensions: []` still load.
-    /// </summary>
-    private static void RefuseExtensions(ConfigContext ctx, YamlMap parent, string key)
-    {
-        var value = parent.ValueNode(key);
-        bool empty = value is null
-            || (value is YamlMappingNode m && m.Children.Count == 0)
-            || (value is YamlSequenceNode s && s.Children.Count == 0);
-        if (!empty)
-        {
-            ctx.Error(parent.KeyNode(key)!, parent.Child(key),
-                "extensions are not supported; self-telemetry is under service.telemetry (remove this section)");
-        }
-    }
-
     /// <summary>Parses one component section; <paramref name="ids"/> gets every id written, parsed or not.</summary>
     private static Dictionary<string, T> Section<T>(
-        ConfigContext ctx, YamlMap root, string section, string kind, string[] types, string[]? plaintextTypes,
+        ConfigContext ctx, YamlMap root, string section, string kind, string[] types, Func<string, string?>? refusalReason,
         Func<string, string, YamlMap, T?> parse, out List<string> ids)
         where T : class
     {
@@ -171,10 +168,9 @@ internal static class CollectorConfigLoader
             {
                 ctx.Error(key, path, idError!);
             }
-            else if (plaintextTypes?.Contains(type) == true)
+            else if (refusalReason?.Invoke(type) is { } reason)
             {
-                ctx.Error(key, path, $"the {type} exporter writes telemetry in plaintext; TraceSeal does not provide it " +
-                    $"(supported: {string.Join(", ", types)})");
+                ctx.Error(key, path, $"{reason} (supported: {string.Join(", ", types)})");
             }
             else if (!types.Contains(type))
             {
@@ -197,13 +193,15 @@ internal static class CollectorConfigLoader
 
     private static void WarnUnused(ConfigContext ctx, YamlMap root, HashSet<string> used)
     {
-        foreach (var section in (string[])["receivers", "processors", "exporters"])
+        foreach (var section in (string[])["receivers", "processors", "exporters", "extensions"])
         {
             foreach (var (key, _) in root.Map(section)?.Entries ?? [])
             {
                 if (!used.Contains($"{section}::{key.Value}"))
                 {
-                    ctx.Warn(key, $"{section}::{key.Value}", "defined but not used in any pipeline; it will not start");
+                    ctx.Warn(key, $"{section}::{key.Value}", section == "extensions"
+                        ? "defined but not listed in service::extensions; it will not start"
+                        : "defined but not used in any pipeline; it will not start");
                 }
             }
         }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Exporters;
+using TraceSeal.Collector.Extensions.HealthCheck;
 using TraceSeal.Collector.Pipeline;
 using TraceSeal.Collector.Processors;
 using TraceSeal.Collector.Receivers;
@@ -21,6 +22,7 @@ internal sealed class CollectorHost : IAsyncDisposable
     private bool _stopped;
     private ILoggerFactory? _telemetryLoggers;
     private TelemetryServer? _telemetry;
+    private HealthCheckExtensions _extensions = new([]);
 
     private CollectorHost(
         CollectorConfig config,
@@ -51,6 +53,9 @@ internal sealed class CollectorHost : IAsyncDisposable
     /// <summary>The self-telemetry listener (/metrics, /healthz, /readyz); null unless requested at <see cref="Create"/>.</summary>
     public TelemetryServer? Telemetry => _telemetry;
 
+    /// <summary>The health_check extensions listed in service::extensions.</summary>
+    public IReadOnlyList<HealthCheckExtension> HealthChecks => _extensions.All;
+
     /// <summary>Builds every component of a validated config; nothing listens or writes until <see cref="StartAsync"/>.</summary>
     /// <param name="selfTelemetry">
     /// Serve service::telemetry::metrics::address (default 127.0.0.1:8888). Opt-in so that in-process hosts (tests,
@@ -74,11 +79,13 @@ internal sealed class CollectorHost : IAsyncDisposable
             processors[id] = ComponentFactory.CreateProcessor(id, settings, loggerFactory.CreateLogger("TraceSeal.Processors"));
         }
 
+        // Pipelines export through counting wrappers (otelcol_exporter_* metrics, write latency); the host keeps the exporters.
+        var counted = exporters.ToDictionary(e => e.Key, e => ComponentFactory.Instrument(e.Value, config.Exporters[e.Key]), StringComparer.Ordinal);
         var pipelines = config.Pipelines.Select(p => new TelemetryPipeline(
             p.Name,
             p.Signal,
             p.Processors.Select(id => processors[id]).ToArray(),
-            p.Exporters.Select(id => exporters[id]).ToArray())).ToList();
+            p.Exporters.Select(id => counted[id]).ToArray())).ToList();
 
         // One budget for the whole collector: the memory it protects is the process's, whichever port bytes arrive on.
         var admission = new AdmissionBudget(config.Admission.EffectiveBytes(config.Receivers));
@@ -89,12 +96,13 @@ internal sealed class CollectorHost : IAsyncDisposable
         foreach (var receiver in config.Receivers)
         {
             var router = new ReceiverRouter(pipelines.Where((_, i) => config.Pipelines[i].Receivers.Contains(receiver.Name)));
-            receivers.Add(new OtlpReceiver(receiver, router, loggerFactory, admission));
+            receivers.Add(new OtlpReceiver(receiver, PipelineStats.Count(router, receiver), loggerFactory, admission));
         }
 
         return new CollectorHost(config, exporters, processors.Values.ToList(), receivers, admission, logger)
         {
             _telemetryLoggers = selfTelemetry ? loggerFactory : null,
+            _extensions = HealthCheckExtensions.Create(config.Extensions, loggerFactory),
         };
     }
 
@@ -107,6 +115,7 @@ internal sealed class CollectorHost : IAsyncDisposable
 
         try
         {
+            await _extensions.StartAsync(cancellationToken).ConfigureAwait(false); // first, as upstream: health_check answers 503 until the end
             foreach (var exporter in Exporters.Values)
             {
                 await exporter.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -136,6 +145,7 @@ internal sealed class CollectorHost : IAsyncDisposable
         }
 
         HostLog.Started(_logger, Receivers.Count, Exporters.Count, Config.SourcePath);
+        _extensions.SetReady();
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -146,6 +156,7 @@ internal sealed class CollectorHost : IAsyncDisposable
         }
 
         _stopped = true;
+        _extensions.SetNotReady();
 
         // First: readiness and metrics go away before the ports they describe.
         if (_telemetry is not null)
@@ -162,6 +173,8 @@ internal sealed class CollectorHost : IAsyncDisposable
         {
             await exporter.StopAsync(cancellationToken).ConfigureAwait(false);
         }
+
+        await _extensions.StopAsync(cancellationToken).ConfigureAwait(false);
 
         HostLog.Stopped(_logger);
     }

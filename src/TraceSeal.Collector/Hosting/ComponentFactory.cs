@@ -2,8 +2,11 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Exporters;
+using TraceSeal.Collector.Exporters.Debug;
+using TraceSeal.Collector.Exporters.Nop;
 using TraceSeal.Collector.Processors;
 using TraceSeal.Collector.Storage;
+using TraceSeal.Collector.Telemetry;
 
 namespace TraceSeal.Collector.Hosting;
 
@@ -15,6 +18,8 @@ internal static class ComponentFactory
     public static IExporter CreateExporter(string id, ExporterSettings settings, string configPath, ILoggerFactory? loggerFactory = null, BatchSettings? batch = null) => settings switch
     {
         DiscardExporterSettings => new DiscardExporter(id),
+        NopExporterSettings => new NopExporter(id),
+        DebugExporterSettings d => new DebugExporter(id, d, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("TraceSeal.Exporters.Debug")),
         // Loads the recipient files and refuses any that holds a private key (the collector never opens).
         SealedStoreExporterSettings s => SealedStoreExporter.Create(
             id, s, configPath, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("TraceSeal.Storage")),
@@ -25,6 +30,26 @@ internal static class ComponentFactory
         // Every exporter type the loader accepts is built above; reaching this is a bug, and refusing beats dropping.
         _ => throw new InvalidOperationException($"{configPath}: exporters::{id}: no exporter is built for {settings.GetType().Name}"),
     };
+
+    /// <summary>
+    /// What the pipelines call instead of <paramref name="exporter"/>: counts items by signal and outcome and times
+    /// each export (otelcol_exporter_* metrics, traceseal_wal_write_duration_seconds), and records the byte capacity
+    /// of its sealed backlog (otelcol_exporter_queue_capacity).
+    /// </summary>
+    public static IExporter Instrument(IExporter exporter, ExporterSettings settings)
+    {
+        switch (settings)
+        {
+            case OtlpExporterSettings { Queue.IsSealedQueue: true } o:
+                PipelineStats.SetQueueCapacity(exporter, o.Queue.MaxBacklogBytes);
+                break;
+            case SealedStoreExporterSettings s:
+                PipelineStats.SetQueueCapacity(exporter, s.Wal.MaxBacklogBytes);
+                break;
+        }
+
+        return PipelineStats.Count(exporter);
+    }
 
     /// <summary>
     /// The `batch` settings an exporter's queue sender merges by: over every pipeline that feeds it, the smallest
@@ -70,8 +95,6 @@ internal static class ComponentFactory
 
     public static IProcessor CreateProcessor(string id, ProcessorSettings settings, ILogger logger) => settings switch
     {
-        // attributes, resource, redaction: their settings build them (Processors/<name>/).
-        IProcessorFactory factory => factory.Create(id, logger),
         MemoryLimiterSettings m => new MemoryLimiter(
             id,
             new MemoryLimits(

@@ -45,6 +45,7 @@ internal sealed class CollectorMetrics(
         WriteReceivers(text);
         WriteAdmission(text);
         WriteExporters(text);
+        WriteUpstreamCompatible(text);
         return text.ToString();
     }
 
@@ -267,4 +268,84 @@ internal sealed class CollectorMetrics(
             }
         }
     }
+
+    /// <summary>
+    /// Upstream's own self-metric names (receiverhelper, exporterhelper; "basic" level), next to TraceSeal's, so
+    /// dashboards and alerts written for the Collector work unchanged. Names as upstream's default Prometheus
+    /// endpoint prints them (no `_total`; a Prometheus reader configured by hand adds it upstream since v0.119).
+    /// Receivers count what the pipelines accepted or refused after the request was decoded (as upstream: refusals
+    /// before that, by TLS, identity, admission or validation, are in traceseal_receiver_refused_total by reason).
+    /// Exporters count what each exporter took (sealed_store: sealed and fsync'd; otlp with the sealed queue:
+    /// sealed into the queue, whose upstream outcome is traceseal_exporter_items_total). Queue size and capacity
+    /// are bytes (upstream's `sizer: bytes`): the sealed sending queue's backlog, or a sealed_store's WAL backlog.
+    /// </summary>
+    private void WriteUpstreamCompatible(PrometheusText text)
+    {
+        foreach (var (signal, unit) in UpstreamUnits)
+        {
+            foreach (var (name, ok, help) in (ReadOnlySpan<(string, bool, string)>)[
+                ($"otelcol_receiver_accepted_{unit}", true, $"Number of {unit.Replace('_', ' ')} successfully pushed into the pipeline."),
+                ($"otelcol_receiver_refused_{unit}", false, $"Number of {unit.Replace('_', ' ')} that could not be pushed into the pipeline.")])
+            {
+                text.Family(name, "counter", help);
+                foreach (ReceiverView view in receivers)
+                {
+                    SignalCounts counts = PipelineStats.For(view.Settings);
+                    text.Sample(name, ok ? counts.Ok(signal) : counts.Failed(signal), "receiver", view.Settings.Name, "transport", view.CounterProtocol);
+                }
+            }
+        }
+
+        foreach (var (signal, unit) in UpstreamUnits)
+        {
+            foreach (var (name, ok, help) in (ReadOnlySpan<(string, bool, string)>)[
+                ($"otelcol_exporter_sent_{unit}", true, $"Number of {unit.Replace('_', ' ')} successfully sent to destination."),
+                ($"otelcol_exporter_send_failed_{unit}", false, $"Number of {unit.Replace('_', ' ')} in failed attempts to send to destination.")])
+            {
+                text.Family(name, "counter", help);
+                foreach (IExporter exporter in exporters.Values)
+                {
+                    SignalCounts counts = PipelineStats.For(exporter);
+                    text.Sample(name, ok ? counts.Ok(signal) : counts.Failed(signal), "exporter", exporter.Id);
+                }
+            }
+        }
+
+        text.Family("otelcol_exporter_queue_size", "gauge", "Current size of the retry queue (bytes: the sealed sending queue's or WAL's backlog).");
+        foreach (IExporter exporter in exporters.Values)
+        {
+            if (PipelineStats.QueueCapacity(exporter) is not null)
+            {
+                text.Sample("otelcol_exporter_queue_size", QueueBytes(exporter), "exporter", exporter.Id);
+            }
+        }
+
+        text.Family("otelcol_exporter_queue_capacity", "gauge", "Fixed capacity of the retry queue (bytes: max_backlog_bytes).");
+        foreach (IExporter exporter in exporters.Values)
+        {
+            if (PipelineStats.QueueCapacity(exporter) is { } capacity)
+            {
+                text.Sample("otelcol_exporter_queue_capacity", capacity, "exporter", exporter.Id);
+            }
+        }
+
+        text.Family("traceseal_wal_write_duration_seconds", "histogram", "From handing a batch to a sealed_store until it is sealed, written and fsync'd (group-commit wait included): the storage write latency an acknowledgement waits for.");
+        foreach (IExporter exporter in exporters.Values)
+        {
+            if (exporter is Storage.SealedStoreExporter)
+            {
+                PipelineStats.LatencyOf(exporter).Write(text, "traceseal_wal_write_duration_seconds", "exporter", exporter.Id);
+            }
+        }
+    }
+
+    private static readonly (OtlpSignal Signal, string Unit)[] UpstreamUnits =
+        [(OtlpSignal.Traces, "spans"), (OtlpSignal.Metrics, "metric_points"), (OtlpSignal.Logs, "log_records")];
+
+    private static long QueueBytes(IExporter exporter) => exporter switch
+    {
+        OtlpForwardingExporter forwarding => forwarding.QueueBacklogBytes,
+        Storage.SealedStoreExporter store => store.WalBacklogBytesByTenant.Sum(t => t.Value),
+        _ => 0,
+    };
 }

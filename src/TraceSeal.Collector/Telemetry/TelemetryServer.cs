@@ -1,10 +1,5 @@
-using System.Globalization;
 using System.Net;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TraceSeal.Collector.Config;
 
@@ -26,8 +21,7 @@ internal sealed class TelemetryServer : IAsyncDisposable
     private readonly CollectorMetrics _metrics;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
-    private WebApplication? _app;
-    private ListenOptionsHolder? _listen;
+    private PlainHttpListener? _listener;
     private volatile bool _started;
 
     public TelemetryServer(TelemetrySettings settings, CollectorMetrics metrics, ILoggerFactory loggerFactory)
@@ -42,12 +36,12 @@ internal sealed class TelemetryServer : IAsyncDisposable
     }
 
     /// <summary>The bound address (port 0 resolved); null before start or when disabled.</summary>
-    public IPEndPoint? BoundEndpoint => _listen?.Options?.IPEndPoint;
+    public IPEndPoint? BoundEndpoint => _listener?.BoundEndpoint;
 
     /// <summary>Binds; throws <see cref="TelemetryStartException"/> naming the key when the address is invalid or taken.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (_app is not null)
+        if (_listener is not null)
         {
             throw new InvalidOperationException("the telemetry server was already started");
         }
@@ -65,52 +59,28 @@ internal sealed class TelemetryServer : IAsyncDisposable
             TelemetryLog.NotLoopback(_logger, endpoint.ToString());
         }
 
-        _listen = new ListenOptionsHolder();
-        WebApplicationBuilder builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.Services.AddSingleton(_loggerFactory);
-        builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(options =>
-        {
-            options.AddServerHeader = false;
-            options.Limits.MaxRequestBodySize = 0;
-            options.Limits.MaxRequestHeadersTotalSize = 8 * 1024;
-            options.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(5);
-            options.Listen(endpoint, listen => _listen.Options = listen);
-        });
-        WebApplication app = builder.Build();
-        app.Run(HandleAsync);
-        try
-        {
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (IOException ex)
-        {
-            await app.DisposeAsync().ConfigureAwait(false);
-            throw new TelemetryStartException($"{AddressKey}: cannot listen on {endpoint}: {ex.Message}; another process (another collector?) may hold the port: set {AddressKey} to a free port, or level: none to turn self-telemetry off", ex);
-        }
-
-        _app = app;
+        _listener = await PlainHttpListener.StartAsync(endpoint, HandleAsync, _loggerFactory, AddressKey,
+            $"set {AddressKey} to a free port, or level: none to turn self-telemetry off", cancellationToken).ConfigureAwait(false);
         _started = true;
         TelemetryLog.Started(_logger, BoundEndpoint?.ToString() ?? endpoint.ToString());
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        WebApplication? app = _app;
-        _app = null;
+        PlainHttpListener? listener = _listener;
+        _listener = null;
         _started = false;
-        if (app is null)
+        if (listener is null)
         {
             return;
         }
 
         try
         {
-            await app.StopAsync(cancellationToken).ConfigureAwait(false);
+            await listener.StopAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            await app.DisposeAsync().ConfigureAwait(false);
             TelemetryLog.Stopped(_logger);
         }
     }
@@ -122,37 +92,11 @@ internal sealed class TelemetryServer : IAsyncDisposable
     }
 
     /// <summary>host:port with an IP literal or <c>localhost</c> (names are not resolved: the bind address must be unambiguous).</summary>
-    internal static IPEndPoint ParseAddress(string address)
-    {
-        int colon = address.LastIndexOf(':');
-        string host = colon > 0 ? address[..colon].Trim('[', ']') : string.Empty;
-        if (colon <= 0 || !int.TryParse(address.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port > IPEndPoint.MaxPort)
-        {
-            throw new TelemetryStartException($"{AddressKey}: invalid address \"{address}\"; use host:port, e.g. 127.0.0.1:8888");
-        }
-
-        if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
-        {
-            return new IPEndPoint(IPAddress.Loopback, port);
-        }
-
-        if (!IPAddress.TryParse(host, out IPAddress? ip))
-        {
-            throw new TelemetryStartException($"{AddressKey}: \"{host}\" is not an IP address; use 127.0.0.1 (or an explicit interface address)");
-        }
-
-        return new IPEndPoint(ip, port);
-    }
+    internal static IPEndPoint ParseAddress(string address) => PlainHttpListener.ParseAddress(address, AddressKey);
 
     private Task HandleAsync(HttpContext context)
     {
         HttpResponse response = context.Response;
-        if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
-        {
-            response.StatusCode = StatusCodes.Status405MethodNotAllowed;
-            return Task.CompletedTask;
-        }
-
         switch (context.Request.Path.Value)
         {
             case "/metrics":
@@ -171,18 +115,5 @@ internal sealed class TelemetryServer : IAsyncDisposable
                 response.StatusCode = StatusCodes.Status404NotFound;
                 return Task.CompletedTask;
         }
-    }
-
-    private sealed class ListenOptionsHolder
-    {
-        public Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions? Options { get; set; }
-    }
-
-    /// <summary>Lives inside the collector's host: no Ctrl+C handling or lifetime messages of its own.</summary>
-    private sealed class EmbeddedLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -19,7 +19,7 @@ public sealed class PipelineConfigErrorTests : IDisposable
     public void Dispose() => _f.Dispose();
 
     [Fact]
-    public void DebugExporter_IsRefusedAsPlaintext()
+    public void DebugExporter_PrintingContents_IsRefusedWithoutTheOptIn()
     {
         var errors = _f.Errors(Receiver + """
             exporters:
@@ -32,8 +32,8 @@ public sealed class PipelineConfigErrorTests : IDisposable
                   exporters: [debug]
             """);
 
-        Assert.Equal([_f.At(8, 3, "exporters::debug: the debug exporter writes telemetry in plaintext; TraceSeal does not provide it " +
-            "(supported: discard, sealed_store, otlp, otlphttp)")], errors);
+        Assert.Equal([_f.At(9, 16, "exporters::debug::verbosity: detailed writes telemetry contents (attributes such as user ids, queries, tokens) to the collector's output in plaintext; " +
+            "use basic (counts only), or set allow_plaintext: true to opt in explicitly (verify config reports it)")], errors);
     }
 
     [Fact]
@@ -138,13 +138,13 @@ public sealed class PipelineConfigErrorTests : IDisposable
     }
 
     [Fact]
-    public void Extensions_AreRefusedUnlessEmpty()
+    public void Extensions_OtherThanHealthCheck_AreRefusedWithTheirReason_AndAnEmptySectionLoads()
     {
         var service = """
             exporters:
               discard:
             service:
-              extensions: [health_check]
+              extensions: [pprof, health_check]
               pipelines:
                 traces:
                   receivers: [otlp]
@@ -153,13 +153,14 @@ public sealed class PipelineConfigErrorTests : IDisposable
 
         Assert.Equal(
             [
-                _f.At(7, 1, "extensions: extensions are not supported; self-telemetry is under service.telemetry (remove this section)"),
-                _f.At(12, 3, "service::extensions: extensions are not supported; self-telemetry is under service.telemetry (remove this section)"),
+                _f.At(8, 3, "extensions::pprof: pprof serves the process's memory and CPU profiles over plain HTTP, and memory holds telemetry in flight; profile with dotnet-trace or dotnet-counters on the host instead (supported: health_check)"),
+                _f.At(12, 23, "service::extensions: extension \"health_check\" is not defined; define it under extensions (supported: health_check) or remove it"),
             ],
-            _f.Errors(Receiver + "extensions:\n  health_check:\n" + service));
+            _f.Errors(Receiver + "extensions:\n  pprof:\n" + service));
 
-        var config = _f.Parse(Receiver + "extensions: {}\n" + service.Replace("[health_check]", "[]", StringComparison.Ordinal));
+        var config = _f.Parse(Receiver + "extensions: {}\n" + service.Replace("[pprof, health_check]", "[]", StringComparison.Ordinal));
         Assert.Single(config.Pipelines);
+        Assert.Empty(config.Extensions);
     }
 
     [Fact]
@@ -262,7 +263,7 @@ public sealed class PipelineConfigErrorTests : IDisposable
             _f.At(4, 7, "receivers::otlp::protocols::http: no tls block: this receiver would accept plaintext; add tls (cert_file, key_file, client_ca_file) or set allow_plaintext: true to opt out explicitly"),
             _f.At(10, 28, "receivers::otlp::protocols::grpc::tls::reload_interval: invalid duration \"10 minutes\"; use a Go duration such as 30s, 5m or 1h"),
             _f.At(12, 3, "processors::memory_limiter::check_interval: required: how often memory is checked, e.g. 1s"),
-            _f.At(15, 3, "exporters::logging: the logging exporter writes telemetry in plaintext; TraceSeal does not provide it (supported: discard, sealed_store, otlp, otlphttp)"),
+            _f.At(15, 3, "exporters::logging: the logging exporter writes telemetry in plaintext and was removed upstream; TraceSeal does not provide it: use debug (verbosity: basic logs counts only) (supported: discard, sealed_store, otlp, otlphttp, debug, nop)"),
             _f.At(21, 28, "service::pipelines::traces::exporters: exporter \"sealed_store\" is not defined; define it under exporters or remove it from this pipeline"),
         ];
         Assert.Equal(expected, ex.Errors.Select(e => e.ToString()));

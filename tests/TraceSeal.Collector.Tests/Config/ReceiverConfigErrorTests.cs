@@ -51,7 +51,7 @@ public sealed class ReceiverConfigErrorTests : IDisposable
                   thrift_http:
             """ + Service);
 
-        Assert.Equal([_f.At(6, 3, "receivers::jaeger: unknown receiver type \"jaeger\" (supported: otlp)")], errors);
+        Assert.Equal([_f.At(6, 3, "receivers::jaeger: unknown receiver type \"jaeger\" (supported: otlp, nop)")], errors);
     }
 
     [Fact]

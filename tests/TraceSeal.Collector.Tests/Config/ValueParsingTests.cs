@@ -22,7 +22,7 @@ public sealed class ValueParsingTests
     [InlineData("30")]
     [InlineData("-5s")]
     [InlineData("5 seconds")]
-    [InlineData("5d")]
+    [InlineData("5w")]
     public void GoDuration_RefusesEverythingElse(string text) => Assert.False(GoDuration.TryParse(text, out _));
 
     [Theory]

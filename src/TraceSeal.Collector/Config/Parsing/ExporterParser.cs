@@ -1,12 +1,20 @@
+using TraceSeal.Collector.Exporters.Debug;
+using TraceSeal.Collector.Exporters.Nop;
+
 namespace TraceSeal.Collector.Config;
 
 /// <summary>Dispatches exporter types; upstream's plaintext-writing exporters get their own message.</summary>
 internal static class ExporterParser
 {
-    public static readonly string[] Types = ["discard", "sealed_store", "otlp", "otlphttp"];
+    public static readonly string[] Types = ["discard", "sealed_store", "otlp", "otlphttp", "debug", "nop"];
 
-    /// <summary>Upstream exporters that put telemetry in plaintext on disk or in logs.</summary>
-    public static readonly string[] PlaintextTypes = ["debug", "logging", "file"];
+    /// <summary>Upstream exporters that put telemetry in plaintext on disk or in logs, with what to use instead.</summary>
+    public static string? RefusalReason(string type) => type switch
+    {
+        "logging" => "the logging exporter writes telemetry in plaintext and was removed upstream; TraceSeal does not provide it: use debug (verbosity: basic logs counts only)",
+        "file" => "the file exporter writes telemetry in plaintext; TraceSeal does not provide it: sealed_store writes it sealed",
+        _ => null,
+    };
 
     public static ExporterSettings? Parse(ConfigContext ctx, string id, string type, YamlMap map)
     {
@@ -21,6 +29,10 @@ internal static class ExporterParser
                 return OtlpExporterParser.Parse(ctx, id, map, OtlpExporterProtocol.Grpc);
             case "otlphttp":
                 return OtlpExporterParser.Parse(ctx, id, map, OtlpExporterProtocol.Http);
+            case "debug":
+                return DebugExporterParser.Parse(ctx, id, map);
+            case "nop":
+                return NopExporterSettings.Parse(id, map);
             default:
                 return null;
         }

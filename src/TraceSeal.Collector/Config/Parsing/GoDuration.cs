@@ -5,6 +5,8 @@ namespace TraceSeal.Collector.Config;
 /// <summary>
 /// Go's time.ParseDuration grammar, which upstream configs use: `[-+]?(\d+(\.\d*)?|\.\d+)unit` repeated, units
 /// ns, us, µs, ms, s, m, h; a bare `0` is allowed. Negative durations are refused: no setting here wants one.
+/// TraceSeal also accepts `d` (24h), so retention reads `7d` rather than `168h`; Go has no day unit, so a config
+/// using it does not load in the upstream collector. The one duration parser: configs and the CLI both use it.
 /// </summary>
 internal static class GoDuration
 {
@@ -56,6 +58,7 @@ internal static class GoDuration
                 "s" => TimeSpan.TicksPerSecond,
                 "m" => TimeSpan.TicksPerMinute,
                 "h" => TimeSpan.TicksPerHour,
+                "d" => TimeSpan.TicksPerDay,
                 _ => -1m,
             };
             if (ticksPerUnit < 0)

@@ -52,7 +52,7 @@ internal static class OtlpExporterParser
             Compression = m.OneOf("compression", ["gzip", "none"]) ?? "gzip",
             Timeout = m.Duration("timeout") ?? (protocol == OtlpExporterProtocol.Grpc ? GrpcTimeout : HttpTimeout),
             Retry = Retry(m.Map("retry_on_failure")),
-            Queue = Queue(ctx, m.Map("sending_queue")),
+            Queue = Queue(ctx, id, m.Map("sending_queue")),
         };
         return endpoint is null ? null : settings;
     }
@@ -152,7 +152,19 @@ internal static class OtlpExporterParser
         };
     }
 
-    private static SendingQueueSettings Queue(ConfigContext ctx, YamlMap? q)
+    /// <summary>`sending_queue::directory` when `enabled: true` is written without it (relative to the config file).</summary>
+    internal static string DefaultQueueDirectory(string exporterId) => Path.Combine("sending_queue", SafeFileName(exporterId));
+
+    /// <summary>
+    /// `sending_queue::queue_key_file` when not written: next to the config file, so outside the default queue
+    /// directory (a copy of that directory alone cannot be read) and in a directory that exists at first start.
+    /// </summary>
+    internal static string DefaultQueueKeyFile(string exporterId) => SafeFileName(exporterId) + ".queue-key.pem";
+
+    /// <summary>`otlp/upstream` → `otlp_upstream`: an exporter id as one file name.</summary>
+    private static string SafeFileName(string id) => id.Replace('/', '_');
+
+    private static SendingQueueSettings Queue(ConfigContext ctx, string id, YamlMap? q)
     {
         var d = new SendingQueueSettings();
         if (q is null)
@@ -173,21 +185,13 @@ internal static class OtlpExporterParser
         bool sealedQueue = directory is not null || keyFile is not null || q.Has("max_backlog_bytes") || enabled == true;
         if (sealedQueue && enabled != false)
         {
-            // TraceSeal has no in-memory queue: an explicit enabled: true means the sealed queue, which needs both.
-            if (directory is null)
+            // TraceSeal has no in-memory queue: enabled: true (upstream's default, written out) means the sealed
+            // queue, in a directory of its own with its key outside it; both are created 0700 / 0600 at first start.
+            directory ??= ctx.ResolvePath(DefaultQueueDirectory(id));
+            keyFile ??= ctx.ResolvePath(DefaultQueueKeyFile(id));
+            if (IsInside(keyFile, directory))
             {
-                ctx.Error(q.At, q.Child("directory"),
-                    "required for the sending queue: a directory of its own for this exporter's sealed queue (or remove enabled to acknowledge clients only after upstream accepted)");
-            }
-
-            if (keyFile is null)
-            {
-                ctx.Error(q.At, q.Child("queue_key_file"),
-                    "required for the sending queue: the file of the queue's private key (created 0600 on first start), outside directory");
-            }
-            else if (directory is not null && IsInside(keyFile, directory))
-            {
-                ctx.Error(q.Scalar("queue_key_file")!, q.Child("queue_key_file"),
+                ctx.Error(q.Scalar("queue_key_file") ?? q.Scalar("directory") ?? q.At, q.Child("queue_key_file"),
                     $"{keyFile} is inside sending_queue::directory {directory}; keep the queue key outside the queue directory, so that a copy of the directory alone cannot be read");
             }
         }

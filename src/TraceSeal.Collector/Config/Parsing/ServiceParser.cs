@@ -115,6 +115,31 @@ internal static class ServiceParser
         }
     }
 
+    /// <summary>`service::extensions`: the extension ids to start, each defined under `extensions`, none twice.</summary>
+    public static List<string> Extensions(ConfigContext ctx, YamlMap service, IReadOnlyList<string> defined, HashSet<string> used)
+    {
+        var ids = new List<string>();
+        foreach (var item in service.List("extensions") ?? [])
+        {
+            var id = item.Value ?? "";
+            if (!defined.Contains(id))
+            {
+                ctx.Error(item, service.Child("extensions"), $"extension \"{id}\" is not defined; define it under extensions (supported: {string.Join(", ", ExtensionParser.Types)}) or remove it");
+            }
+            else if (ids.Contains(id))
+            {
+                ctx.Error(item, service.Child("extensions"), $"extension \"{id}\" is listed twice; remove one");
+            }
+            else
+            {
+                ids.Add(id);
+                used.Add($"extensions::{id}");
+            }
+        }
+
+        return ids;
+    }
+
     public static TelemetrySettings Telemetry(ConfigContext ctx, YamlMap service)
     {
         var defaults = new TelemetrySettings();

@@ -77,19 +77,17 @@ public sealed class SendingQueueConfigTests : IDisposable
     }
 
     [Fact]
-    public void Enabled_needs_a_directory_and_a_key_file()
+    public void Enabled_alone_is_the_sealed_queue_with_a_default_directory_and_a_key_outside_it()
     {
-        var errors = _f.Errors(Receiver + """
+        var config = _f.Parse(Receiver.Replace("  otlp:\n    endpoint", "  otlp/upstream:\n    endpoint", StringComparison.Ordinal) + """
                 sending_queue:
                   enabled: true
-            """ + Service);
+            """ + Service.Replace("exporters: [otlp]", "exporters: [otlp/upstream]", StringComparison.Ordinal));
 
-        Assert.Equal(
-            [
-                _f.At(9, 5, "exporters::otlp::sending_queue::directory: required for the sending queue: a directory of its own for this exporter's sealed queue (or remove enabled to acknowledge clients only after upstream accepted)"),
-                _f.At(9, 5, "exporters::otlp::sending_queue::queue_key_file: required for the sending queue: the file of the queue's private key (created 0600 on first start), outside directory"),
-            ],
-            errors);
+        var queue = Assert.IsType<OtlpExporterSettings>(config.Exporters["otlp/upstream"]).Queue;
+        Assert.True(queue.IsSealedQueue);
+        Assert.Equal(_f.Path("sending_queue/otlp_upstream"), queue.Directory);
+        Assert.Equal(_f.Path("otlp_upstream.queue-key.pem"), queue.QueueKeyFile);
     }
 
     [Fact]
