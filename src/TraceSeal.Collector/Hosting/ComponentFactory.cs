@@ -95,6 +95,8 @@ internal static class ComponentFactory
 
     public static IProcessor CreateProcessor(string id, ProcessorSettings settings, ILogger logger) => settings switch
     {
+        // attributes, resource, redaction: their settings build them (Processors/<name>/).
+        IProcessorFactory factory => factory.Create(id, logger),
         MemoryLimiterSettings m => new MemoryLimiter(
             id,
             new MemoryLimits(
