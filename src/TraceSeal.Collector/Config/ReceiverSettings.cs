@@ -41,6 +41,49 @@ internal sealed class OtlpProtocolSettings
 
     /// <summary>Largest request accepted, compressed or not (gRPC default 4 MiB, HTTP default 20 MiB as upstream).</summary>
     public required long MaxRequestBytes { get; init; }
+
+    /// <summary>
+    /// `max_decompression_ratio` (TraceSeal): a compressed body may inflate to at most this many times its wire size
+    /// (and never beyond <see cref="MaxRequestBytes"/>). 100: OTLP protobuf compresses 5-20x with gzip; 1000x is a bomb.
+    /// </summary>
+    public int MaxDecompressionRatio { get; init; } = DefaultMaxDecompressionRatio;
+
+    public const int DefaultMaxDecompressionRatio = 100;
+}
+
+/// <summary>`quota` of a tenant rule, or `limits::tenant_quota` for tenants without one (TraceSeal). Null rate = unlimited.</summary>
+internal sealed class TenantQuotaSettings
+{
+    public double? RequestsPerSecond { get; init; }
+    public double? BytesPerSecond { get; init; }
+    public double? ItemsPerSecond { get; init; }
+
+    public bool IsUnlimited => RequestsPerSecond is null && BytesPerSecond is null && ItemsPerSecond is null;
+}
+
+/// <summary>`limits` of the `otlp` receiver (TraceSeal): what one client, address or tenant may hold or take.</summary>
+internal sealed class ReceiverLimitSettings
+{
+    /// <summary>4096: about 300 MB of idle mTLS + HTTP/2 connections (about 75 KB each), far above what SDKs open.</summary>
+    public const int DefaultMaxConnections = 4096;
+
+    /// <summary>256: an SDK opens one to a few connections; a flood from one address must leave room for the others.</summary>
+    public const int DefaultMaxConnectionsPerAddress = 256;
+
+    /// <summary>130 s: Kestrel's own default, longer than the 2 minutes after which load balancers and SDKs drop idle connections.</summary>
+    public static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromSeconds(130);
+
+    /// <summary>Connections open at once across both protocols of the receiver; 0 = no limit.</summary>
+    public int MaxConnections { get; init; } = DefaultMaxConnections;
+
+    /// <summary>Connections open at once from one client IP address; 0 = no limit (behind a load balancer that hides client addresses).</summary>
+    public int MaxConnectionsPerAddress { get; init; } = DefaultMaxConnectionsPerAddress;
+
+    /// <summary>An established connection with no request in flight is closed after this long.</summary>
+    public TimeSpan IdleTimeout { get; init; } = DefaultIdleTimeout;
+
+    /// <summary>The quota of every tenant whose rule has no `quota` (and of tenant `default`); null = unlimited.</summary>
+    public TenantQuotaSettings? TenantQuota { get; init; }
 }
 
 /// <summary>Maps client identities (from the verified client certificate) to a tenant.</summary>
@@ -49,10 +92,13 @@ internal sealed class TenantRule
     public required string Tenant { get; init; }
 
     /// <summary>
-    /// Identity patterns: `cn:NAME`, `dns:NAME`, `uri:URI`, or without prefix (any kind). `*` matches any run of
-    /// characters, e.g. `spiffe://corp/ns/payments/*`.
+    /// Identity patterns: `cn:NAME`, `dns:NAME`, `uri:URI`; a pattern without prefix matches the subject CN only.
+    /// `*` matches any run of characters, e.g. `uri:spiffe://corp/ns/payments/*`.
     /// </summary>
     public required IReadOnlyList<string> Identities { get; init; }
+
+    /// <summary>Null = <see cref="ReceiverLimitSettings.TenantQuota"/>.</summary>
+    public TenantQuotaSettings? Quota { get; init; }
 }
 
 /// <summary>The `otlp` receiver: at least one protocol.</summary>
@@ -65,4 +111,6 @@ internal sealed class OtlpReceiverSettings
 
     /// <summary>Empty = every verified client goes to tenant `default`.</summary>
     public IReadOnlyList<TenantRule> Tenants { get; init; } = [];
+
+    public ReceiverLimitSettings Limits { get; init; } = new();
 }

@@ -67,6 +67,9 @@ internal sealed class CollectorHost : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(loggerFactory);
         var logger = loggerFactory.CreateLogger("TraceSeal.Collector");
 
+        // Before any component touches the disk: every path it writes or trusts must be ours alone.
+        CheckPaths(config);
+
         var exporters = new Dictionary<string, IExporter>(StringComparer.Ordinal);
         foreach (var (id, settings) in config.Exporters)
         {
@@ -104,6 +107,56 @@ internal sealed class CollectorHost : IAsyncDisposable
             _telemetryLoggers = selfTelemetry ? loggerFactory : null,
             _extensions = HealthCheckExtensions.Create(config.Extensions, loggerFactory),
         };
+    }
+
+    /// <summary>
+    /// Refuses (<see cref="TraceSeal.Storage.UnsafePathException"/>, one line naming the key, path and fix) a store or
+    /// queue directory, queue key, recipient or TLS key file that another user owns or group/other can write, and
+    /// a queue key that is a symbolic link. TLS and recipient files may be symlinks (Kubernetes Secrets); their
+    /// targets are checked.
+    /// </summary>
+    internal static void CheckPaths(CollectorConfig config)
+    {
+        foreach (var (id, settings) in config.Exporters)
+        {
+            string key = $"exporters::{id}::";
+            if (settings is SealedStoreExporterSettings store)
+            {
+                TraceSeal.Storage.PathSafety.CheckDirectory(store.Directory, key + "directory");
+                for (int i = 0; i < store.Recipients.Count; i++)
+                {
+                    TraceSeal.Storage.PathSafety.CheckTrustedFile(store.Recipients[i], $"{key}recipients[{i}]");
+                }
+            }
+            else if (settings is OtlpExporterSettings otlp)
+            {
+                if (otlp.Queue.Directory is { } queueDir)
+                {
+                    TraceSeal.Storage.PathSafety.CheckDirectory(queueDir, key + "sending_queue::directory");
+                }
+
+                if (otlp.Queue.QueueKeyFile is { } queueKey)
+                {
+                    TraceSeal.Storage.PathSafety.CheckOwnedKeyFile(queueKey, key + "sending_queue::queue_key_file");
+                }
+
+                if (otlp.Tls.KeyFile is { } clientKey)
+                {
+                    TraceSeal.Storage.PathSafety.CheckTrustedFile(clientKey, key + "tls::key_file");
+                }
+            }
+        }
+
+        foreach (var receiver in config.Receivers)
+        {
+            foreach (var (protocol, settings) in (ReadOnlySpan<(string, OtlpProtocolSettings?)>)[("grpc", receiver.Grpc), ("http", receiver.Http)])
+            {
+                if (settings?.Tls is { } tls)
+                {
+                    TraceSeal.Storage.PathSafety.CheckTrustedFile(tls.KeyFile, $"receivers::{receiver.Name}::protocols::{protocol}::tls::key_file");
+                }
+            }
+        }
     }
 
     public async Task StartAsync(CancellationToken cancellationToken)

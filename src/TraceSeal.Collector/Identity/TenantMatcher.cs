@@ -15,13 +15,19 @@ internal static class TenantMatcher
 
     /// <summary>
     /// First rule (in config order) with a pattern that admits one of the identities wins. No rules: tenant
-    /// <c>default</c> with the preferred identity (uri, then dns, then cn). Rules but no match: denied.
+    /// <c>default</c> with the preferred identity (uri, then dns, then cn). Rules but no match: denied. A
+    /// certificate <see cref="IdentityPolicy"/> refused (<paramref name="certificateRefusal"/>) is refused first.
     /// </summary>
-    public static TenantDecision Resolve(IReadOnlyList<TenantRule> rules, IReadOnlyList<string> identities)
+    public static TenantDecision Resolve(IReadOnlyList<TenantRule> rules, IReadOnlyList<string> identities, string? certificateRefusal = null)
     {
         ArgumentNullException.ThrowIfNull(rules);
         ArgumentNullException.ThrowIfNull(identities);
-        string presented = identities.Count == 0 ? "no client certificate" : string.Join(", ", identities);
+        string presented = identities.Count == 0 ? "no client certificate" : IdentityText.Escape(string.Join(", ", identities));
+        if (certificateRefusal is not null)
+        {
+            return TenantDecision.Refuse(presented, certificateRefusal);
+        }
+
         if (rules.Count == 0)
         {
             return TenantDecision.Admit(TenantDecision.DefaultTenant, PreferredIdentity(identities), presented);
@@ -69,8 +75,8 @@ internal static class TenantMatcher
     }
 
     /// <summary>
-    /// Whether <paramref name="pattern"/> (<c>cn:GLOB</c>, <c>dns:GLOB</c>, <c>uri:GLOB</c> or a bare GLOB for
-    /// any kind) admits <paramref name="identity"/> (always prefixed). DNS compares case-insensitively
+    /// Whether <paramref name="pattern"/> (<c>cn:GLOB</c>, <c>dns:GLOB</c>, <c>uri:GLOB</c>, or a bare GLOB, which
+    /// matches the CN only) admits <paramref name="identity"/> (always prefixed). DNS compares case-insensitively
     /// (DNS names are); uri and cn case-sensitively (SPIFFE paths are).
     /// </summary>
     public static bool Admits(string pattern, string identity)
@@ -94,6 +100,11 @@ internal static class TenantMatcher
             }
 
             glob = glob[prefixLength..];
+        }
+        else if (!kind.SequenceEqual(CnPrefix))
+        {
+            // A bare pattern names a CN: `globex` must not admit dns:globex or uri:globex by accident.
+            return false;
         }
 
         return GlobMatch(glob, value, ignoreCase: kind.SequenceEqual(DnsPrefix));

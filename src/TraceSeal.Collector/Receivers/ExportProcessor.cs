@@ -52,6 +52,10 @@ internal static class ExportProcessor
             return ExportOutcome.Fail(ReceiveFailure.MalformedPayload, error.Message);
         }
 
+        // The tenant's quota is charged what it costs to validate and store: decompressed bytes and items. A bucket
+        // this takes into debt refuses the tenant's next requests until it is paid (TenantQuotas).
+        listener.Guards.Quotas.Charge(decision.Tenant, protobuf.Length, summary.ItemCount);
+
         var batch = new ReceivedBatch
         {
             Signal = signal,

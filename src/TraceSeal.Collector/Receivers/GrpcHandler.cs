@@ -61,7 +61,26 @@ internal static class GrpcHandler
 
         if (!decision.Admitted)
         {
-            Fail(context, listener, ReceiveFailure.PermissionDenied, "no tenant rule admits the client identities: " + decision.Presented);
+            Fail(context, listener, ReceiveFailure.PermissionDenied, decision.Refusal!);
+            return;
+        }
+
+        TimeSpan? timeout = null;
+        string? timeoutHeader = request.Headers["grpc-timeout"];
+        if (timeoutHeader is not null)
+        {
+            if (!GrpcWire.TryParseTimeout(timeoutHeader, out TimeSpan parsed))
+            {
+                Fail(context, listener, ReceiveFailure.MalformedHeader, "malformed grpc-timeout; write 1-8 digits and a unit H, M, S, m, u or n, e.g. 10S");
+                return;
+            }
+
+            timeout = parsed;
+        }
+
+        if (listener.Guards.Quotas.TryAdmit(decision.Tenant) is { } overQuota)
+        {
+            Fail(context, listener, ReceiveFailure.TenantQuotaExceeded, overQuota.Message, overQuota.RetryAfter);
             return;
         }
 
@@ -73,15 +92,15 @@ internal static class GrpcHandler
         }
 
         CancellationTokenSource? deadline = null;
-        string? timeoutHeader = request.Headers["grpc-timeout"];
-        if (timeoutHeader is not null && GrpcWire.TryParseTimeout(timeoutHeader, out TimeSpan timeout))
-        {
-            deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-            deadline.CancelAfter(timeout);
-        }
-
         try
         {
+            if (timeout is { } after)
+            {
+                // Capped by TryParseTimeout (GrpcWire.MaxTimeout), so CancelAfter cannot be handed an out-of-range value.
+                deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+                deadline.CancelAfter(after);
+            }
+
             CancellationToken token = deadline?.Token ?? context.RequestAborted;
             ExportOutcome outcome = await ReceiveAsync(context, listener, signal, coding, limit, decision, token).ConfigureAwait(false);
             if (outcome.Failure is { } failure)
@@ -195,10 +214,12 @@ internal static class GrpcHandler
         }
 
         using PooledBufferWriter ownedInflated = inflated;
-        switch (Payloads.Inflate(message.WrittenMemory, coding, inflated, limit))
+        switch (Payloads.Inflate(message.WrittenMemory, coding, inflated, limit, listener.Settings.MaxDecompressionRatio))
         {
             case PayloadResult.TooLarge:
                 return ExportOutcome.Fail(ReceiveFailure.PayloadTooLarge, $"decompressed message exceeds the limit of {limit} bytes");
+            case PayloadResult.RatioExceeded:
+                return ExportOutcome.Fail(ReceiveFailure.DecompressionRatioExceeded, Payloads.RatioMessage(listener.Settings.MaxDecompressionRatio));
             case PayloadResult.Corrupt:
                 return ExportOutcome.Fail(ReceiveFailure.MalformedPayload, "message is not valid gzip");
         }

@@ -48,8 +48,15 @@ internal static class GrpcWire
     public static string StatusString(int code) => (uint)code < (uint)StatusStrings.Length ? StatusStrings[code] : code.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>
-    /// grpc-timeout: TimeoutValue (1-8 ASCII digits) followed by TimeoutUnit H, M, S, m (milli), u (micro), n (nano).
-    /// False for anything else; the caller then ignores the header rather than guessing.
+    /// The longest deadline honoured. A client may ask for up to 99,999,999 hours; nothing the receiver does takes
+    /// longer than its sink's own bounds, so a longer deadline is the same as this one (and never overflows a timer).
+    /// </summary>
+    public static readonly TimeSpan MaxTimeout = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// grpc-timeout (PROTOCOL-HTTP2.md): TimeoutValue (1-8 ASCII digits) followed by TimeoutUnit H, M, S, m (milli),
+    /// u (micro), n (nano); the result is capped at <see cref="MaxTimeout"/>. False for anything else: the caller
+    /// refuses the call (INVALID_ARGUMENT) rather than guess.
     /// </summary>
     public static bool TryParseTimeout(ReadOnlySpan<char> text, out TimeSpan timeout)
     {
@@ -71,22 +78,24 @@ internal static class GrpcWire
             value = (value * 10) + (c - '0');
         }
 
-        long ticks = text[^1] switch
+        // At most 99,999,999 hours: 3.6e20 ticks would overflow a long, so cap in the unit before multiplying.
+        long ticksPerUnit = text[^1] switch
         {
-            'H' => value * TimeSpan.TicksPerHour,
-            'M' => value * TimeSpan.TicksPerMinute,
-            'S' => value * TimeSpan.TicksPerSecond,
-            'm' => value * TimeSpan.TicksPerMillisecond,
-            'u' => value * 10,
-            'n' => value / 100,
+            'H' => TimeSpan.TicksPerHour,
+            'M' => TimeSpan.TicksPerMinute,
+            'S' => TimeSpan.TicksPerSecond,
+            'm' => TimeSpan.TicksPerMillisecond,
+            'u' => 10,
+            'n' => 0,
             _ => -1,
         };
-        if (ticks < 0)
+        if (ticksPerUnit < 0)
         {
             return false;
         }
 
-        timeout = TimeSpan.FromTicks(ticks);
+        long ticks = ticksPerUnit == 0 ? value / 100 : Math.Min(value, (MaxTimeout.Ticks / ticksPerUnit) + 1) * ticksPerUnit;
+        timeout = TimeSpan.FromTicks(Math.Min(ticks, MaxTimeout.Ticks));
         return true;
     }
 

@@ -50,7 +50,13 @@ internal static class HttpHandler
 
         if (!decision.Admitted)
         {
-            await FailAsync(context, listener, json, ReceiveFailure.PermissionDenied, "no tenant rule admits the client identities: " + decision.Presented).ConfigureAwait(false);
+            await FailAsync(context, listener, json, ReceiveFailure.PermissionDenied, decision.Refusal!).ConfigureAwait(false);
+            return;
+        }
+
+        if (listener.Guards.Quotas.TryAdmit(decision.Tenant) is { } overQuota)
+        {
+            await FailAsync(context, listener, json, ReceiveFailure.TenantQuotaExceeded, overQuota.Message, overQuota.RetryAfter).ConfigureAwait(false);
             return;
         }
 
@@ -131,10 +137,12 @@ internal static class HttpHandler
                     return ExportOutcome.Fail(ReceiveFailure.AdmissionBudgetExhausted, AdmissionBudget.RefusalMessage, AdmissionBudget.RetryAfter);
                 }
 
-                switch (Payloads.Inflate(payload, coding, inflated, limit))
+                switch (Payloads.Inflate(payload, coding, inflated, limit, listener.Settings.MaxDecompressionRatio))
                 {
                     case PayloadResult.TooLarge:
                         return ExportOutcome.Fail(ReceiveFailure.PayloadTooLarge, $"decompressed body exceeds the limit of {limit} bytes");
+                    case PayloadResult.RatioExceeded:
+                        return ExportOutcome.Fail(ReceiveFailure.DecompressionRatioExceeded, Payloads.RatioMessage(listener.Settings.MaxDecompressionRatio));
                     case PayloadResult.Corrupt:
                         return ExportOutcome.Fail(ReceiveFailure.MalformedPayload, coding == ContentCoding.Gzip ? "body is not valid gzip" : "body is not valid deflate (zlib)");
                 }

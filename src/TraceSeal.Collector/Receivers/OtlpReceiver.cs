@@ -42,6 +42,7 @@ internal sealed class OtlpReceiver : IAsyncDisposable
         _sink = sink;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger("TraceSeal.Collector.Receivers.OtlpReceiver");
+        Guards = new ReceiverGuards(settings);
     }
 
     public IPEndPoint? GrpcEndpoint => _grpc?.BoundEndpoint;
@@ -51,6 +52,9 @@ internal sealed class OtlpReceiver : IAsyncDisposable
     public ReceiverCounters Counters { get; } = new();
 
     public AdmissionBudget Admission { get; }
+
+    /// <summary>Connection limits, tenant quotas, refusal log limits (issue 14).</summary>
+    internal ReceiverGuards Guards { get; }
 
     /// <summary>The TLS reloaders (grpc first), for metrics and tests; empty before start.</summary>
     internal IReadOnlyList<Tls.CertificateReloader> TlsReloaders
@@ -99,6 +103,7 @@ internal sealed class OtlpReceiver : IAsyncDisposable
             }
 
             _app = Build();
+            Guards.StartIdleSweep();
             try
             {
                 await _app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -160,7 +165,7 @@ internal sealed class OtlpReceiver : IAsyncDisposable
 
     private ProtocolListener AddListener(string protocol, OtlpProtocolSettings settings)
     {
-        var listener = new ProtocolListener(_settings.Name, protocol, settings, _settings.Tenants, _sink, Counters, Admission, _logger);
+        var listener = new ProtocolListener(_settings.Name, protocol, settings, _settings.Tenants, _sink, Counters, Admission, Guards, _logger);
         _listeners.Add(listener);
         return listener;
     }
@@ -178,22 +183,61 @@ internal sealed class OtlpReceiver : IAsyncDisposable
             maxBody = Math.Max(maxBody, listener.Settings.MaxRequestBytes + GrpcWire.PrefixLength);
         }
 
+        ReceiverLimitSettings receiverLimits = _settings.Limits;
         builder.WebHost.UseKestrelCore().ConfigureKestrel(options =>
         {
             options.AddServerHeader = false;
             KestrelServerLimits limits = options.Limits;
+
+            // Connection counts are limited by ConnectionLimiter (global and per client address, with a counter and
+            // a log line); Kestrel's own MaxConcurrentConnections has neither, so it stays unset.
+
+            // A client must finish its request headers within 10 s of starting them (Kestrel: 30 s): a client
+            // trickling headers holds a connection and header buffers for nothing.
             limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
 
             // A client trickling bytes cannot pin a connection: below 240 B/s after a 5 s grace it is dropped.
             limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(5));
             limits.MinResponseDataRate = new MinDataRate(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(5));
-            limits.KeepAliveTimeout = TimeSpan.FromSeconds(130);
+
+            // limits::idle_timeout: an HTTP/1.1 connection between requests, an HTTP/2 connection with no stream open,
+            // is closed after this long (Kestrel's KeepAliveTimeout covers both); the default is Kestrel's 130 s.
+            limits.KeepAliveTimeout = receiverLimits.IdleTimeout;
             limits.MaxRequestBodySize = maxBody;
+
+            // OTLP requests carry a handful of short headers; 32 KiB in all, 100 of them and an 8 KiB request line
+            // are Kestrel's defaults, set here so that a change of defaults cannot widen them unnoticed.
             limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            limits.MaxRequestHeaderCount = 100;
+            limits.MaxRequestLineSize = 8 * 1024;
+
+            // 100 concurrent streams per connection (Kestrel's default, gRPC's usual): beyond it a client opens
+            // more connections, which ConnectionLimiter counts. Each stream in flight holds request buffers that
+            // the admission budget bounds.
             limits.Http2.MaxStreamsPerConnection = 100;
+
+            // HPACK: a 4 KiB dynamic table (RFC 9113's default) and at most 16 KiB per decoded header field bound
+            // the header memory a connection can make the server hold; MaxRequestHeadersTotalSize bounds the sum
+            // (and since .NET 8 also CONTINUATION floods).
+            limits.Http2.HeaderTableSize = 4096;
             limits.Http2.MaxRequestHeaderFieldSize = 16 * 1024;
+
+            // 16 KiB frames (the RFC minimum, Kestrel's default): the largest frame a client may make us buffer whole.
+            limits.Http2.MaxFrameSize = 16 * 1024;
+
+            // Flow-control windows bound what a client can push before the handler reads it: 1 MiB per connection,
+            // 768 KiB per stream (Kestrel's defaults). The handler reserves admission before it reads a body, so
+            // refused requests do not keep these windows open.
+            limits.Http2.InitialConnectionWindowSize = 1024 * 1024;
+            limits.Http2.InitialStreamWindowSize = 768 * 1024;
+
+            // Server PINGs on a connection that was silent for 60 s; no answer within 20 s closes it (dead peers).
             limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(60);
             limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
+
+            // Kestrel has no setting that limits PING or SETTINGS frames from the client: Http2ControlFrameGuard
+            // (installed per connection by ProtocolListener) closes a connection that floods them. RST_STREAM
+            // floods ("rapid reset", CVE-2023-44487) are bounded by Kestrel itself since .NET 8.
             foreach (ProtocolListener listener in _listeners)
             {
                 listener.Configure(options);
@@ -205,20 +249,62 @@ internal sealed class OtlpReceiver : IAsyncDisposable
         return app;
     }
 
-    private static Task HandleAsync(HttpContext context)
+    private static async Task HandleAsync(HttpContext context)
     {
         if (context.Features.Get<IConnectionItemsFeature>()?.Items is { } items
             && items.TryGetValue(ConnectionState.ItemKey, out object? value)
             && value is ConnectionState { Decision: { } decision } state)
         {
-            return state.Listener.IsGrpc
-                ? GrpcHandler.HandleAsync(context, state, decision)
-                : HttpHandler.HandleAsync(context, state, decision);
+            state.RequestStarted();
+            try
+            {
+                await (state.Listener.IsGrpc
+                    ? GrpcHandler.HandleAsync(context, state, decision)
+                    : HttpHandler.HandleAsync(context, state, decision)).ConfigureAwait(false);
+            }
+            catch (Microsoft.AspNetCore.Http.BadHttpRequestException ex)
+            {
+                // The client broke HTTP (a body slower than the minimum rate, a bad length): its fault, answered as such.
+                if (!context.Response.HasStarted)
+                {
+                    context.Response.StatusCode = ex.StatusCode;
+                }
+            }
+            catch (Exception ex) when (ex is IOException or OperationCanceledException && context.RequestAborted.IsCancellationRequested)
+            {
+                // The client reset the stream or went away mid-request; there is nobody to answer.
+            }
+            catch (Exception ex)
+            {
+                // A bug a client can trigger at will must not become an Error line with a stack trace per request
+                // (Kestrel's own logging of an escaped exception): one Warning a minute, a counter, a plain 500.
+                OnUnexpected(context, state.Listener, ex);
+            }
+            finally
+            {
+                state.RequestEnded(state.Listener.Guards.Now);
+            }
+
+            return;
         }
 
         // Unreachable with our listeners; fail closed rather than accept an unattributed request.
         context.Response.StatusCode = StatusCodes.Status500InternalServerError;
-        return Task.CompletedTask;
+    }
+
+    private static void OnUnexpected(HttpContext context, ProtocolListener listener, Exception ex)
+    {
+        listener.Counters.OnRequestFailed();
+        if (listener.Guards.RefusalLog.ShouldWarn("unexpected:" + ex.GetType().FullName, out long suppressed))
+        {
+            ReceiverLog.RequestFailed(listener.Logger, listener.Receiver, context.Connection.RemoteIpAddress?.ToString() ?? "?", $"{ex.GetType().Name}: {ex.Message}", suppressed);
+        }
+
+        if (!context.Response.HasStarted)
+        {
+            context.Response.Clear();
+            context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+        }
     }
 
     private string Describe()
@@ -247,6 +333,7 @@ internal sealed class OtlpReceiver : IAsyncDisposable
         }
 
         _listeners.Clear();
+        Guards.Dispose();
     }
 
     /// <summary>The receiver lives inside the collector's host: no Ctrl+C handling or lifetime messages of its own.</summary>

@@ -18,6 +18,9 @@ internal enum ReceiveFailure
     ProtocolViolation = 10,
     SignalNotServed = 11,
     AdmissionBudgetExhausted = 12,
+    MalformedHeader = 13,
+    DecompressionRatioExceeded = 14,
+    TenantQuotaExceeded = 15,
 }
 
 /// <summary>How a failure is reported on each protocol.</summary>
@@ -30,12 +33,13 @@ internal readonly record struct FailureStatus(int GrpcCode, int HttpStatus, bool
 /// <summary>
 /// THE mapping of receiver failures to gRPC codes and HTTP statuses (one table, as upstream's
 /// internal/errors). Retryable rows are exactly the ones the OTLP spec lets clients retry: UNAVAILABLE /
-/// 503 (with RetryInfo / Retry-After) and DEADLINE_EXCEEDED; everything else is the client's fault and
+/// 503 (with RetryInfo / Retry-After), DEADLINE_EXCEEDED, and RESOURCE_EXHAUSTED / 429 when RetryInfo / Retry-After
+/// comes with it (a tenant over its quota); everything else is the client's fault and
 /// retrying it would only repeat the refusal.
 /// </summary>
 internal static class OtlpStatusTable
 {
-    public const int Count = 13;
+    public const int Count = 16;
 
     private static readonly FailureStatus[] Table =
     [
@@ -52,6 +56,9 @@ internal static class OtlpStatusTable
         /* ProtocolViolation    */ new(GrpcCodes.Internal, 400, false, "protocol_violation"), // e.g. compressed flag without grpc-encoding
         /* SignalNotServed      */ new(GrpcCodes.Unimplemented, 404, false, "signal_not_served"), // no pipeline of this signal uses the receiver (as upstream: service not registered)
         /* AdmissionBudgetExhausted */ new(GrpcCodes.Unavailable, 503, true, "admission_budget_exhausted"), // the in-flight byte budget is full; nothing was acknowledged
+        /* MalformedHeader      */ new(GrpcCodes.InvalidArgument, 400, false, "malformed_header"), // e.g. grpc-timeout that is not 1-8 digits and a unit
+        /* DecompressionRatioExceeded */ new(GrpcCodes.ResourceExhausted, 413, false, "decompression_ratio_exceeded"), // inflates beyond max_decompression_ratio x its wire size; retrying repeats it
+        /* TenantQuotaExceeded  */ new(GrpcCodes.ResourceExhausted, 429, true, "tenant_quota_exceeded"), // OTLP spec: RESOURCE_EXHAUSTED is retryable with RetryInfo; 429 + Retry-After
     ];
 
     public static FailureStatus Get(ReceiveFailure failure) => Table[(int)failure];

@@ -20,12 +20,24 @@ internal enum PayloadResult
     Ok = 0,
     TooLarge = 1,
     Corrupt = 2,
+
+    /// <summary>Inflated beyond max_decompression_ratio times the compressed size.</summary>
+    RatioExceeded = 3,
 }
 
 /// <summary>Bounded body reading and decompression into pooled buffers: no step ever holds more than the limit.</summary>
 internal static class Payloads
 {
     private const int InflateChunk = 16 * 1024;
+
+    /// <summary>
+    /// A body may always inflate to this much, whatever its ratio: tiny requests (a few spans, mostly zeros) compress
+    /// far better than 100x and cost nothing; the ratio is meant for bombs, which are large once inflated.
+    /// </summary>
+    public const long RatioFloorBytes = 64 * 1024;
+
+    public static string RatioMessage(int ratio) =>
+        $"decompressed body exceeds {ratio} times its compressed size (max_decompression_ratio); a body that inflates this much is refused as a compression bomb";
 
     /// <summary>Copies the whole body into <paramref name="into"/>; <see cref="PayloadResult.TooLarge"/> as soon as more than <paramref name="limit"/> bytes arrive.</summary>
     public static async ValueTask<PayloadResult> ReadBodyAsync(PipeReader reader, PooledBufferWriter into, long limit, CancellationToken cancellationToken)
@@ -55,11 +67,16 @@ internal static class Payloads
 
     /// <summary>
     /// Inflates <paramref name="compressed"/> into <paramref name="output"/> and stops once more than
-    /// <paramref name="limit"/> bytes come out: a gzip bomb costs at most limit bytes of memory and the time
-    /// to inflate them, never more.
+    /// <paramref name="limit"/> bytes come out (<see cref="PayloadResult.TooLarge"/>), or more than
+    /// <paramref name="maxRatio"/> times the compressed size (at least <see cref="RatioFloorBytes"/>;
+    /// <see cref="PayloadResult.RatioExceeded"/>): a gzip bomb costs at most that much memory and the time to
+    /// inflate it, and is never stored.
     /// </summary>
-    public static PayloadResult Inflate(ReadOnlyMemory<byte> compressed, ContentCoding coding, PooledBufferWriter output, long limit)
+    public static PayloadResult Inflate(ReadOnlyMemory<byte> compressed, ContentCoding coding, PooledBufferWriter output, long limit, int maxRatio = int.MaxValue)
     {
+        long ratioLimit = Math.Max((long)compressed.Length * maxRatio, RatioFloorBytes);
+        PayloadResult overLimit = ratioLimit < limit ? PayloadResult.RatioExceeded : PayloadResult.TooLarge;
+        limit = Math.Min(limit, ratioLimit);
         if (compressed.IsEmpty)
         {
             return PayloadResult.Ok;
@@ -89,7 +106,7 @@ internal static class Payloads
                 output.Advance(read);
                 if (output.WrittenCount > limit)
                 {
-                    return PayloadResult.TooLarge;
+                    return overLimit;
                 }
             }
         }

@@ -33,10 +33,11 @@ internal sealed class ProtocolListener : IDisposable
     private ListenOptions? _listenOptions;
 
     /// <summary>Parses the endpoint and loads TLS material; throws <see cref="ReceiverStartException"/>.</summary>
-    public ProtocolListener(string receiver, string protocol, OtlpProtocolSettings settings, IReadOnlyList<TenantRule> rules, ITelemetrySink sink, ReceiverCounters counters, AdmissionBudget admission, ILogger logger)
+    public ProtocolListener(string receiver, string protocol, OtlpProtocolSettings settings, IReadOnlyList<TenantRule> rules, ITelemetrySink sink, ReceiverCounters counters, AdmissionBudget admission, ReceiverGuards guards, ILogger logger)
     {
         Receiver = receiver;
         Admission = admission;
+        Guards = guards;
         Protocol = protocol;
         Settings = settings;
         Sink = sink;
@@ -72,6 +73,9 @@ internal sealed class ProtocolListener : IDisposable
     /// <summary>The collector's in-flight byte budget, shared with every other listener.</summary>
     public AdmissionBudget Admission { get; }
 
+    /// <summary>Connection limits, tenant quotas and the refusal log limiter, shared by the receiver's listeners.</summary>
+    public ReceiverGuards Guards { get; }
+
     public ILogger Logger { get; }
 
     public IPEndPoint Endpoint { get; }
@@ -102,15 +106,25 @@ internal sealed class ProtocolListener : IDisposable
         });
     }
 
-    /// <summary>Counts and logs a refused request (Debug: peers must not be able to flood the log).</summary>
+    /// <summary>
+    /// Counts and logs a refused request. Peer-caused refusals are Debug, except the two an operator must act on —
+    /// a certificate no rule admits, a tenant over its quota — which are Warning once a minute per identity or
+    /// tenant (<see cref="RefusalLogLimiter"/>), then Debug; the counter keeps the exact number either way.
+    /// </summary>
     public void OnRefused(HttpContext context, ReceiveFailure failure, string detail)
     {
         Counters.OnRefused(failure);
-        if (failure == ReceiveFailure.PermissionDenied)
+        if (failure is ReceiveFailure.PermissionDenied or ReceiveFailure.TenantQuotaExceeded
+            && Logger.IsEnabled(LogLevel.Warning) && Guards.RefusalLog.ShouldWarn(detail, out long suppressed))
         {
-            if (Logger.IsEnabled(LogLevel.Information))
+            string remote = context.Connection.RemoteIpAddress?.ToString() ?? "?";
+            if (failure == ReceiveFailure.PermissionDenied)
             {
-                ReceiverLog.PermissionDenied(Logger, Receiver, Protocol, context.Connection.RemoteIpAddress?.ToString(), detail);
+                ReceiverLog.PermissionDenied(Logger, Receiver, Protocol, remote, detail, suppressed);
+            }
+            else
+            {
+                ReceiverLog.QuotaExceeded(Logger, Receiver, Protocol, remote, detail, suppressed);
             }
         }
         else if (Logger.IsEnabled(LogLevel.Debug))
@@ -119,15 +133,71 @@ internal sealed class ProtocolListener : IDisposable
         }
     }
 
+    /// <summary>Counts and logs a connection closed by a guard (Warning once a minute per address, then Debug).</summary>
+    public void OnConnectionRefused(ConnectionRefusal refusal, IPAddress? address, string detail)
+    {
+        Counters.OnConnectionRefused(refusal);
+        string remote = address?.ToString() ?? "?";
+        if (Logger.IsEnabled(LogLevel.Warning) && Guards.RefusalLog.ShouldWarn("conn:" + remote, out long suppressed))
+        {
+            ReceiverLog.ConnectionRefused(Logger, Receiver, Protocol, remote, ConnectionRefusals.Label(refusal), detail, suppressed);
+        }
+        else if (Logger.IsEnabled(LogLevel.Debug))
+        {
+            ReceiverLog.ConnectionRefusedDebug(Logger, Receiver, Protocol, remote, ConnectionRefusals.Label(refusal));
+        }
+    }
+
     public void Dispose() => Tls?.Dispose();
 
     private async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
     {
-        var state = new ConnectionState(this);
+        // First of all, before the handshake costs anything: is there room for one more connection from this address?
+        IPAddress? address = (connection.RemoteEndPoint as IPEndPoint)?.Address;
+        if (Guards.Connections.TryAcquire(address) is { } refusal)
+        {
+            OnConnectionRefused(refusal, address, refusal == ConnectionRefusal.MaxConnections
+                ? $"{Guards.Settings.MaxConnections} connections open (limits::max_connections)"
+                : $"{Guards.Settings.MaxConnectionsPerAddress} connections open from this address (limits::max_connections_per_address)");
+            connection.Abort(new ConnectionAbortedException("connection limit"));
+            return;
+        }
+
+        try
+        {
+            await OnAdmittedConnectionAsync(connection, next).ConfigureAwait(false);
+        }
+        finally
+        {
+            Guards.Connections.Release(address);
+        }
+    }
+
+    private async Task OnAdmittedConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
+    {
+        var state = new ConnectionState(this) { Connection = connection };
         connection.Items[ConnectionState.ItemKey] = state;
+        Guards.Track(state);
+        try
+        {
+            await ServeAsync(connection, next, state).ConfigureAwait(false);
+        }
+        finally
+        {
+            Guards.Untrack(state);
+        }
+    }
+
+    private async Task ServeAsync(ConnectionContext connection, ConnectionDelegate next, ConnectionState state)
+    {
         if (Tls is null)
         {
             state.Decision = TenantMatcher.Resolve(_rules, []);
+            if (IsGrpc)
+            {
+                GuardControlFrames(connection); // plaintext gRPC is HTTP/2 with prior knowledge
+            }
+
             await next(connection).ConfigureAwait(false);
             return;
         }
@@ -158,8 +228,26 @@ internal sealed class ProtocolListener : IDisposable
     private Task OnHandshakeCompleted(ConnectionContext connection, ConnectionDelegate next)
     {
         var state = (ConnectionState)connection.Items[ConnectionState.ItemKey]!;
-        state.Decision = TenantMatcher.Resolve(_rules, state.VerifiedIdentities ?? []);
+        state.Decision = TenantMatcher.Resolve(_rules, state.VerifiedIdentities ?? [], state.IdentityRefusal);
+        if (connection.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.ITlsApplicationProtocolFeature>()?.ApplicationProtocol.Span.SequenceEqual(SslApplicationProtocol.Http2.Protocol.Span) == true)
+        {
+            GuardControlFrames(connection);
+        }
+
         return next(connection);
+    }
+
+    /// <summary>Puts <see cref="Http2ControlFrameGuard"/> between the (decrypted) transport and Kestrel's HTTP/2 parser.</summary>
+    private void GuardControlFrames(ConnectionContext connection)
+    {
+        IDuplexPipe transport = connection.Transport;
+        var guard = new Http2ControlFrameGuard(transport.Input, () =>
+        {
+            OnConnectionRefused(ConnectionRefusal.Http2ControlFrameFlood, (connection.RemoteEndPoint as IPEndPoint)?.Address,
+                $"more than {Http2ControlFrameGuard.MaxControlFrames} PING/SETTINGS frames in {Http2ControlFrameGuard.Window.TotalSeconds:0} s");
+            connection.Abort(new ConnectionAbortedException("HTTP/2 control frame flood"));
+        });
+        connection.Transport = new DuplexPipe(guard, transport.Output);
     }
 
     /// <summary>Runs before every handshake: the CURRENT material, so a reload applies to the next connection.</summary>
@@ -207,6 +295,7 @@ internal sealed class ProtocolListener : IDisposable
         }
 
         state.VerifiedIdentities = CertificateIdentity.From(certificate2!);
+        state.IdentityRefusal = IdentityPolicy.Check(certificate2!, state.VerifiedIdentities);
         return true;
     }
 

@@ -12,6 +12,8 @@ internal sealed class ReceiverCounters
 {
     private readonly long[] _refused = new long[OtlpStatusTable.Count];
     private readonly long[] _handshakeFailures = new long[HandshakeFailures.Count];
+    private readonly long[] _connectionsRefused = new long[ConnectionRefusals.Count];
+    private long _requestsFailed;
     private long _requestsAccepted;
     private long _itemsAccepted;
 
@@ -23,6 +25,12 @@ internal sealed class ReceiverCounters
     public long ItemsAccepted => Interlocked.Read(ref _itemsAccepted);
 
     public long Refused(ReceiveFailure failure) => Interlocked.Read(ref _refused[(int)failure]);
+
+    /// <summary>Connections closed by a guard (limits, HTTP/2 control frame flood), by reason.</summary>
+    public long ConnectionsRefused(ConnectionRefusal refusal) => Interlocked.Read(ref _connectionsRefused[(int)refusal]);
+
+    /// <summary>Requests that hit an unexpected exception (a bug) and were answered 500.</summary>
+    public long RequestsFailed => Interlocked.Read(ref _requestsFailed);
 
     public long HandshakeFailed(HandshakeFailure failure) => Interlocked.Read(ref _handshakeFailures[(int)failure]);
 
@@ -60,6 +68,10 @@ internal sealed class ReceiverCounters
     }
 
     internal void OnRefused(ReceiveFailure failure) => Interlocked.Increment(ref _refused[(int)failure]);
+
+    internal void OnConnectionRefused(ConnectionRefusal refusal) => Interlocked.Increment(ref _connectionsRefused[(int)refusal]);
+
+    internal void OnRequestFailed() => Interlocked.Increment(ref _requestsFailed);
 
     internal void OnHandshakeFailed(HandshakeFailure failure) => Interlocked.Increment(ref _handshakeFailures[(int)failure]);
 }

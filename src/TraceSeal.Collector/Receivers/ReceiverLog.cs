@@ -24,8 +24,9 @@ internal static partial class ReceiverLog
     [LoggerMessage(5, LogLevel.Debug, "receiver {Receiver} {Protocol}: request {Path} from {Remote} refused: {Reason}: {Detail}", EventName = "RequestRefused")]
     public static partial void RequestRefused(ILogger logger, string receiver, string protocol, string path, string? remote, string reason, string detail);
 
-    [LoggerMessage(6, LogLevel.Information, "receiver {Receiver} {Protocol}: client {Remote} refused (permission denied): {Detail}", EventName = "PermissionDenied")]
-    public static partial void PermissionDenied(ILogger logger, string receiver, string protocol, string? remote, string detail);
+    // Warning, at most once a minute per identity (RefusalLogLimiter); the others of the minute are RequestRefused at Debug.
+    [LoggerMessage(6, LogLevel.Warning, "receiver {Receiver} {Protocol}: client {Remote} refused (permission denied): {Detail} ({Suppressed} more refusals of this client since the previous line; exact counts in traceseal_receiver_refused_total)", EventName = "PermissionDenied")]
+    public static partial void PermissionDenied(ILogger logger, string receiver, string protocol, string remote, string detail, long suppressed);
 
     [LoggerMessage(7, LogLevel.Debug, "receiver {Receiver}: sink refused a {Signal} batch of tenant {Tenant} ({Reason}); client told to retry after {RetryAfter}", EventName = "SinkRefused")]
     public static partial void SinkRefused(ILogger logger, string receiver, string signal, string tenant, string? reason, TimeSpan retryAfter);
@@ -44,4 +45,18 @@ internal static partial class ReceiverLog
 
     [LoggerMessage(12, LogLevel.Information, "admission: at most {CapacityMiB} MiB of requests in flight across all receivers ({Source})", EventName = "AdmissionBudget")]
     public static partial void AdmissionBudget(ILogger logger, long capacityMiB, string source);
+
+    // Warning, at most once a minute per tenant and rate (RefusalLogLimiter).
+    [LoggerMessage(13, LogLevel.Warning, "receiver {Receiver} {Protocol}: request from {Remote} refused: {Detail} ({Suppressed} more refusals since the previous line; exact counts in traceseal_receiver_refused_total)", EventName = "TenantQuotaExceeded")]
+    public static partial void QuotaExceeded(ILogger logger, string receiver, string protocol, string remote, string detail, long suppressed);
+
+    // Warning, at most once a minute per address (RefusalLogLimiter); the others of the minute are event 15 at Debug.
+    [LoggerMessage(14, LogLevel.Warning, "receiver {Receiver} {Protocol}: connection from {Remote} closed ({Reason}): {Detail} ({Suppressed} more from this address since the previous line)", EventName = "ConnectionRefused")]
+    public static partial void ConnectionRefused(ILogger logger, string receiver, string protocol, string remote, string reason, string detail, long suppressed);
+
+    [LoggerMessage(15, LogLevel.Debug, "receiver {Receiver} {Protocol}: connection from {Remote} closed ({Reason})", EventName = "ConnectionRefusedRepeated")]
+    public static partial void ConnectionRefusedDebug(ILogger logger, string receiver, string protocol, string remote, string reason);
+
+    [LoggerMessage(16, LogLevel.Warning, "receiver {Receiver}: unexpected failure on a request from {Remote}, answered 500 ({Suppressed} more since the previous line): {Error}", EventName = "RequestFailed")]
+    public static partial void RequestFailed(ILogger logger, string receiver, string remote, string error, long suppressed);
 }

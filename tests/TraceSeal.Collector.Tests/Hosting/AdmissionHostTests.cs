@@ -105,6 +105,7 @@ public sealed class AdmissionHostTests : IDisposable
             protocols:
               http:
                 endpoint: 127.0.0.1:0
+                max_decompression_ratio: 100000  # the 20 MB bodies are 'x' filler (~1000x); admission is under test, not the ratio
                 tls:
                   cert_file: server.crt
                   key_file: server.key

@@ -14,7 +14,8 @@ public sealed class ReceiverUnitTests
     [InlineData("uri:spiffe://corp/ns/payments/*", "uri:spiffe://corp/ns/payments/sa/api", true)]
     [InlineData("uri:spiffe://corp/ns/payments/*", "uri:spiffe://corp/ns/Payments/sa/api", false)] // uri is case-sensitive
     [InlineData("uri:spiffe://corp/ns/payments/*", "dns:spiffe://corp/ns/payments/sa/api", false)] // kind must match
-    [InlineData("spiffe://corp/*/sa/api", "uri:spiffe://corp/ns/payments/sa/api", true)] // no prefix: any kind
+    [InlineData("spiffe://corp/*/sa/api", "uri:spiffe://corp/ns/payments/sa/api", false)] // no prefix: the CN only (issue 14)
+    [InlineData("payments-*", "cn:payments-api", true)] // no prefix: the CN
     [InlineData("dns:*.payments.example", "dns:api.payments.example", true)]
     [InlineData("dns:*.PAYMENTS.example", "dns:api.payments.example", true)] // dns is case-insensitive
     [InlineData("dns:*.payments.example", "dns:payments.example", false)]

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Receivers;
 using TraceSeal.Collector.Tests.TestSupport;
 using TraceSeal.Otlp;
 using TraceSeal.Pki;
@@ -141,9 +142,11 @@ public sealed class TlsRefusalTests(MtlsReceiverFixture fixture) : IClassFixture
         Assert.Equal("no tenant rule admits the client identities: cn:billing, uri:spiffe://corp/ns/billing/sa/worker", message);
         Assert.Equal(GrpcCodes.PermissionDenied, grpc.GrpcStatus);
         Assert.Equal(0, harness.Sink.Items(OtlpSignal.Traces));
-        // Identities are not secret and the operator needs them to write a rule: logged at Information.
-        Assert.Contains(logs.Messages, m => m.Level == LogLevel.Information
-            && m.Text.EndsWith("refused (permission denied): no tenant rule admits the client identities: cn:billing, uri:spiffe://corp/ns/billing/sa/worker", StringComparison.Ordinal));
+        // Identities are not secret and the operator needs them to write a rule: a Warning (once a minute per identity;
+        // the gRPC request's refusal, the second, is Debug) with the exact count in the counter.
+        Assert.Single(logs.Messages, m => m.Level == LogLevel.Warning
+            && m.Text.Contains("refused (permission denied): no tenant rule admits the client identities: cn:billing, uri:spiffe://corp/ns/billing/sa/worker (0 more refusals", StringComparison.Ordinal));
+        Assert.Equal(2, harness.Receiver.Counters.Refused(ReceiveFailure.PermissionDenied));
     }
 
     [Fact]

@@ -37,15 +37,18 @@ internal sealed class ReceiverHarness : IAsyncDisposable
         IReadOnlyList<TenantRule>? tenants = null,
         ILoggerFactory? loggerFactory = null,
         bool plaintext = false,
-        AdmissionBudget? admission = null)
+        AdmissionBudget? admission = null,
+        ReceiverLimitSettings? limits = null,
+        int maxDecompressionRatio = OtlpProtocolSettings.DefaultMaxDecompressionRatio)
     {
         tls ??= plaintext ? null : pki.Tls();
         var settings = new OtlpReceiverSettings
         {
             Name = "otlp",
-            Grpc = new OtlpProtocolSettings { Endpoint = "127.0.0.1:0", Tls = tls, AllowPlaintext = plaintext, MaxRequestBytes = maxRequestBytes },
-            Http = new OtlpProtocolSettings { Endpoint = "127.0.0.1:0", Tls = tls, AllowPlaintext = plaintext, MaxRequestBytes = maxRequestBytes },
+            Grpc = new OtlpProtocolSettings { Endpoint = "127.0.0.1:0", Tls = tls, AllowPlaintext = plaintext, MaxRequestBytes = maxRequestBytes, MaxDecompressionRatio = maxDecompressionRatio },
+            Http = new OtlpProtocolSettings { Endpoint = "127.0.0.1:0", Tls = tls, AllowPlaintext = plaintext, MaxRequestBytes = maxRequestBytes, MaxDecompressionRatio = maxDecompressionRatio },
             Tenants = tenants ?? [],
+            Limits = limits ?? new ReceiverLimitSettings(),
         };
         var sink = new CountingSink();
         var receiver = new OtlpReceiver(settings, sink, loggerFactory ?? NullLoggerFactory.Instance, admission);

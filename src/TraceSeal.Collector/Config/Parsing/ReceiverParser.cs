@@ -17,10 +17,11 @@ internal static class ReceiverParser
     /// <summary>20 MiB: upstream confighttp's default.</summary>
     public const long DefaultMaxRequestBodySize = 20L * 1024 * 1024;
 
-    private static readonly string[] ReceiverKeys = ["protocols", "tenants"];
+    private static readonly string[] ReceiverKeys = ["protocols", "tenants", "limits"];
+    private static readonly string[] LimitKeys = ["max_connections", "max_connections_per_address", "idle_timeout", "tenant_quota"];
     private static readonly string[] ProtocolNames = ["grpc", "http"];
-    private static readonly string[] GrpcKeys = ["endpoint", "tls", "max_recv_msg_size_mib", "allow_plaintext"];
-    private static readonly string[] HttpKeys = ["endpoint", "tls", "max_request_body_size", "allow_plaintext"];
+    private static readonly string[] GrpcKeys = ["endpoint", "tls", "max_recv_msg_size_mib", "max_decompression_ratio", "allow_plaintext"];
+    private static readonly string[] HttpKeys = ["endpoint", "tls", "max_request_body_size", "max_decompression_ratio", "allow_plaintext"];
 
     // Upstream keys that appear in real configs and do not affect security: accepted, not acted on.
     private static readonly string[] GrpcIgnored =
@@ -33,6 +34,7 @@ internal static class ReceiverParser
     {
         receiver.CheckKeys(ReceiverKeys);
         var tenants = TenantParser.Parse(ctx, receiver);
+        var limits = ParseLimits(ctx, receiver.Map("limits"));
         var protocols = receiver.Map("protocols");
         if (protocols is null)
         {
@@ -62,7 +64,25 @@ internal static class ReceiverParser
             return null;
         }
 
-        return new OtlpReceiverSettings { Name = id, Grpc = grpc, Http = http, Tenants = tenants };
+        return new OtlpReceiverSettings { Name = id, Grpc = grpc, Http = http, Tenants = tenants, Limits = limits };
+    }
+
+    /// <summary>`limits` (TraceSeal): connection limits, idle timeout and the default tenant quota.</summary>
+    private static ReceiverLimitSettings ParseLimits(ConfigContext ctx, YamlMap? limits)
+    {
+        if (limits is null)
+        {
+            return new ReceiverLimitSettings();
+        }
+
+        limits.CheckKeys(LimitKeys);
+        return new ReceiverLimitSettings
+        {
+            MaxConnections = (int)(limits.Integer("max_connections", 0, 1_000_000) ?? ReceiverLimitSettings.DefaultMaxConnections),
+            MaxConnectionsPerAddress = (int)(limits.Integer("max_connections_per_address", 0, 1_000_000) ?? ReceiverLimitSettings.DefaultMaxConnectionsPerAddress),
+            IdleTimeout = limits.Duration("idle_timeout") ?? ReceiverLimitSettings.DefaultIdleTimeout,
+            TenantQuota = TenantParser.ParseQuota(ctx, limits, "tenant_quota"),
+        };
     }
 
     private static OtlpProtocolSettings? ParseProtocol(ConfigContext ctx, YamlMap? p, bool isGrpc)
@@ -92,6 +112,7 @@ internal static class ReceiverParser
             CheckUrlPath(ctx, p, "logs_url_path", "/v1/logs");
         }
 
+        int ratio = (int)(p.Integer("max_decompression_ratio", 1, 100_000) ?? OtlpProtocolSettings.DefaultMaxDecompressionRatio);
         bool allowPlaintext = p.Bool("allow_plaintext") ?? false;
         var tlsMap = p.Map("tls");
         TlsServerSettings? tls = tlsMap is null ? null : TlsServerParser.Parse(ctx, tlsMap);
@@ -118,7 +139,7 @@ internal static class ReceiverParser
 
         return hasTlsKey && tls is null
             ? null
-            : new OtlpProtocolSettings { Endpoint = endpoint, Tls = tls, AllowPlaintext = allowPlaintext && !hasTlsKey, MaxRequestBytes = maxBytes };
+            : new OtlpProtocolSettings { Endpoint = endpoint, Tls = tls, AllowPlaintext = allowPlaintext && !hasTlsKey, MaxRequestBytes = maxBytes, MaxDecompressionRatio = ratio };
     }
 
     private static string? Endpoint(ConfigContext ctx, YamlMap p)

@@ -6,7 +6,8 @@ namespace TraceSeal.Collector.Config;
 /// <summary>A receiver's `tenants:` list (TraceSeal): `{tenant: NAME, identities: [patterns]}` per rule.</summary>
 internal static partial class TenantParser
 {
-    private static readonly string[] RuleKeys = ["tenant", "identities"];
+    private static readonly string[] RuleKeys = ["tenant", "identities", "quota"];
+    private static readonly string[] QuotaKeys = ["requests_per_second", "bytes_per_second", "items_per_second"];
 
     public static IReadOnlyList<TenantRule> Parse(ConfigContext ctx, YamlMap receiver)
     {
@@ -77,17 +78,69 @@ internal static partial class TenantParser
             }
         }
 
+        var quota = ParseQuota(ctx, rule, "quota");
         return tenant is null || patterns.Count != items.Count
             ? null
-            : new TenantRule { Tenant = tenant.Value!, Identities = patterns };
+            : new TenantRule { Tenant = tenant.Value!, Identities = patterns, Quota = quota };
     }
 
-    /// <summary>`cn:`, `dns:` and `uri:` name the kind of identity; without a prefix a pattern matches any kind.</summary>
+    /// <summary>
+    /// A quota map (`requests_per_second`, `bytes_per_second`, `items_per_second`; each optional, each a positive
+    /// number; bytes also as a size such as 10MiB). Null when the key is absent.
+    /// </summary>
+    public static TenantQuotaSettings? ParseQuota(ConfigContext ctx, YamlMap parent, string key)
+    {
+        var map = parent.Map(key);
+        if (map is null)
+        {
+            return null;
+        }
+
+        map.CheckKeys(QuotaKeys);
+        double? bytes = null;
+        if (map.Scalar("bytes_per_second") is { } raw)
+        {
+            // A size with a unit (10MiB) reads better than a number of bytes; both are accepted.
+            bytes = ByteSize.TryParse(raw.Value ?? "", out long n) ? n : map.Number("bytes_per_second", 1, 1e15);
+        }
+
+        var quota = new TenantQuotaSettings
+        {
+            RequestsPerSecond = map.Number("requests_per_second", 0.01, 1e9),
+            BytesPerSecond = bytes,
+            ItemsPerSecond = map.Number("items_per_second", 0.01, 1e12),
+        };
+        if (quota.IsUnlimited)
+        {
+            ctx.Error(map.At, map.Path, "empty quota; set requests_per_second, bytes_per_second and/or items_per_second, or remove it");
+        }
+
+        return quota;
+    }
+
+    /// <summary>
+    /// `cn:`, `dns:` and `uri:` name the kind of identity; a pattern without a prefix matches the subject CN only
+    /// (it never matched SAN names by accident since issue 14). One that looks like a URI is an error, not a CN.
+    /// </summary>
     private static string? CheckPattern(string pattern)
     {
         if (string.IsNullOrWhiteSpace(pattern))
         {
-            return "empty identity pattern; use cn:NAME, dns:NAME, uri:URI or a bare pattern";
+            return "empty identity pattern; use cn:NAME, dns:NAME or uri:URI (a pattern without prefix matches the CN)";
+        }
+
+        foreach (char c in pattern)
+        {
+            if (char.IsControl(c))
+            {
+                return "control character in identity pattern; identities with control characters are refused anyway";
+            }
+        }
+
+        if (!pattern.StartsWith("cn:", StringComparison.Ordinal) && !pattern.StartsWith("dns:", StringComparison.Ordinal)
+            && !pattern.StartsWith("uri:", StringComparison.Ordinal) && pattern.Contains("://", StringComparison.Ordinal))
+        {
+            return $"\"{pattern}\" has no prefix, so it would match the subject CN only; write uri:{pattern} to match SAN URIs (SPIFFE IDs)";
         }
 
         foreach (var prefix in (string[])["cn:", "dns:", "uri:"])

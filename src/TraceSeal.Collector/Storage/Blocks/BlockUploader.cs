@@ -103,7 +103,7 @@ internal sealed class BlockUploader
         }
 
         _nextRetention = at + RetentionPeriod;
-        if (_retention is { MaxAge: not null } or { MaxBytes: not null } && Interlocked.Exchange(ref _retentionQueued, 1) == 0
+        if (_retention is not null && /* retention::max_age has a default (Retention.DefaultMaxAge) */ Interlocked.Exchange(ref _retentionQueued, 1) == 0
             && !_queue.Writer.TryWrite(RetentionPass.Instance))
         {
             Volatile.Write(ref _retentionQueued, 0);

@@ -15,13 +15,20 @@ namespace TraceSeal.Collector.Storage.Blocks;
 /// </summary>
 internal static class Retention
 {
+    /// <summary>
+    /// `retention::max_age` when the key is absent: 30 days (720h). Infinite retention by default meant a client
+    /// that floods, or a store nobody prunes, fills the disk; a month covers the usual trace-debugging horizon.
+    /// Keeping data longer is an explicit, larger value (e.g. 87600h).
+    /// </summary>
+    public static readonly TimeSpan DefaultMaxAge = TimeSpan.FromDays(30);
+
+    /// <summary>The age limit in force: the configured one, or <see cref="DefaultMaxAge"/>.</summary>
+    public static TimeSpan EffectiveMaxAge(StoreRetentionSettings settings) => settings.MaxAge ?? DefaultMaxAge;
+
     public static void Sweep(StoreContext ctx, string tenant)
     {
         var settings = ctx.Settings.Retention;
-        if (settings.MaxAge is null && settings.MaxBytes is null)
-        {
-            return;
-        }
+        TimeSpan maxAge = EffectiveMaxAge(settings);
 
         var tenantDir = Path.Combine(ctx.Root, StoreFormat.BlocksDir, tenant);
         if (!Directory.Exists(tenantDir))
@@ -56,7 +63,7 @@ internal static class Retention
         var touched = new HashSet<string>(StringComparer.Ordinal);
         foreach (var unit in ordered)
         {
-            string? reason = settings.MaxAge is { } age && unit.BucketStart.AddHours(1) <= now - age ? "retention::max_age"
+            string? reason = unit.BucketStart.AddHours(1) <= now - maxAge ? "retention::max_age"
                 : settings.MaxBytes is { } max && total > max ? "retention::max_bytes"
                 : null;
             if (reason is null)
@@ -90,10 +97,7 @@ internal static class Retention
     /// </summary>
     public static async Task SweepAsync(IObjectStore store, StoreRetentionSettings settings, DateTimeOffset now, ILogger logger, CancellationToken cancellationToken)
     {
-        if (settings.MaxAge is null && settings.MaxBytes is null)
-        {
-            return;
-        }
+        TimeSpan maxAge = EffectiveMaxAge(settings);
 
         var tenants = new Dictionary<string, Dictionary<string, ObjectUnit>>(StringComparer.Ordinal);
         foreach (var entry in await store.ListAsync(StoreFormat.BlocksDir + "/", cancellationToken).ConfigureAwait(false))
@@ -135,7 +139,7 @@ internal static class Retention
             long total = ordered.Sum(u => u.Bytes);
             foreach (var unit in ordered)
             {
-                string? reason = settings.MaxAge is { } age && unit.BucketStart.AddHours(1) <= now - age ? "retention::max_age"
+                string? reason = unit.BucketStart.AddHours(1) <= now - maxAge ? "retention::max_age"
                     : settings.MaxBytes is { } max && total > max ? "retention::max_bytes"
                     : null;
                 if (reason is null)
