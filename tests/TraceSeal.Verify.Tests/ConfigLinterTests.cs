@@ -43,7 +43,7 @@ public sealed class ConfigLinterTests
         var finding = Assert.Single(Findings(report));
         Assert.Equal("TS-CFG-003", finding.Rule.Id);
         Assert.Equal(new SourceLocation("c.yaml", 8, 11), finding.Location);
-        Assert.Equal("receivers.otlp.protocols.http.tls has ca_file but no client_ca_file: upstream this does not verify clients, any client may send", finding.Message);
+        Assert.Equal("receivers.otlp.protocols.http.tls has ca_file but no client_ca_file: neither upstream nor TraceSeal verifies clients with ca_file, any client may send", finding.Message);
     }
 
     [Fact]
@@ -55,12 +55,15 @@ public sealed class ConfigLinterTests
         Assert.Equal(Outcome.Fail, result.Outcome);
     }
 
+    /// <summary>Issue 13: an empty config passed every rule, "every pipeline has a memory_limiter" with no pipelines.</summary>
     [Fact]
-    public void CleanConfig_ListsEveryConfigRuleAsPass()
+    public void EmptyConfig_ListsEveryRule_NoneAsPassBeyondParsing()
     {
         var report = ConfigLinter.Lint("service: {}\n", "empty.yaml");
-        Assert.Equal(Catalogue.ConfigRules.Count, report.Results.Count);
-        Assert.All(report.Results, r => Assert.Equal(Outcome.Pass, r.Outcome));
+        Assert.Equal(Catalogue.ConfigRules.Select(r => r.Id).Order(), report.Results.Select(r => r.Rule.Id).Order());
+        Assert.All(report.Results.Where(r => r.Rule.Id != "TS-CFG-000"), r => Assert.Equal(Outcome.NotChecked, r.Outcome));
+        Assert.Equal("no service.pipelines: there is no pipeline to check (neither collector runs without one)",
+            Assert.Single(report.Results, r => r.Rule.Id == "TS-CFG-010").Message);
         Assert.Equal(Report.ExitClean, report.ExitCode(Outcome.Warn));
     }
 

@@ -23,6 +23,7 @@ public sealed class EndpointVerifierTests : IDisposable
         Assert.Equal(Catalogue.EndpointRules.Select(r => r.Id).Order(), report.Results.Select(r => r.Rule.Id).Order());
         Assert.Contains("HTTP 200", Message(report, "TS-EP-011"), StringComparison.Ordinal);
         Assert.StartsWith("refused without a client certificate", Message(report, "TS-EP-009"), StringComparison.Ordinal);
+        NoDisposedNoise(report);
     }
 
     [Fact]
@@ -101,6 +102,56 @@ public sealed class EndpointVerifierTests : IDisposable
         Assert.Equal(Report.ExitClean, report.ExitCode(Outcome.Warn));
     }
 
+    /// <summary>Issue 13: a gRPC receiver on a port other than 4317 failed TS-EP-003 (an ALPN refusal, misread).</summary>
+    [Fact]
+    public async Task Grpc_receiver_on_any_port_is_probed_as_grpc()
+    {
+        await using var server = await GrpcReceiverAsync();
+        var report = await VerifyAsync($"127.0.0.1:{server.Port}", withClient: true);
+
+        Assert.Equal(Outcome.Pass, Result(report, "TS-EP-003").Outcome);
+        Assert.StartsWith("serves OTLP/gRPC (ALPN h2 negotiated; ALPN http/1.1 refused; gRPC Export answered grpc-status 0", Message(report, "TS-EP-012"), StringComparison.Ordinal);
+        Assert.Contains("grpc-status 0", Message(report, "TS-EP-011"), StringComparison.Ordinal);
+        Assert.All(report.Results, r => Assert.True(r.Outcome == Outcome.Pass, $"{r.Rule.Id}: {r.Outcome} {r.Message}"));
+        NoDisposedNoise(report);
+    }
+
+    /// <summary>Issue 13: an https:// URL always probed as HTTP.</summary>
+    [Fact]
+    public async Task Https_url_is_probed_as_whatever_it_serves()
+    {
+        await using var server = await GrpcReceiverAsync();
+        var report = await VerifyAsync($"https://localhost:{server.Port}/", withClient: true);
+
+        Assert.StartsWith("serves OTLP/gRPC", Message(report, "TS-EP-012"), StringComparison.Ordinal);
+        Assert.Equal(Outcome.Pass, Result(report, "TS-EP-011").Outcome);
+    }
+
+    [Fact]
+    public async Task Expected_protocol_that_the_endpoint_does_not_serve_fails()
+    {
+        await using var server = await TestServer.StartAsync(ServerMode.MutualTls, _pki.Server, _pki.Ca, HttpProtocols.Http1AndHttp2, OtlpService.HttpOnly);
+        var report = await VerifyAsync($"127.0.0.1:{server.Port}", withClient: true, protocol: "grpc");
+
+        Assert.Equal(Outcome.Fail, Result(report, "TS-EP-012").Outcome);
+        Assert.StartsWith($"--protocol grpc, but 127.0.0.1:{server.Port} does not serve OTLP/gRPC", Message(report, "TS-EP-012"), StringComparison.Ordinal);
+    }
+
+    /// <summary>Issue 13 (item 4): the refusal without a certificate is stated as seen, and says why there is no alert.</summary>
+    [Fact]
+    public async Task Grpc_mutual_tls_without_certificate_states_how_it_was_refused()
+    {
+        await using var server = await GrpcReceiverAsync();
+        var report = await VerifyAsync($"127.0.0.1:{server.Port}", withClient: false);
+
+        Assert.Equal(Outcome.Pass, Result(report, "TS-EP-009").Outcome);
+        Assert.StartsWith("refused without a client certificate: the server closed the connection before answering any request, without a TLS alert", Message(report, "TS-EP-009"), StringComparison.Ordinal);
+        Assert.Contains("unexpected eof while reading", Message(report, "TS-EP-009"), StringComparison.Ordinal);
+        Assert.Equal(Outcome.Pass, Result(report, "TS-EP-012").Outcome);
+        Assert.Contains("inferred from ALPN", Message(report, "TS-EP-012"), StringComparison.Ordinal);
+        NoDisposedNoise(report);
+    }
+
     [Fact]
     public async Task NothingListening_IsOneFailure()
     {
@@ -111,6 +162,13 @@ public sealed class EndpointVerifierTests : IDisposable
         Assert.StartsWith($"cannot connect to 127.0.0.1:{port}", Message(report, "TS-EP-003"), StringComparison.Ordinal);
         Assert.Equal(1, report.Count(Outcome.Fail));
     }
+
+    /// <summary>Like a collector's grpc receiver: mTLS, HTTP/2 only, the Export method only.</summary>
+    private Task<TestServer> GrpcReceiverAsync() =>
+        TestServer.StartAsync(ServerMode.MutualTls, _pki.Server, _pki.Ca, HttpProtocols.Http2, OtlpService.GrpcOnly);
+
+    private static void NoDisposedNoise(Report report) =>
+        Assert.DoesNotContain(report.Results, r => r.Message.Contains("disposed object", StringComparison.OrdinalIgnoreCase));
 
     private Task<Report> VerifyAsync(string endpoint, bool withClient, string? protocol = null)
     {

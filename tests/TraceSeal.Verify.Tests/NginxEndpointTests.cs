@@ -26,12 +26,12 @@ public sealed class NginxEndpointTests : IDisposable
         {
             ["TS-EP-001"] = Outcome.Pass, ["TS-EP-002"] = Outcome.Pass, ["TS-EP-003"] = Outcome.Pass, ["TS-EP-004"] = Outcome.Pass,
             ["TS-EP-005"] = Outcome.Pass, ["TS-EP-006"] = Outcome.Pass, ["TS-EP-007"] = Outcome.Pass, ["TS-EP-008"] = Outcome.Pass,
-            ["TS-EP-009"] = Outcome.Pass, ["TS-EP-010"] = Outcome.Pass, ["TS-EP-011"] = Outcome.Pass,
+            ["TS-EP-009"] = Outcome.Pass, ["TS-EP-010"] = Outcome.Pass, ["TS-EP-011"] = Outcome.Pass, ["TS-EP-012"] = Outcome.Pass,
         });
         Assert.Contains("plain HTTP request was sent to HTTPS port", Message(report, "TS-EP-001"), StringComparison.Ordinal);
-        Assert.Equal("refused without a client certificate (HTTP 400 from nginx before the request reached a location: \"No required SSL certificate was sent\")",
+        Assert.Equal("refused without a client certificate: HTTP 400 from nginx before the request reached a location: \"No required SSL certificate was sent\"",
             Message(report, "TS-EP-009"));
-        Assert.Equal("refused with a client certificate from a foreign CA (HTTP 400 from nginx before the request reached a location: \"The SSL certificate error\")",
+        Assert.Equal("refused with a client certificate from a foreign CA: HTTP 400 from nginx before the request reached a location: \"The SSL certificate error\"",
             Message(report, "TS-EP-010"));
         Assert.EndsWith("HTTP 200 OK", Message(report, "TS-EP-011"), StringComparison.Ordinal);
         Assert.Equal(Report.ExitClean, report.ExitCode(Outcome.Warn));
@@ -47,7 +47,7 @@ public sealed class NginxEndpointTests : IDisposable
         {
             ["TS-EP-001"] = Outcome.Pass, ["TS-EP-002"] = Outcome.Pass, ["TS-EP-003"] = Outcome.Pass, ["TS-EP-004"] = Outcome.Pass,
             ["TS-EP-005"] = Outcome.Pass, ["TS-EP-006"] = Outcome.Pass, ["TS-EP-007"] = Outcome.Pass, ["TS-EP-008"] = Outcome.Pass,
-            ["TS-EP-009"] = Outcome.Fail, ["TS-EP-010"] = Outcome.Fail, ["TS-EP-011"] = Outcome.Pass,
+            ["TS-EP-009"] = Outcome.Fail, ["TS-EP-010"] = Outcome.Fail, ["TS-EP-011"] = Outcome.Pass, ["TS-EP-012"] = Outcome.Pass,
         });
         Assert.Equal("an export without a client certificate was answered: HTTP 200 OK", Message(report, "TS-EP-009"));
         Assert.Equal("an export with a client certificate from a foreign CA was answered: HTTP 200 OK", Message(report, "TS-EP-010"));
@@ -65,7 +65,7 @@ public sealed class NginxEndpointTests : IDisposable
         {
             ["TS-EP-001"] = Outcome.Fail, ["TS-EP-002"] = Outcome.Pass, ["TS-EP-003"] = Outcome.Fail, ["TS-EP-004"] = notChecked,
             ["TS-EP-005"] = notChecked, ["TS-EP-006"] = notChecked, ["TS-EP-007"] = notChecked, ["TS-EP-008"] = notChecked,
-            ["TS-EP-009"] = notChecked, ["TS-EP-010"] = notChecked, ["TS-EP-011"] = notChecked,
+            ["TS-EP-009"] = notChecked, ["TS-EP-010"] = notChecked, ["TS-EP-011"] = notChecked, ["TS-EP-012"] = notChecked,
         });
         Assert.StartsWith("a plaintext request was answered: \"HTTP/1.1 200 OK\"", Message(report, "TS-EP-001"), StringComparison.Ordinal);
         Assert.StartsWith("no TLS 1.2/1.3 handshake", Message(report, "TS-EP-003"), StringComparison.Ordinal);

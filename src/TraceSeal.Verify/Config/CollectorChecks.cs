@@ -11,6 +11,11 @@ internal static class CollectorChecks
     {
         foreach (var (idNode, body) in Entries(Mapping(Get(root, "processors"))))
         {
+            if (TypeOf(idNode.Value!) == "batch")
+            {
+                context.BatchProcessors++;
+            }
+
             if (TypeOf(idNode.Value!) == "batch" && Entry(Mapping(body), "send_batch_max_size").Key is null)
             {
                 context.Add(Catalogue.BatchWithoutMax, idNode, $"processors.{idNode.Value} has no send_batch_max_size: batches grow without bound");
@@ -21,6 +26,7 @@ internal static class CollectorChecks
         foreach (var (nameNode, body) in Entries(Mapping(Get(service, "pipelines"))))
         {
             string where = $"service.pipelines.{nameNode.Value}";
+            context.Pipelines++;
             var processors = Get(Mapping(body), "processors") as YamlSequenceNode;
             var items = processors?.Children ?? [];
             int index = -1;

@@ -22,10 +22,11 @@ internal static class ExporterChecks
             string type = TypeOf(id);
             var settings = Mapping(body);
             string where = $"exporters.{id}";
+            context.Exporters++;
 
             if (type is "debug" or "logging")
             {
-                context.Add(Catalogue.DebugExporter, idNode, $"{where} copies telemetry into the collector's log in plaintext");
+                Debug(context, idNode, settings, type, where);
             }
             else if (type == "file")
             {
@@ -37,6 +38,7 @@ internal static class ExporterChecks
             }
             else if (type == "sealed_store")
             {
+                context.SealedStores++;
                 var (_, durability) = Entry(settings, "durability");
                 if (durability is not null && Text(durability) == "none")
                 {
@@ -51,6 +53,25 @@ internal static class ExporterChecks
             {
                 context.Add(Catalogue.PersistentQueue, storage, $"{where}.sending_queue.storage uses {extension}: queued spans are written to disk unencrypted");
             }
+        }
+    }
+
+    /// <summary>
+    /// debug (and the deprecated logging) exporter: verbosity basic logs counts only; normal logs a line per span and
+    /// detailed every attribute, in plaintext, into the collector's log. Defaults: debug basic, logging normal
+    /// (upstream exporter/debugexporter and loggingexporter READMEs); logging's old `loglevel: debug` is detailed.
+    /// </summary>
+    private static void Debug(LintContext context, YamlScalarNode idNode, YamlMappingNode? settings, string type, string where)
+    {
+        var (verbosityKey, verbosity) = Entry(settings, "verbosity");
+        var (loglevelKey, loglevel) = Entry(settings, "loglevel");
+        string level = Text(verbosity)?.Trim().ToLowerInvariant()
+            ?? (Text(loglevel)?.Trim().ToLowerInvariant() == "debug" ? "detailed" : null)
+            ?? (type == "logging" ? "normal" : "basic");
+        if (level is "normal" or "detailed")
+        {
+            string set = verbosityKey is not null ? $"verbosity: {level}" : loglevelKey is not null ? "loglevel: debug" : $"verbosity {level} by default";
+            context.Add(Catalogue.DebugExporter, idNode, $"{where} ({set}) copies span contents into the collector's log in plaintext");
         }
     }
 
@@ -81,6 +102,7 @@ internal static class ExporterChecks
 
         if (Mapping(Get(settings, "tls")) is { } tls)
         {
+            context.TlsBlocks++;
             TlsChecks.Versions(context, tls, where);
         }
     }

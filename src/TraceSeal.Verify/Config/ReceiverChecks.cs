@@ -42,6 +42,7 @@ internal static class ReceiverChecks
 
     private static void Server(LintContext context, YamlScalarNode key, YamlMappingNode? settings, string where)
     {
+        context.ServerEndpoints++;
         var (tlsKey, tls) = Entry(settings, "tls");
         var (allowKey, allow) = Entry(settings, "allow_plaintext");
         if (allowKey is not null && IsTrue(allow))
@@ -61,7 +62,24 @@ internal static class ReceiverChecks
             return;
         }
 
+        context.TlsBlocks++;
+        context.ReceiverTlsBlocks++;
         TlsChecks.Server(context, tlsKey, tlsMap, where);
+    }
+
+    /// <summary>Only loopback hosts: 127.0.0.0/8, ::1 and localhost. An env reference or a pod IP is reachable from elsewhere.</summary>
+    internal static bool IsLoopback(string? endpoint)
+    {
+        if (string.IsNullOrWhiteSpace(endpoint))
+        {
+            return false;
+        }
+
+        string e = endpoint.Trim();
+        int colon = e.StartsWith('[') ? e.IndexOf(']', StringComparison.Ordinal) + 1 : e.LastIndexOf(':');
+        string host = (colon > 0 ? e[..colon] : e).Trim('[', ']');
+        return host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+            || (System.Net.IPAddress.TryParse(host, out var ip) && System.Net.IPAddress.IsLoopback(ip));
     }
 
     /// <summary>"0.0.0.0:4317", "[::]:4317", "::", ":4317" (Go's empty host) all bind every interface.</summary>

@@ -30,7 +30,7 @@ internal static class TlsChecks
         {
             // Upstream a server's ca_file is not used to verify clients; only client_ca_file turns client auth on.
             context.Add(Catalogue.CaFileOnServer, caKey,
-                $"{where}.tls has ca_file but no client_ca_file: upstream this does not verify clients, any client may send");
+                $"{where}.tls has ca_file but no client_ca_file: neither upstream nor TraceSeal verifies clients with ca_file, any client may send");
         }
         else if (!hasClientCa)
         {
@@ -46,9 +46,12 @@ internal static class TlsChecks
 
         Versions(context, tls, where);
 
-        if (Entry(tls, "reload_interval").Key is null && IsSet(Get(tls, "cert_file")))
+        // TraceSeal watches cert_file, key_file and client_ca_file and reloads them whether or not reload_interval is
+        // set (it only sets the poll interval); the upstream collector reloads only with reload_interval.
+        if (!context.ForTraceSeal && Entry(tls, "reload_interval").Key is null && IsSet(Get(tls, "cert_file")))
         {
-            context.Add(Catalogue.NoReloadInterval, tlsKey, $"{where}.tls has no reload_interval: rotated certificates need a restart");
+            context.Add(Catalogue.NoReloadInterval, tlsKey,
+                $"{where}.tls has no reload_interval: the upstream collector serves the old certificate until it restarts (TraceSeal would reload it without)");
         }
     }
 }

@@ -4,8 +4,8 @@ using TraceSeal.Verify.Findings;
 namespace TraceSeal.Verify.Config;
 
 /// <summary>Small read-only helpers over YamlDotNet's representation model, which keeps every node's
-/// start mark — that is why the linter uses it instead of a typed deserializer (and instead of
-/// TraceSeal's own loader, which refuses components TraceSeal does not run).</summary>
+/// start mark — that is why the linter uses it instead of a typed deserializer. TraceSeal's own loader runs first
+/// for TraceSeal configs (<see cref="CollectorLoader"/>); the lint also covers components TraceSeal does not run.</summary>
 internal static class YamlNav
 {
     public static YamlMappingNode? Mapping(YamlNode? node) => node as YamlMappingNode;

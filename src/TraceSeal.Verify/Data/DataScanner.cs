@@ -33,12 +33,31 @@ internal static class DataScanner
         return Task.FromResult(Scan(target));
     }
 
+    /// <summary>What `traceseal up --dir D` writes: the config, the PKI, the keys, and the store under data/.</summary>
+    public const string UpConfig = "collector.yaml";
+    public const string UpStore = "data";
+
+    /// <summary>The sealed store of a `traceseal up` directory (D/data), or null when <paramref name="directory"/> is not one.
+    /// Such a directory holds certificates and keys by design: scanning it as a store reports each as unsealed.</summary>
+    public static string? UpStoreOf(string directory) =>
+        File.Exists(Path.Combine(directory, UpConfig)) && Directory.Exists(Path.Combine(directory, UpStore))
+        && (Directory.Exists(Path.Combine(directory, "certs")) || Directory.Exists(Path.Combine(directory, "keys")))
+            ? Path.Combine(directory, UpStore)
+            : null;
+
     public static Report Scan(string directory)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         if (!Directory.Exists(directory))
         {
             throw new DirectoryNotFoundException($"data directory not found: {directory}");
+        }
+
+        if (UpStoreOf(directory) is { } store)
+        {
+            throw new ArgumentException(
+                $"{directory} is a `traceseal up` directory ({UpConfig}, certs/, keys/): its certificates and keys are meant to be there. " +
+                $"The sealed store is {store}: run `traceseal verify data {store}` (or `traceseal verify report --up-dir {directory}` for everything)");
         }
 
         var report = new Report("data", directory);
@@ -71,9 +90,12 @@ internal static class DataScanner
 
         foreach (var rule in Catalogue.DataRules)
         {
-            if (!report.Results.Any(r => ReferenceEquals(r.Rule, rule)))
+            if (!report.Has(rule))
             {
-                report.Add(CheckResult.Pass(rule, $"{rule.Title} ({files} files)"));
+                // Modes were looked at even in an empty directory (the directory itself); content rules need files.
+                report.Add(files > 0 || rule == Catalogue.DataPermissions
+                    ? CheckResult.Pass(rule, $"{rule.Title} ({files} files)")
+                    : CheckResult.NotChecked(rule, "the directory holds no files yet"));
             }
         }
 

@@ -5,7 +5,10 @@ namespace TraceSeal.Verify.Endpoint;
 /// <summary>What to probe: host, port, the name to verify in the certificate, and which OTLP transport.</summary>
 internal sealed record EndpointTarget(string Host, int Port, string ServerName, bool Grpc, string HttpPath)
 {
-    public const int OtlpGrpcPort = 4317;
+    /// <summary>True when the caller said which transport to expect (--protocol); otherwise <see cref="Grpc"/> is
+    /// only a placeholder until <see cref="ProtocolProbe"/> has looked.</summary>
+    public bool ProtocolGiven { get; init; }
+
     public const string TracesPath = "/v1/traces";
     public const string GrpcExportPath = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
@@ -18,8 +21,8 @@ internal sealed record EndpointTarget(string Host, int Port, string ServerName, 
 
     /// <summary>
     /// Accepts `HOST:PORT`, `[v6]:PORT` or a URL (`https://collector:4318`, `https://collector:4318/v1/traces`).
-    /// gRPC is chosen for port 4317 or `--protocol grpc`; an OTLP/HTTP path gets /v1/traces appended the way
-    /// OTEL_EXPORTER_OTLP_ENDPOINT does.
+    /// The transport is `--protocol` when given; otherwise it is probed (<see cref="ProtocolProbe"/>), never taken
+    /// from the port or the scheme. An OTLP/HTTP path gets /v1/traces appended the way OTEL_EXPORTER_OTLP_ENDPOINT does.
     /// </summary>
     public static EndpointTarget Parse(string text, string? serverName = null, string? protocol = null)
     {
@@ -43,9 +46,9 @@ internal sealed record EndpointTarget(string Host, int Port, string ServerName, 
         string host = uri.Host.Trim('[', ']');
         bool grpc = protocol?.Trim().ToLowerInvariant() switch
         {
-            null or "" => uri.Port == OtlpGrpcPort,
+            null or "" => false,
             "grpc" => true,
-            "http" or "http/protobuf" => false,
+            "http" or "http/protobuf" or "http/json" => false,
             _ => throw new ArgumentException($"unknown --protocol '{protocol}'; valid values: grpc, http"),
         };
 
@@ -55,6 +58,9 @@ internal sealed record EndpointTarget(string Host, int Port, string ServerName, 
             path += TracesPath;
         }
 
-        return new EndpointTarget(host, uri.Port, string.IsNullOrWhiteSpace(serverName) ? host : serverName.Trim(), grpc, path);
+        return new EndpointTarget(host, uri.Port, string.IsNullOrWhiteSpace(serverName) ? host : serverName.Trim(), grpc, path)
+        {
+            ProtocolGiven = !string.IsNullOrWhiteSpace(protocol),
+        };
     }
 }

@@ -7,7 +7,8 @@ namespace TraceSeal.Verify.Endpoint;
 /// <summary>
 /// `verify endpoint`: the seeds' FAQ "How do I confirm mTLS is enforced and not just TLS?" as a run of
 /// probes, in the order a connection is made — plaintext refused, TLS handshake, the server certificate,
-/// old versions refused, then client authentication: none, a foreign CA's, and yours.
+/// old versions refused, then client authentication: none, a foreign CA's, and yours. The transport (gRPC or
+/// OTLP/HTTP) is probed (<see cref="ProtocolProbe"/>), never guessed from the port or the URL's scheme.
 /// </summary>
 internal static class EndpointVerifier
 {
@@ -15,7 +16,7 @@ internal static class EndpointVerifier
     {
         ArgumentNullException.ThrowIfNull(options);
         var target = options.Target;
-        var report = new Report("endpoint", $"{target.Authority} ({(target.Grpc ? "OTLP/gRPC" : "OTLP/HTTP")}, server name {target.ServerName})");
+        var report = new Report("endpoint", $"{target.Authority} (server name {target.ServerName}{(target.ProtocolGiven ? $", expected {(target.Grpc ? "OTLP/gRPC" : "OTLP/HTTP")}" : string.Empty)})");
         DateTimeOffset now = options.Now ?? DateTimeOffset.UtcNow;
         X509Certificate2Collection? roots = options.CaFile is null ? null : LoadCa(options.CaFile);
         using IssuedCertificate? client = LoadClient(options);
@@ -39,6 +40,14 @@ internal static class EndpointVerifier
                 ? CheckResult.Pass(Catalogue.TlsHandshake, $"{Version(tls.Protocol)}, {tls.Cipher}, ALPN {(string.IsNullOrEmpty(tls.Alpn) ? "none" : tls.Alpn)}")
                 : CheckResult.Pass(Catalogue.TlsHandshake, $"server certificate received; the handshake then ended without a client certificate ({tls.Error})"));
 
+            report.AddCertificate(Facts.Of($"server certificate of {target.Authority}", tls.Leaf));
+            var seen = await ProtocolProbe.ProbeAsync(target, client?.Certificate, options.Timeout, ct).ConfigureAwait(false);
+            report.Add(Transport(target, seen));
+            if (!target.ProtocolGiven)
+            {
+                target = target with { Grpc = seen.Grpc == true && seen.Http != true };
+            }
+
             report.Add(CertificateChecks.Chain(tls.Leaf, tls.Sent, roots, now));
             report.Add(CertificateChecks.HostName(tls.Leaf, target.ServerName));
             report.Add(CertificateChecks.Expiry(tls.Leaf, now));
@@ -58,6 +67,21 @@ internal static class EndpointVerifier
         }
 
         return report;
+    }
+
+    /// <summary>With --protocol: what was asked for against what was seen. Without: what was seen, or not checked.</summary>
+    private static CheckResult Transport(EndpointTarget target, ProtocolObservation seen)
+    {
+        if (target.ProtocolGiven)
+        {
+            return ProtocolProbe.Compare(Catalogue.EndpointProtocol, target.Grpc ? "grpc" : "http/protobuf", $"--protocol {(target.Grpc ? "grpc" : "http")}", target, seen);
+        }
+
+        return seen.Grpc == true || seen.Http == true
+            ? CheckResult.Pass(Catalogue.EndpointProtocol, $"serves {seen.Name} ({seen.Detail})")
+            : seen.Grpc == false && seen.Http == false
+                ? CheckResult.Finding(Catalogue.EndpointProtocol, $"serves neither OTLP/gRPC nor OTLP/HTTP ({seen.Detail})")
+                : CheckResult.NotChecked(Catalogue.EndpointProtocol, $"could not tell gRPC from OTLP/HTTP without an answer ({seen.Detail}); pass --cert/--key or --protocol");
     }
 
     private static async Task ClientAuthenticationAsync(Report report, EndpointTarget target, IssuedCertificate? client, TimeSpan timeout, CancellationToken ct)
@@ -92,12 +116,32 @@ internal static class EndpointVerifier
     {
         if (!result.Answered)
         {
-            return CheckResult.Pass(rule, $"refused {how} ({result.Detail})");
+            return CheckResult.Pass(rule, $"refused {how}: {HowRefused(result.Detail)}");
         }
 
         return result.RefusedAsUnauthenticated
             ? new CheckResult(rule, Outcome.Warn, $"TLS accepted a client {how}; the application refused it ({result.Detail})")
             : CheckResult.Finding(rule, $"an export {how} was answered: {result.Detail}");
+    }
+
+    /// <summary>
+    /// States how the refusal looked on the wire. A server that sends the alert (nginx, Go) shows it; .NET 10 on
+    /// Linux (Kestrel, hence TraceSeal) cannot: SslStream validates the client certificate after OpenSSL finished
+    /// the handshake, so it closes the connection without certificate_required (TLS 1.3) or handshake_failure
+    /// (TLS 1.2). mTLS is still enforced: no request is ever answered without a trusted certificate.
+    /// </summary>
+    internal static string HowRefused(string detail)
+    {
+        if (detail.Contains("alert", StringComparison.OrdinalIgnoreCase))
+        {
+            return $"the server ended the handshake with a TLS alert ({detail})";
+        }
+
+        return detail.StartsWith("HTTP 400 from nginx", StringComparison.Ordinal)
+            ? detail
+            : $"the server closed the connection before answering any request, without a TLS alert ({detail}); " +
+              "servers on .NET 10 with OpenSSL, TraceSeal included, close instead of sending certificate_required, and `openssl s_client` " +
+              "without -cert then ends with \"unexpected eof while reading\" instead of \"alert certificate required\"";
     }
 
     private static void NotChecked(Report report, string why)

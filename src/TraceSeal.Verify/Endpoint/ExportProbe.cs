@@ -28,9 +28,17 @@ internal static class ExportProbe
 
     /// <summary>Refused: no HTTP answer (handshake or connection failed, or nginx's client-certificate
     /// refusal). Otherwise the status seen.</summary>
-    public sealed record Result(bool Answered, bool Succeeded, bool RefusedAsUnauthenticated, string Detail);
+    public sealed record Result(bool Answered, bool Succeeded, bool RefusedAsUnauthenticated, string Detail)
+    {
+        /// <summary>The HTTP status of an answer, 0 when there was none.</summary>
+        public int Status { get; init; }
 
-    public static async Task<Result> ExportAsync(EndpointTarget target, X509Certificate2? clientCertificate, TimeSpan timeout, CancellationToken ct)
+        /// <summary>grpc-status from the trailers or a trailers-only answer; null when absent (not a gRPC server).</summary>
+        public string? GrpcStatus { get; init; }
+    }
+
+    /// <param name="http2">OTLP/HTTP over HTTP/2 (for a server that negotiates only h2); gRPC is always HTTP/2.</param>
+    public static async Task<Result> ExportAsync(EndpointTarget target, X509Certificate2? clientCertificate, TimeSpan timeout, CancellationToken ct, bool http2 = false)
     {
         var ssl = new SslClientAuthenticationOptions
         {
@@ -61,6 +69,13 @@ internal static class ExportProbe
             request.Content = new ByteArrayContent(EmptyGrpcMessage);
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
         }
+        else if (http2)
+        {
+            request.Version = HttpVersion.Version20;
+            request.VersionPolicy = HttpVersionPolicy.RequestVersionExact;
+            request.Content = new ByteArrayContent([]);
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-protobuf");
+        }
         else
         {
             request.Version = HttpVersion.Version11;
@@ -72,7 +87,12 @@ internal static class ExportProbe
         {
             using var response = await client.SendAsync(request, ct).ConfigureAwait(false);
             byte[] body = await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false); // trailers arrive after the body
-            return NginxRefusal(response, body) ?? (target.Grpc ? Grpc(response) : Http(response));
+            var result = NginxRefusal(response, body) ?? (target.Grpc ? Grpc(response) : Http(response));
+            return result with
+            {
+                Status = (int)response.StatusCode,
+                GrpcStatus = First(response.TrailingHeaders, "grpc-status") ?? First(response.Headers, "grpc-status"),
+            };
         }
         catch (Exception e) when (e is HttpRequestException or IOException or AuthenticationException
                                       || (e is TaskCanceledException && !ct.IsCancellationRequested))

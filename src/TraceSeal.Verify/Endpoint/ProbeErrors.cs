@@ -8,6 +8,13 @@ internal static class ProbeErrors
         var messages = new List<string>();
         for (Exception? current = e; current is not null; current = current.InnerException)
         {
+            // A connection the server closed surfaces as "Cannot access a disposed object ... SslStream" from
+            // HttpClient's HTTP/2 reader: an artefact of the close, not an observation about the server.
+            if (current is ObjectDisposedException)
+            {
+                continue;
+            }
+
             string message = current.Message.Trim().TrimEnd('.');
             if (message.Length > 0 && !messages.Contains(message))
             {
@@ -15,6 +22,6 @@ internal static class ProbeErrors
             }
         }
 
-        return string.Join(": ", messages);
+        return messages.Count == 0 ? "the connection was closed" : string.Join(": ", messages);
     }
 }

@@ -8,7 +8,11 @@ namespace TraceSeal.Verify.Endpoint;
 /// to see the certificate and report on it (CertificateChecks), not to refuse and see nothing.</summary>
 internal static class TlsProbe
 {
-    public static async Task<TlsObservation> HandshakeAsync(EndpointTarget target, X509Certificate2? clientCertificate, TimeSpan timeout, CancellationToken ct)
+    /// <summary>Both, so the handshake never fails on ALPN: which one the server picks is an observation, not a precondition.</summary>
+    public static readonly List<SslApplicationProtocol> AnyAlpn = [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11];
+
+    public static async Task<TlsObservation> HandshakeAsync(EndpointTarget target, X509Certificate2? clientCertificate, TimeSpan timeout, CancellationToken ct,
+        List<SslApplicationProtocol>? alpn = null)
     {
         var seen = new TlsObservation();
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -18,7 +22,7 @@ internal static class TlsProbe
         {
             TargetHost = target.ServerName,
             EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-            ApplicationProtocols = [target.Grpc ? SslApplicationProtocol.Http2 : SslApplicationProtocol.Http11],
+            ApplicationProtocols = alpn ?? AnyAlpn,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
             {

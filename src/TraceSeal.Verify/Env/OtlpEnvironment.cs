@@ -10,6 +10,10 @@ internal sealed class OtlpEnvironment(IReadOnlyDictionary<string, string> variab
     public const string Prefix = "OTEL_EXPORTER_OTLP_";
     public const string TracesPrefix = "OTEL_EXPORTER_OTLP_TRACES_";
 
+    /// <summary>The variables that name files, and the signals that have their own variant of each.</summary>
+    public static readonly string[] FileSuffixes = ["CERTIFICATE", "CLIENT_CERTIFICATE", "CLIENT_KEY"];
+    public static readonly string[] Signals = ["", "TRACES_", "METRICS_", "LOGS_"];
+
     public sealed record Setting(string Variable, string Value, string? Shadowed);
 
     public Setting? Endpoint => Resolve("ENDPOINT");
@@ -22,8 +26,25 @@ internal sealed class OtlpEnvironment(IReadOnlyDictionary<string, string> variab
 
     public Setting? ClientKey => Resolve("CLIENT_KEY");
 
-    /// <summary>grpc, http/protobuf or http/json; only decides the ALPN offered when the endpoint is contacted.</summary>
+    /// <summary>grpc, http/protobuf or http/json (spec default http/protobuf).</summary>
     public Setting? Protocol => Resolve("PROTOCOL");
+
+    /// <summary>Every file variable that is set, for every signal (general first), whether or not traces use it:
+    /// a missing file is reported for each variable that names it.</summary>
+    public IEnumerable<Setting> FileSettings()
+    {
+        foreach (string suffix in FileSuffixes)
+        {
+            foreach (string signal in Signals)
+            {
+                string name = Prefix + signal + suffix;
+                if (Value(name) is { } value)
+                {
+                    yield return new Setting(name, value, null);
+                }
+            }
+        }
+    }
 
     private Setting? Resolve(string suffix)
     {

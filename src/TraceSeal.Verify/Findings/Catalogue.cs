@@ -41,8 +41,8 @@ internal static class Catalogue
         "use an https:// endpoint and tls.ca_file; http:// sends spans in plaintext");
 
     public static readonly Rule NoReloadInterval = new("TS-CFG-008", Layer.InTransit, Outcome.Warn,
-        "server certificates are reloaded (reload_interval)",
-        "set reload_interval (e.g. 1h) so rotated certificates are picked up without a restart; expired certificates are what pushes SDKs to plaintext fallbacks");
+        "server certificates are reloaded after rotation",
+        "upstream: set reload_interval (e.g. 1h) so rotated certificates are picked up without a restart (TraceSeal watches the files and reloads without it); expired certificates are what pushes SDKs to plaintext fallbacks");
 
     public static readonly Rule WildcardWithoutTls = new("TS-CFG-009", Layer.InTransit, Outcome.Fail,
         "no plaintext endpoint listens on all interfaces",
@@ -66,8 +66,8 @@ internal static class Catalogue
         "set send_batch_max_size (e.g. 10000) so back-pressure reaches callers before the queue overflows");
 
     public static readonly Rule DebugExporter = new("TS-CFG-013", Layer.InCollector, Outcome.Warn,
-        "no debug/logging exporter copies spans into logs",
-        "remove the debug/logging exporter from production configs; span attributes end up in plaintext logs");
+        "no debug/logging exporter copies span contents into logs",
+        "remove the exporter or set verbosity: basic (counts only); with normal or detailed, span names and attributes end up in plaintext logs");
 
     // ---- verify config: at rest ----------------------------------------------------------------
     public static readonly Rule FileExporter = new("TS-CFG-014", Layer.AtRest, Outcome.Fail,
@@ -90,11 +90,19 @@ internal static class Catalogue
         "sealed_store acknowledges only durable data",
         "remove durability: none (default fsync); with none, acknowledged spans can be lost in a crash");
 
+    public static readonly Rule ConfigLoads = new("TS-CFG-020", Layer.InCollector, Outcome.Fail,
+        "`traceseal collector` loads this config",
+        "fix each error the collector's loader reports (it refuses to start otherwise); pass --collector upstream to lint a config meant for the upstream OpenTelemetry Collector");
+
+    public static readonly Rule DebugEndpointExposed = new("TS-CFG-021", Layer.InCollector, Outcome.Fail,
+        "pprof, zpages and health_check listen on loopback only",
+        "bind the extension to 127.0.0.1 (or remove it): pprof serves heap dumps and zpages serves sampled spans, both in plaintext to anyone who can reach the port");
+
     public static readonly IReadOnlyList<Rule> ConfigRules =
     [
-        ConfigUnreadable, ReceiverWithoutTls, TlsWithoutClientCa, CaFileOnServer, SystemPoolWithClientCa, TlsVersionBelow12,
+        ConfigUnreadable, ConfigLoads, ReceiverWithoutTls, TlsWithoutClientCa, CaFileOnServer, SystemPoolWithClientCa, TlsVersionBelow12,
         ExporterInsecure, ExporterHttpEndpoint, NoReloadInterval, WildcardWithoutTls, AllowPlaintext,
-        NoMemoryLimiter, MemoryLimiterNotFirst, BatchWithoutMax, DebugExporter,
+        NoMemoryLimiter, MemoryLimiterNotFirst, BatchWithoutMax, DebugExporter, DebugEndpointExposed,
         FileExporter, PersistentQueue, FileStorage, ObjectStorageWithoutSse, WeakDurability,
     ];
 
@@ -143,9 +151,13 @@ internal static class Catalogue
         "an empty OTLP export with the client certificate succeeds",
         "check that client_ca_file holds the CA that signed this client certificate and that the identity is allowed");
 
+    public static readonly Rule EndpointProtocol = new("TS-EP-012", Layer.InTransit, Outcome.Fail,
+        "the endpoint serves the expected OTLP transport (probed: ALPN and a request)",
+        "point gRPC exporters (OTEL_EXPORTER_OTLP_PROTOCOL=grpc) at the gRPC receiver and http/protobuf or http/json exporters at the HTTP receiver; the port number decides nothing");
+
     public static readonly IReadOnlyList<Rule> EndpointRules =
     [
-        PlaintextHttp1, PlaintextH2c, TlsHandshake, LegacyTls, Chain, HostName, Expiry, KeyStrength, MtlsNoCert, MtlsForeignCa, OtlpExport,
+        PlaintextHttp1, PlaintextH2c, TlsHandshake, EndpointProtocol, LegacyTls, Chain, HostName, Expiry, KeyStrength, MtlsNoCert, MtlsForeignCa, OtlpExport,
     ];
 
     // ---- verify env (in transit, the app side) -------------------------------------------------
@@ -154,7 +166,7 @@ internal static class Catalogue
         "set OTEL_EXPORTER_OTLP_ENDPOINT=https://collector:4318 (never http://)");
 
     public static readonly Rule EnvInsecure = new("TS-ENV-002", Layer.InTransit, Outcome.Fail,
-        "OTEL_EXPORTER_OTLP_INSECURE is not true",
+        "OTEL_EXPORTER_OTLP_INSECURE is explicitly false",
         "set OTEL_EXPORTER_OTLP_INSECURE=false (or unset it) so the exporter fails instead of sending plaintext");
 
     public static readonly Rule EnvNoCertificate = new("TS-ENV-003", Layer.InTransit, Outcome.Warn,
@@ -166,18 +178,27 @@ internal static class Catalogue
         "set both OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY, from the same issued pair");
 
     public static readonly Rule EnvFiles = new("TS-ENV-005", Layer.InTransit, Outcome.Fail,
-        "certificate files are readable and currently valid",
+        "certificate and key files are readable and currently valid",
         "fix the path or permissions, or renew the certificate (traceseal certs client ...)");
 
-    public static readonly Rule EnvNoEndpoint = new("TS-ENV-006", Layer.InTransit, Outcome.Warn,
+    public static readonly Rule EnvNoEndpoint = new("TS-ENV-006", Layer.InTransit, Outcome.Fail,
         "an OTLP endpoint is configured",
-        "set OTEL_EXPORTER_OTLP_ENDPOINT; the SDK default is http://localhost:4318 (plaintext)");
+        "set OTEL_EXPORTER_OTLP_ENDPOINT=https://collector:4318 (and the CERTIFICATE, CLIENT_CERTIFICATE, CLIENT_KEY files); with nothing set the SDK exports to http://localhost:4318 in plaintext");
 
     public static readonly Rule EnvEndpointSan = new("TS-ENV-007", Layer.InTransit, Outcome.Fail,
         "the endpoint host is in the server certificate's subjectAltName",
         "reissue the collector's certificate with this host name in its subjectAltName, or point the endpoint at a name the certificate has; SDKs refuse the handshake otherwise, and the usual \"fix\" is INSECURE=true");
 
-    public static readonly IReadOnlyList<Rule> EnvRules = [EnvNoEndpoint, EnvHttpEndpoint, EnvInsecure, EnvNoCertificate, EnvClientPair, EnvFiles, EnvEndpointSan];
+    public static readonly Rule EnvNoClientCertificate = new("TS-ENV-008", Layer.InTransit, Outcome.Fail,
+        "the app presents a client certificate (mutual TLS)",
+        "set OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY (traceseal certs client NAME ...); the seeds make mTLS the control that lets only authorized applications send, and a TraceSeal collector refuses a client without a certificate");
+
+    public static readonly Rule EnvProtocol = new("TS-ENV-009", Layer.InTransit, Outcome.Fail,
+        "OTEL_EXPORTER_OTLP_PROTOCOL matches what the endpoint serves (probed)",
+        "set OTEL_EXPORTER_OTLP_PROTOCOL=grpc for a gRPC receiver, http/protobuf for an OTLP/HTTP receiver, or point the endpoint at the receiver that speaks the protocol the SDK uses");
+
+    public static readonly IReadOnlyList<Rule> EnvRules =
+        [EnvNoEndpoint, EnvHttpEndpoint, EnvInsecure, EnvNoCertificate, EnvClientPair, EnvNoClientCertificate, EnvFiles, EnvEndpointSan, EnvProtocol];
 
     // ---- verify data (at rest) ----------------------------------------------------------------
     public static readonly Rule DataNotSealed = new("TS-DATA-001", Layer.AtRest, Outcome.Fail,

@@ -1,5 +1,8 @@
 namespace TraceSeal.Verify.Findings;
 
+/// <summary>A certificate a check looked at, with where it came from: the evidence report lists every expiry date.</summary>
+internal sealed record CertificateFact(string Source, string Subject, DateTimeOffset NotBefore, DateTimeOffset NotAfter);
+
 /// <summary>Everything one `verify` run found. Results keep the order the checks ran in; output groups them by layer.</summary>
 internal sealed class Report
 {
@@ -8,6 +11,7 @@ internal sealed class Report
     public const int ExitUsage = 2;
 
     private readonly List<CheckResult> _results = [];
+    private readonly List<CertificateFact> _certificates = [];
 
     public Report(string command, string target)
     {
@@ -23,17 +27,32 @@ internal sealed class Report
 
     public IReadOnlyList<CheckResult> Results => _results;
 
+    /// <summary>Certificates seen during the run (files and live endpoints), in the order they were seen.</summary>
+    public IReadOnlyList<CertificateFact> Certificates => _certificates;
+
     public void Add(CheckResult result) => _results.Add(result);
 
-    /// <summary>Adds a pass line for every rule in <paramref name="rules"/> that produced no result, so the
-    /// checklist shows what was looked at and found clean, not only what went wrong.</summary>
-    public void PassUnreported(IEnumerable<Rule> rules)
+    public void AddCertificate(CertificateFact fact)
+    {
+        if (!_certificates.Contains(fact))
+        {
+            _certificates.Add(fact);
+        }
+    }
+
+    public bool Has(Rule rule) => _results.Exists(r => ReferenceEquals(r.Rule, rule));
+
+    /// <summary>
+    /// Every rule in <paramref name="rules"/> that produced no result is reported as not checked, with
+    /// <paramref name="why"/>: a check that made no observation in this run never reads as a pass.
+    /// </summary>
+    public void NotCheckedUnreported(IEnumerable<Rule> rules, string why)
     {
         foreach (var rule in rules)
         {
-            if (!_results.Exists(r => ReferenceEquals(r.Rule, rule)))
+            if (!Has(rule))
             {
-                _results.Add(CheckResult.Pass(rule));
+                _results.Add(CheckResult.NotChecked(rule, why));
             }
         }
     }

@@ -27,27 +27,7 @@ internal static class JsonReport
             json.WriteStartArray("results");
             foreach (var result in report.Results)
             {
-                json.WriteStartObject();
-                json.WriteString("id", result.Rule.Id);
-                json.WriteString("layer", ReportWriter.LayerTitle(result.Rule.Layer));
-                json.WriteString("outcome", ReportWriter.OutcomeName(result.Outcome));
-                json.WriteString("title", result.Rule.Title);
-                json.WriteString("message", result.Message);
-                if (result.Outcome is Outcome.Warn or Outcome.Fail)
-                {
-                    json.WriteString("fix", result.Rule.Fix);
-                }
-
-                if (result.Location is { } at)
-                {
-                    json.WriteStartObject("location");
-                    json.WriteString("file", at.File);
-                    json.WriteNumber("line", at.Line);
-                    json.WriteNumber("column", at.Column);
-                    json.WriteEndObject();
-                }
-
-                json.WriteEndObject();
+                WriteResult(json, result);
             }
 
             json.WriteEndArray();
@@ -55,5 +35,32 @@ internal static class JsonReport
         }
 
         return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+    }
+
+    /// <summary>One result: the rule, its verdict, the observation (message), the fix when it is a finding, where.
+    /// Shared with the evidence report (report.json), so both files read the same.</summary>
+    internal static void WriteResult(Utf8JsonWriter json, CheckResult result)
+    {
+        json.WriteStartObject();
+        json.WriteString("id", result.Rule.Id);
+        json.WriteString("layer", ReportWriter.LayerTitle(result.Rule.Layer));
+        json.WriteString("outcome", ReportWriter.OutcomeName(result.Outcome));
+        json.WriteString("title", result.Rule.Title);
+        json.WriteString("message", result.Message);
+        if (result.Outcome is Outcome.Warn or Outcome.Fail)
+        {
+            json.WriteString("fix", result.Rule.Fix);
+        }
+
+        if (result.Location is { } at)
+        {
+            json.WriteStartObject("location");
+            json.WriteString("file", at.File);
+            json.WriteNumber("line", at.Line);
+            json.WriteNumber("column", at.Column);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndObject();
     }
 }

@@ -21,6 +21,19 @@ internal enum ServerMode
     MutualTls,
 }
 
+/// <summary>Which OTLP transports a <see cref="TestServer"/> answers, like a collector's grpc and http receivers.</summary>
+public enum OtlpService
+{
+    /// <summary>Both paths on one listener (what the original probes were written against).</summary>
+    Both,
+
+    /// <summary>An OTLP/HTTP receiver: POST /v1/traces; anything else is 404 (no grpc-status).</summary>
+    HttpOnly,
+
+    /// <summary>A gRPC receiver: the Export method; anything else is grpc-status 12 (UNIMPLEMENTED), as gRPC servers answer.</summary>
+    GrpcOnly,
+}
+
 /// <summary>A minimal OTLP sink on Kestrel, loopback, port 0: POST /v1/traces answers 200 and the gRPC
 /// Export method answers an empty message with grpc-status 0. Client certificates are checked against
 /// the given CA only, like a collector's client_ca_file.</summary>
@@ -36,7 +49,8 @@ internal sealed class TestServer : IAsyncDisposable
 
     public int Port { get; }
 
-    public static async Task<TestServer> StartAsync(ServerMode mode, IssuedCertificate? server = null, IssuedCertificate? clientCa = null, HttpProtocols protocols = HttpProtocols.Http1AndHttp2)
+    public static async Task<TestServer> StartAsync(ServerMode mode, IssuedCertificate? server = null, IssuedCertificate? clientCa = null, HttpProtocols protocols = HttpProtocols.Http1AndHttp2,
+        OtlpService service = OtlpService.Both)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.Logging.ClearProviders();
@@ -61,7 +75,7 @@ internal sealed class TestServer : IAsyncDisposable
         }));
 
         var app = builder.Build();
-        app.Run(HandleAsync);
+        app.Run(context => HandleAsync(context, service));
         await app.StartAsync();
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         return new TestServer(app, new Uri(address).Port);
@@ -73,9 +87,16 @@ internal sealed class TestServer : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private static async Task HandleAsync(HttpContext context)
+    private static async Task HandleAsync(HttpContext context, OtlpService service)
     {
-        if (context.Request.Path == "/opentelemetry.proto.collector.trace.v1.TraceService/Export")
+        if (service == OtlpService.GrpcOnly && context.Request.Path != "/opentelemetry.proto.collector.trace.v1.TraceService/Export")
+        {
+            context.Response.ContentType = "application/grpc";
+            context.Response.Headers["grpc-status"] = "12";
+            return;
+        }
+
+        if (service != OtlpService.HttpOnly && context.Request.Path == "/opentelemetry.proto.collector.trace.v1.TraceService/Export")
         {
             context.Response.ContentType = "application/grpc";
             await context.Response.Body.WriteAsync(new byte[5]);
