@@ -12,11 +12,19 @@ namespace TraceSeal.Benchmarks;
 /// <c>dotnet TraceSeal.Benchmarks.dll [--quick] [--filter PATTERN]</c>. In-process toolchain: no child project
 /// build per benchmark, which keeps a run to minutes on a small, shared machine (at the cost of the isolation a
 /// separate process gives). <c>--quick</c> uses BenchmarkDotNet's ShortRun job (3 warm-ups, 3 iterations).
+/// <c>--processors-cpu SECONDS</c> instead measures the processor pipelines by CPU time (see <see cref="ProcessorBenchmarks.MeasureCpu"/>).
 /// </summary>
 internal static class Program
 {
     public static int Main(string[] args)
     {
+        int cpu = Array.IndexOf(args, "--processors-cpu");
+        if (cpu >= 0)
+        {
+            ProcessorBenchmarks.MeasureCpu(TimeSpan.FromSeconds(cpu + 1 < args.Length ? double.Parse(args[cpu + 1], CultureInfo.InvariantCulture) : 10));
+            return 0;
+        }
+
         bool quick = args.Contains("--quick");
         var job = (quick ? Job.ShortRun : Job.Default).WithToolchain(InProcessEmitToolchain.Instance);
         var config = ManualConfig.Create(DefaultConfig.Instance)

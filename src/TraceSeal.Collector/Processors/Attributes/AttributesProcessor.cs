@@ -10,14 +10,5 @@ namespace TraceSeal.Collector.Processors.Attributes;
 /// </summary>
 internal sealed class AttributesProcessor(string id, AttributeActions actions) : TransformProcessor(id)
 {
-    public override bool Apply(IMessage request)
-    {
-        bool changed = false;
-        foreach (var attributes in OtlpItems.ItemAttributes(request))
-        {
-            changed |= actions.Apply(attributes);
-        }
-
-        return changed;
-    }
+    public override bool Apply(IMessage request) => OtlpItems.ApplyToEach(OtlpItems.ItemAttributes(request), actions.Apply);
 }

@@ -13,12 +13,7 @@ internal sealed class RedactionProcessor(string id, Redactor redactor) : Transfo
 {
     public override bool Apply(IMessage request)
     {
-        bool changed = false;
-        foreach (var attributes in OtlpItems.AllAttributes(request))
-        {
-            changed |= redactor.Attributes(attributes);
-        }
-
+        bool changed = OtlpItems.ApplyToEach(OtlpItems.AllAttributes(request), redactor.Attributes);
         if (request is ExportLogsServiceRequest logs)
         {
             foreach (var log in OtlpItems.LogRecords(logs))

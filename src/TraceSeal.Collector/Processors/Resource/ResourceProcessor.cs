@@ -9,14 +9,6 @@ namespace TraceSeal.Collector.Processors.Resource;
 /// </summary>
 internal sealed class ResourceProcessor(string id, AttributeActions actions) : TransformProcessor(id)
 {
-    public override bool Apply(IMessage request)
-    {
-        bool changed = false;
-        foreach (var resource in OtlpItems.Resources(request, create: true))
-        {
-            changed |= actions.Apply(resource.Attributes);
-        }
-
-        return changed;
-    }
+    public override bool Apply(IMessage request) =>
+        OtlpItems.ApplyToEach(OtlpItems.Resources(request, create: true).Select(r => r.Attributes), actions.Apply);
 }

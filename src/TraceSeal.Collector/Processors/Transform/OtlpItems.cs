@@ -258,6 +258,18 @@ internal static class OtlpItems
         }
     }
 
+    /// <summary>Runs <paramref name="apply"/> on every map (no short-circuit); true when any call changed its map.</summary>
+    public static bool ApplyToEach(IEnumerable<RepeatedField<KeyValue>> maps, Func<RepeatedField<KeyValue>, bool> apply)
+    {
+        bool changed = false;
+        foreach (var map in maps)
+        {
+            changed |= apply(map);
+        }
+
+        return changed;
+    }
+
     /// <summary>Index of the first entry with <paramref name="key"/>, or -1.</summary>
     public static int IndexOf(RepeatedField<KeyValue> attributes, string key)
     {
