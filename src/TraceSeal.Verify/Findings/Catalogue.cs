@@ -167,7 +167,7 @@ internal static class Catalogue
 
     public static readonly Rule EnvInsecure = new("TS-ENV-002", Layer.InTransit, Outcome.Fail,
         "OTEL_EXPORTER_OTLP_INSECURE is explicitly false",
-        "set OTEL_EXPORTER_OTLP_INSECURE=false (or unset it) so the exporter fails instead of sending plaintext");
+        "set OTEL_EXPORTER_OTLP_INSECURE=false explicitly, so the exporter fails instead of falling back to plaintext");
 
     public static readonly Rule EnvNoCertificate = new("TS-ENV-003", Layer.InTransit, Outcome.Warn,
         "the collector CA is pinned (OTEL_EXPORTER_OTLP_CERTIFICATE)",
