@@ -5,6 +5,7 @@ namespace TraceSeal.Cli;
 
 /// <summary>
 /// `traceseal`: exit codes are the same for every command — 0 success, 1 failure or findings, 2 usage error.
+/// Whatever a command throws ends here as one line (<see cref="CommandErrors.Report"/>), never a stack trace.
 /// </summary>
 internal static class Program
 {
@@ -32,8 +33,17 @@ internal static class Program
 
         // SIGINT / SIGTERM cancel the command's token; the collector then drains (up to 30 s). The default
         // 2 s grace would cut that drain short and exit 143 with blocks not yet cut.
-        var invocation = new InvocationConfiguration { ProcessTerminationTimeout = DrainGrace };
-        return await parse.InvokeAsync(invocation).ConfigureAwait(false);
+        // The default exception handler prints "Unhandled exception" and the stack trace; every failure is reported
+        // as one line instead, by the same table the commands use.
+        var invocation = new InvocationConfiguration { ProcessTerminationTimeout = DrainGrace, EnableDefaultExceptionHandler = false };
+        try
+        {
+            return await parse.InvokeAsync(invocation).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return CommandErrors.Report(e, Console.Error);
+        }
     }
 
     internal static RootCommand BuildRoot()

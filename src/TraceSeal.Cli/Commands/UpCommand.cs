@@ -1,6 +1,9 @@
 using System.CommandLine;
+using System.Globalization;
 using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Hosting;
+using TraceSeal.Collector.Receivers;
+using TraceSeal.Collector.Telemetry;
 using TraceSeal.Pki;
 using TraceSeal.Sealing;
 
@@ -9,33 +12,59 @@ namespace TraceSeal.Cli.Commands;
 /// <summary>
 /// `traceseal up`: the main job on embedded defaults. Creates a dev PKI and a config with mutual TLS on
 /// loopback if they are absent (safe to run again: existing files are kept), starts the collector and prints
-/// what an app needs. Ctrl-C drains in-flight requests.
+/// what an app needs. Port flags given for an existing config are written into it (only the port's characters
+/// change), or refused naming the file and the key: never silently ignored. Ctrl-C drains in-flight requests.
 /// </summary>
 internal static class UpCommand
 {
+    public const int DefaultGrpcPort = 4317;
+    public const int DefaultHttpPort = 4318;
+    public const int DefaultMetricsPort = 8888;
+
+    /// <summary>Written into up's config: a week of dev data, then the oldest blocks go (sealed_store retention::max_age).</summary>
+    public const string DefaultRetention = "7d";
+
     public static Command Create()
     {
         var dir = new Option<string>("--dir") { Description = "State directory (certificates, keys, config).", DefaultValueFactory = _ => ".traceseal" };
-        var grpcPort = new Option<int>("--grpc-port") { Description = "OTLP/gRPC port on 127.0.0.1.", DefaultValueFactory = _ => 4317 };
-        var httpPort = new Option<int>("--http-port") { Description = "OTLP/HTTP port on 127.0.0.1.", DefaultValueFactory = _ => 4318 };
+        var grpcPort = new Option<int>("--grpc-port") { Description = $"OTLP/gRPC port on 127.0.0.1 (default {DefaultGrpcPort}); written into an existing config.", DefaultValueFactory = _ => DefaultGrpcPort };
+        var httpPort = new Option<int>("--http-port") { Description = $"OTLP/HTTP port on 127.0.0.1 (default {DefaultHttpPort}); written into an existing config.", DefaultValueFactory = _ => DefaultHttpPort };
+        var metricsPort = new Option<int>("--metrics-port") { Description = $"Self-telemetry port on 127.0.0.1: /metrics, /healthz, /readyz (default {DefaultMetricsPort}); written into an existing config.", DefaultValueFactory = _ => DefaultMetricsPort };
         var (logFormat, logLevel) = CollectorCommand.LogOptions();
         var cmd = new Command("up", "Create a dev PKI and config if absent, start the collector with mTLS on 127.0.0.1:4317/4318, print the app's settings.")
         {
-            dir, grpcPort, httpPort, logFormat, logLevel,
+            dir, grpcPort, httpPort, metricsPort, logFormat, logLevel,
         };
-        cmd.SetAction((parse, ct) => CommandErrors.RunAsync(() =>
+        cmd.SetAction((parse, ct) => CommandErrors.RunAsync(async () =>
         {
             var state = Path.GetFullPath(parse.GetValue(dir)!);
-            var configPath = Prepare(state, parse.GetValue(grpcPort), parse.GetValue(httpPort));
+            var ports = new UpPorts(
+                Given(parse, grpcPort), Given(parse, httpPort), Given(parse, metricsPort),
+                parse.GetValue(grpcPort), parse.GetValue(httpPort), parse.GetValue(metricsPort));
+            var configPath = Prepare(state, ports);
             var config = CollectorConfigLoader.Load(configPath);
-            return CollectorCommand.RunAsync(config, parse.GetValue(logFormat)!, parse.GetValue(logLevel)!, _ => PrintInstructions(state, config), ct);
+            try
+            {
+                return await CollectorCommand.RunAsync(config, parse.GetValue(logFormat)!, parse.GetValue(logLevel)!, host => PrintInstructions(state, config, host), ct).ConfigureAwait(false);
+            }
+            catch (TelemetryStartException e) when (e.Message.Contains("cannot listen", StringComparison.Ordinal))
+            {
+                throw new TelemetryStartException($"{e.Message} (in {configPath}; or run up with --metrics-port PORT, which writes it there)", e);
+            }
+            catch (ReceiverStartException e) when (e.Message.Contains("cannot listen", StringComparison.Ordinal))
+            {
+                throw new ReceiverStartException($"{e.Message} (in {configPath}; or run up with --grpc-port / --http-port, which write them there)", e);
+            }
         }));
         return cmd;
     }
 
-    /// <summary>Creates whatever is missing under <paramref name="state"/> and returns the config path.</summary>
-    internal static string Prepare(string state, int grpcPort, int httpPort)
+    private static bool Given(System.CommandLine.ParseResult parse, Option<int> option) => parse.GetResult(option) is { Implicit: false };
+
+    /// <summary>Creates whatever is missing under <paramref name="state"/>, writes given port flags into an existing config, and returns its path.</summary>
+    internal static string Prepare(string state, UpPorts ports)
     {
+        ports.Validate();
         CreatePrivateDirectory(state);
         var certs = Path.Combine(state, "certs");
         if (!File.Exists(Path.Combine(certs, "ca.crt")))
@@ -56,12 +85,13 @@ internal static class UpCommand
         var configPath = Path.Combine(state, "collector.yaml");
         if (!File.Exists(configPath))
         {
-            File.WriteAllText(configPath, DefaultConfig(grpcPort, httpPort));
+            File.WriteAllText(configPath, DefaultConfig(ports.Grpc, ports.Http, ports.Metrics));
             Console.WriteLine($"wrote {configPath}");
         }
         else
         {
             Console.WriteLine($"using existing {configPath}");
+            ApplyPorts(configPath, ports);
             if (HasFixedMemoryLimit(File.ReadAllText(configPath)))
             {
                 // Written by an older `up`: the file is the user's now, so it is pointed at, not rewritten.
@@ -71,6 +101,39 @@ internal static class UpCommand
         }
 
         return configPath;
+    }
+
+    /// <summary>Each port flag given on the command line is written into the existing file, or refused naming it.</summary>
+    private static void ApplyPorts(string configPath, UpPorts ports)
+    {
+        string text = File.ReadAllText(configPath);
+        bool changed = false;
+        foreach (var (given, option, port, path) in (ReadOnlySpan<(bool, string, int, string[])>)[
+            (ports.GrpcGiven, "--grpc-port", ports.Grpc, UpConfigFile.GrpcEndpoint),
+            (ports.HttpGiven, "--http-port", ports.Http, UpConfigFile.HttpEndpoint),
+            (ports.MetricsGiven, "--metrics-port", ports.Metrics, UpConfigFile.MetricsAddress)])
+        {
+            if (!given)
+            {
+                continue;
+            }
+
+            (text, bool one) = UpConfigFile.SetPort(text, configPath, option, port, path);
+            if (one)
+            {
+                Console.WriteLine($"  {option} {port}: set {string.Join("::", path)} in {configPath}");
+                changed = true;
+            }
+        }
+
+        if (changed)
+        {
+            // Replace, never truncate in place: a crash mid-write must not leave half a config.
+            string temp = configPath + ".tmp";
+            File.WriteAllText(temp, text);
+            File.SetUnixFileMode(temp, File.GetUnixFileMode(configPath));
+            File.Move(temp, configPath, overwrite: true);
+        }
     }
 
     /// <summary>The memory_limiter block older versions of `up` generated (before limits were sized from available memory).</summary>
@@ -86,7 +149,7 @@ internal static class UpCommand
         }
     }
 
-    internal static string DefaultConfig(int grpcPort, int httpPort)
+    internal static string DefaultConfig(int grpcPort, int httpPort, int metricsPort = DefaultMetricsPort)
     {
         // What the limits below are percentages of: the GC's view, which follows cgroup limits and DOTNET_GCHeapHardLimit.
         long availableMib = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024);
@@ -133,8 +196,13 @@ internal static class UpCommand
             directory: data
             recipients: [keys/reader.recipient.pem]
             durability: fsync
+            retention:
+              max_age: {{DefaultRetention}}       # dev data: the oldest blocks are deleted after a week
 
         service:
+          telemetry:
+            metrics:
+              address: 127.0.0.1:{{metricsPort}}   # /metrics, /healthz, /readyz (no TLS: loopback only)
           pipelines:
             traces:
               receivers: [otlp]
@@ -156,23 +224,77 @@ internal static class UpCommand
     private static string SelfCommand() =>
         Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "traceseal" ? path : "traceseal";
 
-    private static void PrintInstructions(string state, CollectorConfig config)
+    /// <summary>What an app and an operator need, from the running collector (bound ports, not the file's).</summary>
+    internal static void PrintInstructions(string state, CollectorConfig config, CollectorHost host)
     {
         var certs = Path.Combine(state, "certs");
-        var http = config.Receivers.Select(r => r.Http?.Endpoint).FirstOrDefault(e => e is not null) ?? "127.0.0.1:4318";
-        var port = http[(http.LastIndexOf(':') + 1)..];
+        var receiver = host.Receivers.Count > 0 ? host.Receivers[0] : null;
         Console.WriteLine();
-        Console.WriteLine("TraceSeal is running with mutual TLS. For an app (any OpenTelemetry SDK):");
-        Console.WriteLine($"  export OTEL_EXPORTER_OTLP_ENDPOINT=https://localhost:{port}");
-        Console.WriteLine("  export OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf");
+        Console.WriteLine("TraceSeal is running with mutual TLS. For an app (any OpenTelemetry SDK), the same for both protocols:");
         Console.WriteLine($"  export OTEL_EXPORTER_OTLP_CERTIFICATE={Path.Combine(certs, "ca.crt")}");
         Console.WriteLine($"  export OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE={Path.Combine(certs, "client.crt")}");
         Console.WriteLine($"  export OTEL_EXPORTER_OTLP_CLIENT_KEY={Path.Combine(certs, "client.key")}");
         Console.WriteLine("  export OTEL_EXPORTER_OTLP_INSECURE=false");
+        if (receiver?.HttpEndpoint is { } http)
+        {
+            Console.WriteLine("then either OTLP/HTTP:");
+            Console.WriteLine($"  export OTEL_EXPORTER_OTLP_ENDPOINT=https://localhost:{http.Port}");
+            Console.WriteLine("  export OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf");
+        }
+
+        if (receiver?.GrpcEndpoint is { } grpc)
+        {
+            Console.WriteLine(receiver.HttpEndpoint is null ? "then OTLP/gRPC:" : "or OTLP/gRPC (the port and the protocol go together: gRPC to the HTTP port fails with 12 UNIMPLEMENTED):");
+            Console.WriteLine($"  export OTEL_EXPORTER_OTLP_ENDPOINT=https://localhost:{grpc.Port}");
+            Console.WriteLine("  export OTEL_EXPORTER_OTLP_PROTOCOL=grpc");
+        }
+
+        var store = Path.Combine(state, "data");
+        var identity = Path.Combine(state, "keys", "reader.identity.pem");
         Console.WriteLine();
-        Console.WriteLine("Data is sealed to keys/reader.recipient.pem under data/ (acknowledged only once fsync'd). Read it back:");
-        Console.WriteLine($"  {SelfCommand()} query --store {Path.Combine(state, "data")} --identity {Path.Combine(state, "keys", "reader.identity.pem")} --since 1h");
+        Console.WriteLine($"Data is sealed to keys/reader.recipient.pem under data/ (acknowledged only once fsync'd; kept {DefaultRetention} in a new config). Read it back:");
+        Console.WriteLine($"  {SelfCommand()} query --store {store} --identity {identity} --since 1h");
+        if (Program.BuildRoot().Subcommands.Any(c => c.Name == "serve"))
+        {
+            Console.WriteLine("or in the browser (trace view; Tempo and Jaeger APIs for Grafana), then open the address it prints:");
+            Console.WriteLine($"  {SelfCommand()} serve --store {store} --identity {identity}");
+        }
+
         Console.WriteLine();
+        if (host.Telemetry?.BoundEndpoint is { } metrics)
+        {
+            Console.WriteLine($"Self-telemetry: http://{metrics}/metrics, /healthz, /readyz");
+        }
+
+        foreach (var health in host.HealthChecks)
+        {
+            Console.WriteLine($"Health check ({health.Id}): http://{health.BoundEndpoint}/");
+        }
+
+        Console.WriteLine($"Verify: {SelfCommand()} verify config {config.SourcePath}; {SelfCommand()} verify data {store}");
         Console.WriteLine("Ctrl-C stops the collector after draining in-flight requests.");
+    }
+}
+
+/// <summary>`up`'s port flags; <c>*Given</c> is true when the flag was on the command line (it then applies to an existing config too).</summary>
+internal sealed record UpPorts(bool GrpcGiven, bool HttpGiven, bool MetricsGiven, int Grpc, int Http, int Metrics)
+{
+    public static UpPorts Defaults { get; } = new(false, false, false, UpCommand.DefaultGrpcPort, UpCommand.DefaultHttpPort, UpCommand.DefaultMetricsPort);
+
+    /// <summary>Throws <see cref="UsageException"/> for a port out of range or two flags with the same port.</summary>
+    public void Validate()
+    {
+        foreach (var (option, port) in (ReadOnlySpan<(string, int)>)[("--grpc-port", Grpc), ("--http-port", Http), ("--metrics-port", Metrics)])
+        {
+            if (port is < 1 or > 65535)
+            {
+                throw new UsageException($"{option} {port.ToString(CultureInfo.InvariantCulture)}: not a port; use 1-65535");
+            }
+        }
+
+        if (Grpc == Http || Grpc == Metrics || Http == Metrics)
+        {
+            throw new UsageException($"--grpc-port {Grpc}, --http-port {Http}, --metrics-port {Metrics}: each needs a port of its own");
+        }
     }
 }

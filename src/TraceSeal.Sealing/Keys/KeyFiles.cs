@@ -142,7 +142,10 @@ public static partial class KeyFiles
             }
         }
 
-        throw new InvalidDataException("no \"PRIVATE KEY\" or \"ENCRYPTED PRIVATE KEY\" PEM block found");
+        throw new InvalidDataException(pem.Contains("-----BEGIN " + PemBlocks.PublicKey + "-----", StringComparison.Ordinal)
+                || pem.Contains("-----BEGIN " + PemBlocks.TraceSealRecipient + "-----", StringComparison.Ordinal)
+            ? "this is a recipient (public) key: it can seal but not open; give the reader's identity key (NAME.identity.pem from `traceseal keys init`)"
+            : "no \"PRIVATE KEY\" or \"ENCRYPTED PRIVATE KEY\" PEM block found");
     }
 
     /// <summary>True if the file holds private key material in any PEM block (collectors refuse such files).</summary>

@@ -18,7 +18,7 @@ public sealed class UpCommandTests : IDisposable
     [Fact]
     public void Prepare_creates_a_mutual_tls_config_that_loads_and_keeps_it_on_the_second_run()
     {
-        var configPath = UpCommand.Prepare(_dir, 14317, 14318);
+        var configPath = UpCommand.Prepare(_dir, UpPorts.Defaults with { Grpc = 14317, Http = 14318, Metrics = 18888 });
 
         var config = CollectorConfigLoader.Load(configPath);
         var receiver = Assert.Single(config.Receivers);
@@ -34,6 +34,8 @@ public sealed class UpCommandTests : IDisposable
         Assert.Equal(80, limiter.LimitPercentage);
         Assert.Equal(20, limiter.SpikeLimitPercentage);
         Assert.Null(config.Admission.MaxInFlightBytes);
+        Assert.Equal("127.0.0.1:18888", config.Telemetry.MetricsAddress);
+        Assert.Equal(TimeSpan.FromDays(7), store.Retention.MaxAge);
         Assert.False(UpCommand.HasFixedMemoryLimit(File.ReadAllText(configPath)));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(_dir));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_dir, "certs", "client.key")));
@@ -41,7 +43,7 @@ public sealed class UpCommandTests : IDisposable
         // A second run keeps the user's edits and the existing PKI.
         File.AppendAllText(configPath, "# edited\n");
         var caBefore = File.ReadAllText(Path.Combine(_dir, "certs", "ca.crt"));
-        UpCommand.Prepare(_dir, 4317, 4318);
+        UpCommand.Prepare(_dir, UpPorts.Defaults);
         Assert.EndsWith("# edited\n", File.ReadAllText(configPath));
         Assert.Equal(caBefore, File.ReadAllText(Path.Combine(_dir, "certs", "ca.crt")));
     }
@@ -74,4 +76,57 @@ public sealed class UpCommandTests : IDisposable
         Assert.True(UpCommand.HasFixedMemoryLimit(older));
         Assert.False(UpCommand.HasFixedMemoryLimit(older.Replace("limit_mib: 512", "limit_mib: 4096", StringComparison.Ordinal)));
     }
+
+    [Fact]
+    public void Port_flags_for_an_existing_config_are_written_into_it_and_nothing_else_changes()
+    {
+        var configPath = UpCommand.Prepare(_dir, UpPorts.Defaults);
+        string before = File.ReadAllText(configPath);
+
+        UpCommand.Prepare(_dir, new UpPorts(true, true, true, 35317, 35318, 35888));
+
+        var config = CollectorConfigLoader.Load(configPath);
+        Assert.Equal("127.0.0.1:35317", config.Receivers[0].Grpc!.Endpoint);
+        Assert.Equal("127.0.0.1:35318", config.Receivers[0].Http!.Endpoint);
+        Assert.Equal("127.0.0.1:35888", config.Telemetry.MetricsAddress);
+        string after = File.ReadAllText(configPath);
+        Assert.Equal(before.Replace(":4317", ":35317", StringComparison.Ordinal).Replace(":4318", ":35318", StringComparison.Ordinal).Replace(":8888", ":35888", StringComparison.Ordinal), after);
+
+        // Flags not given leave the file's ports alone, whatever their defaults.
+        UpCommand.Prepare(_dir, UpPorts.Defaults);
+        Assert.Equal(after, File.ReadAllText(configPath));
+    }
+
+    [Fact]
+    public void A_metrics_port_for_a_config_without_telemetry_is_added_under_service()
+    {
+        Directory.CreateDirectory(_dir);
+        UpCommand.Prepare(_dir, UpPorts.Defaults);
+        var configPath = Path.Combine(_dir, "collector.yaml");
+        File.WriteAllText(configPath, File.ReadAllText(configPath).Replace("  telemetry:\n    metrics:\n      address: 127.0.0.1:8888   # /metrics, /healthz, /readyz (no TLS: loopback only)\n", "", StringComparison.Ordinal));
+        Assert.Equal("127.0.0.1:8888", CollectorConfigLoader.Load(configPath).Telemetry.MetricsAddress); // the default, not written
+
+        UpCommand.Prepare(_dir, UpPorts.Defaults with { MetricsGiven = true, Metrics = 9999 });
+
+        Assert.Equal("127.0.0.1:9999", CollectorConfigLoader.Load(configPath).Telemetry.MetricsAddress);
+    }
+
+    [Fact]
+    public void A_port_flag_that_cannot_be_written_is_refused_naming_the_file_and_the_key()
+    {
+        Directory.CreateDirectory(_dir);
+        UpCommand.Prepare(_dir, UpPorts.Defaults);
+        var configPath = Path.Combine(_dir, "collector.yaml");
+        File.WriteAllText(configPath, File.ReadAllText(configPath).Replace("endpoint: 127.0.0.1:4317", "endpoint: ${env:GRPC_ENDPOINT:-127.0.0.1:4317}", StringComparison.Ordinal));
+
+        var error = Assert.Throws<UsageException>(() => UpCommand.Prepare(_dir, UpPorts.Defaults with { GrpcGiven = true, Grpc = 35317 }));
+
+        Assert.Equal($"--grpc-port 35317: not applied to {configPath}: its receivers::otlp::protocols::grpc::endpoint is \"${{env:GRPC_ENDPOINT:-127.0.0.1:4317}}\", which up cannot rewrite; edit it there", error.Message);
+    }
+
+    [Theory]
+    [InlineData(0, 4318, 8888, "--grpc-port 0: not a port; use 1-65535")]
+    [InlineData(4317, 4317, 8888, "--grpc-port 4317, --http-port 4317, --metrics-port 8888: each needs a port of its own")]
+    public void Bad_port_flags_are_usage_errors(int grpc, int http, int metrics, string message) =>
+        Assert.Equal(message, Assert.Throws<UsageException>(() => UpCommand.Prepare(_dir, new UpPorts(true, true, true, grpc, http, metrics))).Message);
 }
