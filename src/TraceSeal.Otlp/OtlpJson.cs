@@ -80,10 +80,14 @@ public static class OtlpJson
         return true;
     }
 
-    public static string ToJson(ReadOnlySpan<byte> protobuf, OtlpSignal signal)
+    public static string ToJson(ReadOnlySpan<byte> protobuf, OtlpSignal signal) =>
+        ToJson(Descriptor(signal).Parser.ParseFrom(protobuf));
+
+    /// <summary>A parsed request (readers parse with the validator's nesting limit, which the generic parser above does not have).</summary>
+    public static string ToJson(IMessage message)
     {
-        MessageDescriptor descriptor = Descriptor(signal);
-        IMessage message = descriptor.Parser.ParseFrom(protobuf);
+        ArgumentNullException.ThrowIfNull(message);
+        MessageDescriptor descriptor = message.Descriptor;
         string standard = Formatter.Format(message);
         var output = new ArrayBufferWriter<byte>(standard.Length + 64);
         if (!OtlpJsonIds.TryRewrite(System.Text.Encoding.UTF8.GetBytes(standard), descriptor, OtlpJsonIds.Direction.Base64ToHex, output, out OtlpError error))

@@ -4,6 +4,7 @@ using Google.Protobuf;
 using OpenTelemetry.Proto.Collector.Trace.V1;
 using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Trace.V1;
+using TraceSeal.Otlp;
 using TraceSeal.Storage.Format;
 
 namespace TraceSeal.Query;
@@ -22,7 +23,19 @@ public sealed class QueryResult
 
     /// <summary>Traces that matched but were left out by the limit.</summary>
     public required int TracesOverLimit { get; init; }
+
+    /// <summary>
+    /// Records that opened and authenticated but could not be decoded as OTLP: reported by object and skipped, so one
+    /// such record does not hide every other span of its tenant. (Integrity failures are never skipped: they throw.)
+    /// </summary>
+    public IReadOnlyList<SkippedRecord> Skipped { get; init; } = [];
+
+    /// <summary>The first pass of a whole-trace search: the traces kept (after the limit); the request is empty.</summary>
+    internal IReadOnlyList<UInt128> SelectedTraceIds { get; init; } = [];
 }
+
+/// <summary>A record that was read and authenticated but not decodable: the object it is in, its signal, and why.</summary>
+public sealed record SkippedRecord(string ObjectPath, OtlpSignal Signal, string Reason);
 
 /// <summary>Applies a <see cref="TraceQuery"/> to trace records; keeps the matching spans with their resource and scope.</summary>
 internal sealed class SpanMatcher(TraceQuery query)
@@ -32,10 +45,15 @@ internal sealed class SpanMatcher(TraceQuery query)
     private readonly HashSet<(UInt128 Trace, ulong Span)> _seen = new(SpanKeyComparer.Instance);
     private readonly Dictionary<UInt128, ulong> _traceStart = new(TraceIdComparer.Instance);
     private readonly UInt128? _traceId = query.TraceId is { Length: 16 } id ? BinaryPrimitives.ReadUInt128BigEndian(id) : null;
+    private readonly List<SkippedRecord> _skipped = [];
 
     public void Add(StoredRecord record)
     {
-        var request = ExportTraceServiceRequest.Parser.ParseFrom(record.Payload.Span);
+        if (!RecordParser.TryParse(ExportTraceServiceRequest.Parser, record, _skipped, out var request))
+        {
+            return;
+        }
+
         foreach (var rs in request.ResourceSpans)
         {
             var service = ServiceName(rs);
@@ -56,6 +74,12 @@ internal sealed class SpanMatcher(TraceQuery query)
                     }
 
                     var traceId = Id128(span.TraceId);
+                    if (query.IdsOnly)
+                    {
+                        _traceStart[traceId] = _traceStart.TryGetValue(traceId, out var first) ? Math.Min(first, span.StartTimeUnixNano) : span.StartTimeUnixNano;
+                        continue;
+                    }
+
                     if (!_seen.Add((traceId, Id64(span.SpanId))))
                     {
                         continue; // the same span stored twice (a client retry, or a block and its recovered WAL)
@@ -90,6 +114,20 @@ internal sealed class SpanMatcher(TraceQuery query)
             var ordered = _traceStart.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key).ToList();
             keep = new HashSet<UInt128>(ordered.Take(query.Limit).Select(kv => kv.Key), TraceIdComparer.Instance);
             over = _traceStart.Count - query.Limit;
+        }
+
+        if (query.IdsOnly)
+        {
+            var ids = keep is null ? [.. _traceStart.Keys] : keep.ToList();
+            return new QueryResult
+            {
+                Request = new ExportTraceServiceRequest(),
+                TraceCount = ids.Count,
+                SpanCount = 0,
+                TracesOverLimit = over,
+                Skipped = _skipped,
+                SelectedTraceIds = ids,
+            };
         }
 
         var groups = new List<(ulong Start, UInt128 TraceId, ulong SpanId, int Read, ResourceSpans Spans)>(_matched.Count);
@@ -152,6 +190,7 @@ internal sealed class SpanMatcher(TraceQuery query)
             TraceCount = keep?.Count ?? _traceStart.Count,
             SpanCount = spans,
             TracesOverLimit = over,
+            Skipped = _skipped,
         };
     }
 
@@ -175,11 +214,34 @@ internal sealed class SpanMatcher(TraceQuery query)
 
     internal static ulong Id64(ByteString id) => id.Length == 8 ? BinaryPrimitives.ReadUInt64BigEndian(id.Span) : 0;
 
-    private bool Matches(Span span, ResourceSpans rs)
+    internal bool Matches(Span span, ResourceSpans rs)
     {
         if (_traceId is { } t && Id128(span.TraceId) != t)
         {
             return false;
+        }
+
+        if (query.TraceIds is { } set && !set.Contains(Id128(span.TraceId)))
+        {
+            return false;
+        }
+
+        if (query.Service is not null && !string.Equals(ServiceName(rs), query.Service, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        if (query.Status is { } status && (int)(span.Status?.Code ?? Status.Types.StatusCode.Unset) != (int)status)
+        {
+            return false;
+        }
+
+        foreach (var condition in query.Conditions)
+        {
+            if (!ConditionEvaluator.Holds(condition, span, rs))
+            {
+                return false;
+            }
         }
 
         if (query.SpanName is not null && !string.Equals(span.Name, query.SpanName, StringComparison.Ordinal))
@@ -210,7 +272,7 @@ internal sealed class SpanMatcher(TraceQuery query)
         return true;
     }
 
-    private static bool HasAttribute(IEnumerable<KeyValue> attributes, string key, string value)
+    internal static bool HasAttribute(IEnumerable<KeyValue> attributes, string key, string value)
     {
         foreach (var kv in attributes)
         {
@@ -223,7 +285,7 @@ internal sealed class SpanMatcher(TraceQuery query)
         return false;
     }
 
-    private static string? Render(AnyValue v) => v.ValueCase switch
+    internal static string? Render(AnyValue v) => v.ValueCase switch
     {
         AnyValue.ValueOneofCase.StringValue => v.StringValue,
         AnyValue.ValueOneofCase.IntValue => v.IntValue.ToString(CultureInfo.InvariantCulture),
