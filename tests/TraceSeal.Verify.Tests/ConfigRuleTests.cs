@@ -109,6 +109,18 @@ public sealed class ConfigRuleTests : IDisposable
     }
 
     [Fact]
+    public void Certificates_the_config_names_are_listed_with_their_expiry()
+    {
+        string file = Path.Combine(_pki.Dir, "otel.yaml");
+        var report = ConfigLinter.Lint(Load("traceseal-runs.yaml").Replace("{dir}", _pki.Dir, StringComparison.Ordinal), file, VerifyCommand.CollectorLoader);
+
+        Assert.Equal(
+            [$"receivers.otlp.protocols.grpc.tls.cert_file={_pki.Dir}/server.crt localhost", $"receivers.otlp.protocols.grpc.tls.client_ca_file={_pki.Dir}/ca.crt Verify Test CA"],
+            report.Certificates.Select(c => $"{c.Source} {c.Subject}"));
+        Assert.All(report.Certificates, c => Assert.True(c.NotAfter > DateTimeOffset.UtcNow.AddDays(300)));
+    }
+
+    [Fact]
     public void Loader_errors_from_upstream_only_components_are_recognised()
     {
         Assert.True(ConfigLinter.IsForeignComponent(new LoaderError("f", 3, 3, "exporters::prometheusremotewrite", "unknown exporter type \"prometheusremotewrite\" (supported: otlp)")));

@@ -66,6 +66,7 @@ internal static class ConfigLinter
         }
 
         Unreported(report, context);
+        context.Certificates.ForEach(report.AddCertificate);
         return report;
     }
 

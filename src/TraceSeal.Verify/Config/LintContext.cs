@@ -34,6 +34,36 @@ internal sealed class LintContext(string file, bool forTraceSeal)
 
     public int SealedStores { get; set; }
 
+    /// <summary>Certificates the config's files hold (when they exist here), for the evidence report's expiry table.</summary>
+    public List<CertificateFact> Certificates { get; } = [];
+
+    /// <summary>Reads the PEM certificates of a file the config names (relative to the config's directory, as the
+    /// collector resolves it). A file that is not there is the loader's finding (TS-CFG-020), not this one's.</summary>
+    public void ReadCertificates(string key, string path)
+    {
+        string full = Path.IsPathRooted(path) ? path : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(File)) ?? ".", path);
+        if (!System.IO.File.Exists(full))
+        {
+            return;
+        }
+
+        var certificates = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+        try
+        {
+            certificates.ImportFromPemFile(full);
+        }
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+
+        foreach (var certificate in certificates)
+        {
+            Certificates.Add(Facts.Of($"{key}={path}", certificate));
+            certificate.Dispose();
+        }
+    }
+
     public void Add(Rule rule, YamlNode node, string message) =>
         Findings.Add(CheckResult.Finding(rule, message, YamlNav.At(File, node)));
 

@@ -45,6 +45,13 @@ internal static class TlsChecks
         }
 
         Versions(context, tls, where);
+        foreach (string key in new[] { "cert_file", "client_ca_file" })
+        {
+            if (Text(Get(tls, key)) is { } path)
+            {
+                context.ReadCertificates($"{where}.tls.{key}", path);
+            }
+        }
 
         // TraceSeal watches cert_file, key_file and client_ca_file and reloads them whether or not reload_interval is
         // set (it only sets the poll interval); the upstream collector reloads only with reload_interval.
