@@ -57,6 +57,7 @@ internal static class Program
         root.Subcommands.Add(KeysCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(QueryCommand.Create());
+        root.Subcommands.Add(CompactCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(LoadgenCommand.Create());
         return root;

@@ -1,3 +1,5 @@
+using TraceSeal.Storage.Objects;
+
 namespace TraceSeal.Query;
 
 /// <summary>
@@ -15,6 +17,10 @@ public sealed record S3StoreLocation(string Bucket, string Prefix)
     public bool ForcePathStyle { get; init; }
 
     public const string Scheme = "s3://";
+
+    /// <summary>The object store this location names (reader and compaction; no SSE-KMS header: reads do not need one).</summary>
+    internal S3ObjectStore CreateStore(string? sseKmsKeyId = null) =>
+        new(Bucket, Prefix, Endpoint, Region, ForcePathStyle, sseKmsKeyId);
 
     public static bool IsS3Uri(string store) => store.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase);
 

@@ -39,10 +39,18 @@ public sealed partial class StoreReader
 {
     private readonly IObjectStore _store;
     private readonly IReadOnlyList<IIdentity> _identities;
+    private readonly DecodedObjectCache? _cache;
 
     /// <summary>A filesystem store: sealed_store::directory of a collector without `s3`.</summary>
     public StoreReader(string directory, IReadOnlyList<IIdentity> identities)
+        : this(directory, identities, new StoreReaderOptions())
     {
+    }
+
+    /// <summary>A filesystem store, with options for a long-lived reader (a query service): see <see cref="StoreReaderOptions"/>.</summary>
+    public StoreReader(string directory, IReadOnlyList<IIdentity> identities, StoreReaderOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(directory);
         ArgumentNullException.ThrowIfNull(identities);
         var root = Path.GetFullPath(directory);
@@ -53,26 +61,45 @@ public sealed partial class StoreReader
 
         _store = new FileSystemObjectStore(root);
         _identities = identities;
+        _cache = NewCache(options);
         SeesLiveWal = true;
     }
 
-    /// <summary>The blocks, indexes and recovered segments a collector uploaded to S3-compatible object storage.</summary>
+    /// <summary>
+    /// The blocks, indexes and recovered segments collectors uploaded to S3-compatible object storage: every collector's
+    /// prefix below `s3://BUCKET/PREFIX` (`collectors/ID/`, or any prefix holding a `blocks/` tree, docs/format.md §15.3).
+    /// </summary>
     public StoreReader(S3StoreLocation location, IReadOnlyList<IIdentity> identities)
+        : this(location, identities, new StoreReaderOptions())
+    {
+    }
+
+    /// <summary>Object storage, with options for a long-lived reader (a query service): see <see cref="StoreReaderOptions"/>.</summary>
+    public StoreReader(S3StoreLocation location, IReadOnlyList<IIdentity> identities, StoreReaderOptions options)
     {
         ArgumentNullException.ThrowIfNull(location);
         ArgumentNullException.ThrowIfNull(identities);
-        _store = new S3ObjectStore(location.Bucket, location.Prefix, location.Endpoint, location.Region, location.ForcePathStyle, sseKmsKeyId: null);
+        ArgumentNullException.ThrowIfNull(options);
+        _store = location.CreateStore();
         _identities = identities;
+        _cache = NewCache(options);
         SeesLiveWal = false;
     }
 
-    /// <summary>Tests: any object store.</summary>
-    internal StoreReader(IObjectStore store, IReadOnlyList<IIdentity> identities, bool seesLiveWal)
+    /// <summary>Tests and compaction: any object store.</summary>
+    internal StoreReader(IObjectStore store, IReadOnlyList<IIdentity> identities, bool seesLiveWal, StoreReaderOptions? options = null)
     {
         _store = store;
         _identities = identities;
+        _cache = NewCache(options ?? new StoreReaderOptions());
         SeesLiveWal = seesLiveWal;
     }
+
+    /// <summary>Estimated bytes of decrypted manifests, summaries and indexes held in memory (<see cref="StoreReaderOptions.IndexCacheBytes"/>).</summary>
+    public long CachedBytes => _cache?.Bytes ?? 0;
+
+    private static DecodedObjectCache? NewCache(StoreReaderOptions options) =>
+        options.IndexCacheBytes > 0 ? new DecodedObjectCache(options.IndexCacheBytes) : null;
 
     /// <summary>
     /// False for object storage: spans acknowledged but not yet cut into a block (at most `block::max_age`,
@@ -80,20 +107,15 @@ public sealed partial class StoreReader
     /// </summary>
     public bool SeesLiveWal { get; }
 
-    /// <summary>Tenants with a WAL segment or a block-store object.</summary>
+    /// <summary>Tenants with a WAL segment or a block-store object, under any root (docs/format.md §15.3).</summary>
     public IReadOnlyList<string> Tenants()
     {
         var set = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var sub in SeesLiveWal ? new[] { StoreFormat.WalDir, StoreFormat.BlocksDir } : [StoreFormat.BlocksDir])
+        foreach (var entry in ListStore())
         {
-            foreach (var entry in Wait(_store.ListAsync(sub + "/", CancellationToken.None)))
+            if (TenantOf(entry.Key) is { } tenant)
             {
-                var rest = entry.Key.AsSpan(sub.Length + 1);
-                int slash = rest.IndexOf('/');
-                if (slash > 0 && StoreFormat.IsValidTenant(rest[..slash].ToString()))
-                {
-                    set.Add(rest[..slash].ToString());
-                }
+                set.Add(tenant);
             }
         }
 
@@ -102,6 +124,15 @@ public sealed partial class StoreReader
 
     /// <summary>Frames of sealed logs (v2) opened so far, end frames included: tests see how much a query read.</summary>
     internal long FramesOpened { get; private set; }
+
+    /// <summary>Indexes decrypted so far (not taken from the cache): tests see what a query opened.</summary>
+    internal long IndexesOpened { get; private set; }
+
+    /// <summary>Summaries decrypted so far (not taken from the cache).</summary>
+    internal long SummariesOpened { get; private set; }
+
+    /// <summary>Manifests decrypted so far (not taken from the cache).</summary>
+    internal long ManifestsOpened { get; private set; }
 
     /// <summary>
     /// Every record of every signal in a tenant, in write order as far as the store records it: by object (v1: its WAL
@@ -129,6 +160,7 @@ public sealed partial class StoreReader
         return matcher.Result();
     }
 
+    /// <summary>A tenant's records. A block or manifest listed but gone when read (a compaction replaced it, retention removed it) means: list again.</summary>
     private List<StoredRecord> Read(string tenant, TraceQuery? prune)
     {
         if (!StoreFormat.IsValidTenant(tenant))
@@ -136,8 +168,27 @@ public sealed partial class StoreReader
             throw new ArgumentException($"invalid tenant name \"{tenant}\"");
         }
 
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return ReadOnce(tenant, prune);
+            }
+            catch (StoreIntegrityException e) when (e.Code == StoreCodes.BlockMissing && attempt < MaxListingAttempts)
+            {
+                // Listed, then deleted before it was read: the listing is stale. A block deleted for good is reported
+                // on the last attempt.
+            }
+        }
+    }
+
+    /// <summary>How often a read lists the store again after an object it listed disappeared (compaction swaps objects while readers read).</summary>
+    private const int MaxListingAttempts = 5;
+
+    private List<StoredRecord> ReadOnce(string tenant, TraceQuery? prune)
+    {
         // 1. Live WAL first (see the class comment for why the order matters). Keys, not paths, from here on:
-        //    `wal/TENANT/NAME.wal`, `blocks/TENANT/yyyy/MM/dd/HH/NAME.ext` in either store.
+        //    `wal/TENANT/NAME.wal`, `[ROOT/]blocks/TENANT/yyyy/MM/dd/HH/NAME.ext` in either store.
         var live = new List<Source>();
         var liveLogs = new Dictionary<string, Source>(StringComparer.Ordinal);
         if (SeesLiveWal)
@@ -155,7 +206,8 @@ public sealed partial class StoreReader
                     continue; // became (or was folded into) a block meanwhile; the block listing below finds it
                 }
 
-                var source = StoreFormat.HasSealedMagic(bytes)
+                // A v2 segment (16 hex digits of id in its name) may not have its header yet: it goes out with the first frame.
+                var source = StoreFormat.HasSealedMagic(bytes) || StoreFormat.TryParseLogStem(Path.GetFileNameWithoutExtension(entry.Key), out _, out _)
                     ? ReadLog(entry.Key, tenant, bytes, LogPlace.Live, check: null, selected: null)
                     : ReadSegmentV1(entry.Key, tenant, bytes, live: true);
                 live.Add(source);
@@ -166,52 +218,19 @@ public sealed partial class StoreReader
             }
         }
 
-        // 2. Blocks, indexes and recovered segments.
+        // 2. Blocks, indexes, summaries, manifests and recovered segments, bucket by bucket, under every root.
         var sources = new List<Source>();
         var covered = new HashSet<IndexedSegment>();
-        var all = Wait(_store.ListAsync($"{StoreFormat.BlocksDir}/{tenant}/", CancellationToken.None));
-        var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var entry in all)
+        var listing = ListBuckets(tenant);
+        var buckets = new List<BucketRead>(listing.Count);
+        foreach (var (dir, bucket) in listing)
         {
-            sizes[entry.Key] = entry.Size;
+            buckets.Add(PlanBucket(dir, bucket, tenant, prune, listing.Sizes, liveLogs, covered));
         }
 
-        var indexes = new Dictionary<string, IndexCheck>(StringComparer.Ordinal);
-        foreach (var entry in all)
+        foreach (var plan in buckets)
         {
-            if (entry.Key.EndsWith(StoreFormat.IndexExtension, StringComparison.Ordinal))
-            {
-                var check = ReadIndex(entry.Key, tenant, sizes);
-                indexes[entry.Key[..^StoreFormat.IndexExtension.Length]] = check;
-                foreach (var s in check.Index.Segments)
-                {
-                    covered.Add(s);
-                }
-            }
-        }
-
-        foreach (var entry in all)
-        {
-            var key = entry.Key;
-            if (key.EndsWith(StoreFormat.BlockExtension, StringComparison.Ordinal))
-            {
-                indexes.TryGetValue(key[..^StoreFormat.BlockExtension.Length], out var check);
-                if (ReadBlock(key, tenant, check, prune, liveLogs) is { } source)
-                {
-                    sources.Add(source);
-                }
-            }
-            else if (key.EndsWith(StoreFormat.RecoveredExtension, StringComparison.Ordinal))
-            {
-                var bytes = Get(key, StoreCodes.BlockMissing);
-                var source = StoreFormat.HasSealedMagic(bytes)
-                    ? ReadLog(key, tenant, bytes, LogPlace.Recovered, check: null, selected: null)
-                    : ReadSegmentV1(key, tenant, bytes, live: false);
-                if (source.Segment is not { } segment || !covered.Contains(segment))
-                {
-                    sources.Add(source);
-                }
-            }
+            ReadBucket(plan, tenant, prune, liveLogs, covered, sources);
         }
 
         foreach (var source in live)
@@ -309,7 +328,8 @@ public sealed partial class StoreReader
             throw new StoreIntegrityException(blockPath, StoreCodes.NameMismatch);
         }
 
-        return new IndexCheck(index, head, header, blockLength);
+        // Only the header is kept (a cached check holds what opening the block's frames needs, not 64 KiB of it).
+        return new IndexCheck(index, head.AsSpan(0, Math.Min(head.Length, header.HeaderLength)).ToArray(), header, blockLength);
     }
 
     /// <summary>A listed object; gone by the time it is read (retention, a concurrent delete) is <paramref name="missingCode"/>, never a silent skip.</summary>
@@ -368,12 +388,7 @@ public sealed partial class StoreReader
             anyTraces |= r.Signal == (byte)OtlpSignal.Traces && r.SpanCount > 0;
         }
 
-        if (!anyTraces
-            || (q.Service is not null && (index.Flags & BlockIndex.ServicesOverflow) == 0 && !index.Services.Contains(q.Service, StringComparer.Ordinal))
-            || (q.SpanName is not null && (index.Flags & BlockIndex.NamesOverflow) == 0 && !index.Names.Contains(q.SpanName, StringComparer.Ordinal))
-            || index.MaxEnd < q.FromNano || index.MinStart > q.ToNanoOrMax
-            || (q.MinDuration is { } min && index.MaxDuration < (ulong)min.Ticks * 100UL)
-            || (q.MaxDuration is { } max && index.MinDuration > (ulong)max.Ticks * 100UL))
+        if (!anyTraces || !BoundsMayMatch(index.Services, index.Names, index.Flags, index.MinStart, index.MaxEnd, index.MinDuration, index.MaxDuration, q))
         {
             return false;
         }
@@ -385,6 +400,20 @@ public sealed partial class StoreReader
             foreach (var t in index.Traces)
             {
                 if (t.TraceId == wanted)
+                {
+                    records.Add(t.Record);
+                }
+            }
+
+            return records.Count > 0;
+        }
+
+        if (q.TraceIds is { } set)
+        {
+            records = [];
+            foreach (var t in index.Traces)
+            {
+                if (set.Contains(t.TraceId))
                 {
                     records.Add(t.Record);
                 }
@@ -418,6 +447,6 @@ public sealed partial class StoreReader
         public bool Superseded { get; set; }
     }
 
-    /// <summary>An authenticated index, and the head (first 64 KiB) and listed length of the block it was checked against.</summary>
+    /// <summary>An authenticated index, and the header and listed length of the block it was checked against.</summary>
     private sealed record IndexCheck(BlockIndex Index, byte[] Head, SealedObjectInfo Header, long BlockLength);
 }

@@ -186,8 +186,10 @@ public sealed class RetentionTests : IDisposable
         }
 
         var newest = _f.Reader().Query(new TraceQuery { TraceId = TraceId(3) });
-        long oneBlock = _f.Files("*.*").Where(p => p.EndsWith(".block", StringComparison.Ordinal) || p.EndsWith(".index", StringComparison.Ordinal))
-            .Select(p => new FileInfo(p).Length).Max() * 2;
+        // A unit is a block with its index and summary (docs/format.md §15.1): room for the largest one.
+        long oneBlock = _f.Files("*.*").Where(p => p.EndsWith(".block", StringComparison.Ordinal) || p.EndsWith(".index", StringComparison.Ordinal)
+                                                   || p.EndsWith(".summary", StringComparison.Ordinal))
+            .GroupBy(Path.GetFileNameWithoutExtension).Max(g => g.Sum(p => new FileInfo(p).Length));
         var settings = _f.Settings();
         var ctx = new Collector.Storage.StoreContext
         {

@@ -6,7 +6,7 @@ namespace TraceSeal.Cli.Commands;
 
 /// <summary>
 /// `--store DIR|s3://BUCKET/PREFIX`, its `--s3-*` options, `--identity`, `--passphrase-env` and `--tenant`: how every
-/// command that reads a store (query, serve) takes them.
+/// command that reads a store (query, serve, compact) takes them.
 /// </summary>
 internal sealed class StoreArguments
 {
@@ -34,42 +34,57 @@ internal sealed class StoreArguments
 
     public Option<string?> Tenant { get; } = new("--tenant") { Description = "Only this tenant (default: every tenant in the store)." };
 
-    public void AddTo(Command command)
+    public void AddTo(Command command, bool tenant = true)
     {
-        foreach (var option in new Option[] { Store, S3Endpoint, S3Region, S3PathStyle, Identity, PassphraseEnv, Tenant })
+        command.Options.Add(Store);
+        command.Options.Add(S3Endpoint);
+        command.Options.Add(S3Region);
+        command.Options.Add(S3PathStyle);
+        command.Options.Add(Identity);
+        command.Options.Add(PassphraseEnv);
+        if (tenant)
         {
-            command.Options.Add(option);
+            command.Options.Add(Tenant);
         }
     }
 
-    /// <summary>Opens the reader; usage problems are <see cref="ArgumentException"/> naming the option.</summary>
-    public StoreReader Open(ParseResult parse)
+    /// <summary>The S3 location for an s3:// store, null for a directory.</summary>
+    public S3StoreLocation? Location(ParseResult parse) =>
+        S3(parse.GetValue(Store)!, parse.GetValue(S3Endpoint), parse.GetValue(S3Region), parse.GetValue(S3PathStyle));
+
+    /// <summary>The identities, loaded (with the passphrase from <see cref="PassphraseEnv"/>).</summary>
+    public List<IIdentity> Identities(ParseResult parse)
     {
-        var storeArg = parse.GetValue(Store)!;
-        S3StoreLocation? s3 = null;
-        if (S3StoreLocation.IsS3Uri(storeArg))
+        var passphrase = KeysCommand.ReadPassphrase(parse.GetValue(PassphraseEnv));
+        return (parse.GetValue(Identity) ?? []).Select(f => KeyFiles.LoadIdentity(f, passphrase)).ToList();
+    }
+
+    /// <summary>A reader of the store the arguments name.</summary>
+    public StoreReader Open(ParseResult parse, StoreReaderOptions? options = null)
+    {
+        var s3 = Location(parse);
+        var identities = Identities(parse);
+        options ??= new StoreReaderOptions();
+        return s3 is null ? new StoreReader(parse.GetValue(Store)!, identities, options) : new StoreReader(s3, identities, options);
+    }
+
+    /// <summary>The S3 location for an s3:// store, null for a directory; the `--s3-*` options with a directory are a usage error.</summary>
+    public static S3StoreLocation? S3(string store, string? endpoint, string? region, bool pathStyle)
+    {
+        if (!S3StoreLocation.IsS3Uri(store))
         {
-            try
-            {
-                s3 = S3StoreLocation.Parse(storeArg) with
-                {
-                    Endpoint = parse.GetValue(S3Endpoint),
-                    Region = parse.GetValue(S3Region),
-                    ForcePathStyle = parse.GetValue(S3PathStyle),
-                };
-            }
-            catch (FormatException e)
-            {
-                throw new ArgumentException($"--store: {e.Message}", e);
-            }
-        }
-        else if (parse.GetValue(S3Endpoint) is not null || parse.GetValue(S3Region) is not null || parse.GetValue(S3PathStyle))
-        {
-            throw new ArgumentException("--s3-endpoint, --s3-region and --s3-path-style apply to an s3://BUCKET/PREFIX store only");
+            return endpoint is not null || region is not null || pathStyle
+                ? throw new ArgumentException("--s3-endpoint, --s3-region and --s3-path-style apply to an s3://BUCKET/PREFIX store only")
+                : null;
         }
 
-        var passphrase = KeysCommand.ReadPassphrase(parse.GetValue(PassphraseEnv));
-        var identities = (parse.GetValue(Identity) ?? []).Select(f => KeyFiles.LoadIdentity(f, passphrase)).ToList();
-        return s3 is null ? new StoreReader(storeArg, identities) : new StoreReader(s3, identities);
+        try
+        {
+            return S3StoreLocation.Parse(store) with { Endpoint = endpoint, Region = region, ForcePathStyle = pathStyle };
+        }
+        catch (FormatException e)
+        {
+            throw new ArgumentException($"--store: {e.Message}", e);
+        }
     }
 }

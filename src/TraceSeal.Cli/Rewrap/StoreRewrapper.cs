@@ -132,6 +132,7 @@ internal sealed class StoreRewrapper
             (StoreFormat.WalDir, StoreFormat.WalExtension) when parts.Length == 3 => FileKind.LiveSegment,
             (StoreFormat.BlocksDir, StoreFormat.BlockExtension) => FileKind.Block,
             (StoreFormat.BlocksDir, StoreFormat.IndexExtension) => FileKind.Index,
+            (StoreFormat.BlocksDir, StoreFormat.SummaryExtension or StoreFormat.ManifestExtension) => FileKind.Index, // sealed objects of kind index (§15)
             (StoreFormat.BlocksDir, StoreFormat.RecoveredExtension) => FileKind.RecoveredSegment,
             _ => FileKind.Unknown,
         };

@@ -27,6 +27,13 @@ internal sealed class SealedStoreExporterSettings : ExporterSettings
     /// <summary>Null = blocks stay on the filesystem under <see cref="Directory"/>.</summary>
     public S3StoreSettings? S3 { get; init; }
 
+    /// <summary>
+    /// With <see cref="S3"/>: this collector's objects go under `s3::prefix/collectors/ID/` (docs/format.md §15.3), so many
+    /// collectors share one bucket and readers cover them all. Null = an id generated once and kept in
+    /// `DIRECTORY/collector.id`, stable across restarts.
+    /// </summary>
+    public string? CollectorId { get; init; }
+
     public StoreBlockSettings Block { get; init; } = new();
     public StoreRetentionSettings Retention { get; init; } = new();
     public StoreWalSettings Wal { get; init; } = new();

@@ -53,7 +53,9 @@ internal sealed class SealedStoreExporter : IExporter
         if (remote is null && settings.S3 is { } s3)
         {
             // Credentials: the AWS SDK's default chain (environment, profile, web identity, container/instance role).
-            _s3 = new S3ObjectStore(s3.Bucket, s3.Prefix, s3.Endpoint, s3.Region, s3.ForcePathStyle, s3.SseKmsKeyId);
+            // Under this collector's own prefix (docs/format.md §15.3): many collectors share one bucket.
+            var collectorId = settings.CollectorId ?? TraceSeal.Storage.Format.CollectorIdFile.LoadOrCreate(root);
+            _s3 = new S3ObjectStore(s3.Bucket, TraceSeal.Storage.Format.CollectorIdFile.Prefix(s3.Prefix, collectorId), s3.Endpoint, s3.Region, s3.ForcePathStyle, s3.SseKmsKeyId);
             remote = _s3;
         }
 

@@ -54,19 +54,11 @@ internal sealed class BlockIndex
     public byte[] Encode()
     {
         int recordSize = Version == StoreFormat.IndexVersion2 ? RecordSizeV2 : RecordSizeV1;
-        int size = 70 + 4 + (Segments.Count * 12) + 4 + (Records.Count * recordSize) + 4 + 4 + 4 + (Traces.Count * 20);
-        foreach (var s in Services)
-        {
-            size += 2 + Encoding.UTF8.GetByteCount(s);
-        }
-
-        foreach (var n in Names)
-        {
-            size += 2 + Encoding.UTF8.GetByteCount(n);
-        }
+        int size = 70 + 4 + (Segments.Count * 12) + 4 + (Records.Count * recordSize) + LayoutWriter.StringsSize(Services)
+                   + LayoutWriter.StringsSize(Names) + 4 + (Traces.Count * 20);
 
         var buffer = new byte[size];
-        var w = new Writer(buffer);
+        var w = new LayoutWriter(buffer);
         w.Bytes(StoreFormat.IndexMagic);
         w.U8(Version);
         w.Bytes(BlockObjectId);
@@ -119,7 +111,7 @@ internal sealed class BlockIndex
     public static bool TryDecode(ReadOnlySpan<byte> data, out BlockIndex? index)
     {
         index = null;
-        var r = new Reader(data);
+        var r = new LayoutReader(data);
         if (!r.Bytes(4, out var magic) || !magic.SequenceEqual(StoreFormat.IndexMagic) || !r.U8(out var version)
             || version is not (StoreFormat.IndexVersion or StoreFormat.IndexVersion2)
             || !r.Bytes(16, out var objectId) || !r.U64(out var sealedLength) || !r.U64(out var plainLength)
@@ -216,150 +208,5 @@ internal sealed class BlockIndex
             Traces = traces,
         };
         return true;
-    }
-
-    private ref struct Writer(Span<byte> buffer)
-    {
-        private readonly Span<byte> _buffer = buffer;
-        public int Position;
-
-        public void U8(byte v) => _buffer[Position++] = v;
-
-        public void U32(uint v)
-        {
-            BinaryPrimitives.WriteUInt32BigEndian(_buffer[Position..], v);
-            Position += 4;
-        }
-
-        public void U64(ulong v)
-        {
-            BinaryPrimitives.WriteUInt64BigEndian(_buffer[Position..], v);
-            Position += 8;
-        }
-
-        public void Bytes(ReadOnlySpan<byte> v)
-        {
-            v.CopyTo(_buffer[Position..]);
-            Position += v.Length;
-        }
-
-        public void Strings(IReadOnlyList<string> values)
-        {
-            U32((uint)values.Count);
-            foreach (var s in values)
-            {
-                int n = Encoding.UTF8.GetBytes(s, _buffer[(Position + 2)..]);
-                BinaryPrimitives.WriteUInt16BigEndian(_buffer[Position..], (ushort)n);
-                Position += 2 + n;
-            }
-        }
-    }
-
-    private ref struct Reader(ReadOnlySpan<byte> data)
-    {
-        private readonly ReadOnlySpan<byte> _data = data;
-        private int _pos;
-
-        public readonly bool AtEnd => _pos == _data.Length;
-
-        public bool U8(out byte v)
-        {
-            v = 0;
-            if (_data.Length - _pos < 1)
-            {
-                return false;
-            }
-
-            v = _data[_pos++];
-            return true;
-        }
-
-        public bool U32(out uint v)
-        {
-            v = 0;
-            if (_data.Length - _pos < 4)
-            {
-                return false;
-            }
-
-            v = BinaryPrimitives.ReadUInt32BigEndian(_data[_pos..]);
-            _pos += 4;
-            return true;
-        }
-
-        public bool U64(out ulong v)
-        {
-            v = 0;
-            if (_data.Length - _pos < 8)
-            {
-                return false;
-            }
-
-            v = BinaryPrimitives.ReadUInt64BigEndian(_data[_pos..]);
-            _pos += 8;
-            return true;
-        }
-
-        public bool Bytes(int n, out ReadOnlySpan<byte> v)
-        {
-            v = default;
-            if (_data.Length - _pos < n)
-            {
-                return false;
-            }
-
-            v = _data.Slice(_pos, n);
-            _pos += n;
-            return true;
-        }
-
-        /// <summary>A count followed by that many fixed-size entries, checked against the bytes left before any allocation.</summary>
-        public bool Count(int entrySize, out int count)
-        {
-            count = 0;
-            if (!U32(out var n) || n > (uint)((_data.Length - _pos) / entrySize))
-            {
-                return false;
-            }
-
-            count = (int)n;
-            return true;
-        }
-
-        public bool Strings(out string[]? values)
-        {
-            values = null;
-            if (!Count(2, out var count))
-            {
-                return false;
-            }
-
-            var result = new string[count];
-            for (int i = 0; i < count; i++)
-            {
-                if (!U16(out var len) || !Bytes(len, out var bytes))
-                {
-                    return false;
-                }
-
-                result[i] = Encoding.UTF8.GetString(bytes);
-            }
-
-            values = result;
-            return true;
-        }
-
-        private bool U16(out ushort v)
-        {
-            v = 0;
-            if (_data.Length - _pos < 2)
-            {
-                return false;
-            }
-
-            v = BinaryPrimitives.ReadUInt16BigEndian(_data[_pos..]);
-            _pos += 2;
-            return true;
-        }
     }
 }

@@ -96,6 +96,21 @@ internal static partial class StoreFormat
     public const string BlockExtension = ".block";
     public const string IndexExtension = ".index";
     public const string RecoveredExtension = ".walseg";
+
+    /// <summary>A block's summary (docs/format.md §15.1), next to its `.block` and `.index`.</summary>
+    public const string SummaryExtension = ".summary";
+
+    /// <summary>A bucket manifest (§15.2): `manifest-GENERATION.manifest` in an hour bucket.</summary>
+    public const string ManifestExtension = ".manifest";
+
+    /// <summary>
+    /// Object storage: collectors write under `collectors/ID/` of the store prefix, each with its own ID (§15.3), so
+    /// many collectors share one bucket; readers and compaction cover every root holding a `blocks/` tree.
+    /// </summary>
+    public const string CollectorsDir = "collectors";
+
+    /// <summary>The file in a collector's store directory that keeps its generated collector id (§15.3).</summary>
+    public const string CollectorIdFile = "collector.id";
     public const string TempExtension = ".tmp";
 
     public const UnixFileMode DirMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
@@ -228,6 +243,50 @@ internal static partial class StoreFormat
         return true;
     }
 
+    /// <summary>
+    /// Retention and compaction delete a block as a unit (same stem): summary, then index, then block (<see cref="DeleteRank"/>),
+    /// so a crash in between never leaves a summary or an index without its block. A recovered segment and a manifest are
+    /// units of their own.
+    /// </summary>
+    public static bool IsUnitObject(string extension) =>
+        extension is BlockExtension or IndexExtension or SummaryExtension or RecoveredExtension or ManifestExtension;
+
+    /// <summary>A recovered segment or a manifest: a unit by itself (see <see cref="IsUnitObject"/>).</summary>
+    public static bool IsOwnUnit(string extension) => extension is RecoveredExtension or ManifestExtension;
+
+    /// <summary>Order of deletion within a block's unit: summary 0, index 1, block 2.</summary>
+    public static int DeleteRank(string extension) => extension switch
+    {
+        SummaryExtension => 0,
+        IndexExtension => 1,
+        _ => 2,
+    };
+
+    /// <summary>
+    /// Splits a listed key `ROOT/blocks/TENANT/yyyy/MM/dd/HH/NAME` (ROOT empty, `collectors/ID/` or any prefix a
+    /// collector was given; docs/format.md §15.3) into its root (ending in '/', or ""), tenant, bucket
+    /// (`blocks/TENANT/yyyy/MM/dd/HH`, without the root) and file name. False for any other key (a live WAL segment).
+    /// </summary>
+    public static bool TryParseBlockKey(string key, out string root, out string tenant, out string bucket, out string name)
+    {
+        root = tenant = bucket = name = "";
+        var parts = key.Split('/');
+        int b = parts.Length - 7;
+        if (b < 0 || parts[b] != BlocksDir || !IsValidTenant(parts[b + 1]) || !BucketHour().IsMatch(string.Join('/', parts, b + 2, 4)))
+        {
+            return false;
+        }
+
+        root = b == 0 ? "" : string.Join('/', parts, 0, b) + "/";
+        tenant = parts[b + 1];
+        bucket = string.Join('/', parts, b, 6);
+        name = parts[^1];
+        return true;
+    }
+
+    [GeneratedRegex("^[0-9]{4}/[0-9]{2}/[0-9]{2}/[0-9]{2}$")]
+    private static partial Regex BucketHour();
+
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")]
     private static partial Regex TenantName();
 
@@ -257,4 +316,8 @@ internal static class StoreCodes
     public const string IndexMismatch = "index_mismatch";
     public const string BlockMissing = "block_missing";
     public const string TruncatedSegment = "truncated_segment";
+    public const string SummaryMalformed = "summary_malformed";
+    public const string SummaryMismatch = "summary_mismatch";
+    public const string ManifestMalformed = "manifest_malformed";
+    public const string ManifestMismatch = "manifest_mismatch";
 }

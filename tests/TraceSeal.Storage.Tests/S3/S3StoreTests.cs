@@ -72,12 +72,15 @@ public sealed class S3StoreTests(S3rverFixture s3) : IDisposable
     {
         var (keys, sent) = await TwoBlocksAsync();
 
-        Assert.Equal(4, keys.Count);
-        Assert.All(keys, k => Assert.Matches(@"^collector-[0-9a-f]{8}/blocks/acme/\d{4}/\d{2}/\d{2}/\d{2}/[0-9a-f]{16}\.(block|index)$", k));
+        // Under this collector's own prefix (docs/format.md §15.3): the id it generated and keeps in its directory.
+        var id = File.ReadAllText(Path.Combine(_f.Store, "collector.id")).Trim();
+        Assert.Equal(6, keys.Count);
+        Assert.All(keys, k => Assert.Matches($@"^collector-[0-9a-f]{{8}}/collectors/{id}/blocks/acme/\d{{4}}/\d{{2}}/\d{{2}}/\d{{2}}/[0-9a-f]{{16}}\.(block|index|summary)$", k));
         Assert.Equal(2, keys.Count(k => k.EndsWith(".block", StringComparison.Ordinal)));
         foreach (var block in keys.Where(k => k.EndsWith(".block", StringComparison.Ordinal)))
         {
             Assert.Contains(block[..^".block".Length] + ".index", keys);
+            Assert.Contains(block[..^".block".Length] + ".summary", keys);
         }
 
         var reader = S3Reader();
@@ -215,7 +218,7 @@ public sealed class S3StoreTests(S3rverFixture s3) : IDisposable
         await exporter.Uploader!.FlushAsync();
         Assert.Empty(_f.Files("*.block"));
         Assert.Empty(_f.Files("*.index"));
-        Assert.Equal(2, (await s3.KeysAsync(_prefix + "/")).Count);
+        Assert.Equal(3, (await s3.KeysAsync(_prefix + "/")).Count); // block, index, summary
         Assert.Equal(SinkResult.Ok, await exporter.ExportAsync(Batch(big), default)); // the backlog was released
         Assert.Equal(Merge(a), S3Reader().Query(new TraceQuery { Limit = 0 }).Request); // `big` is still in the local WAL
     }
@@ -237,7 +240,8 @@ public sealed class S3StoreTests(S3rverFixture s3) : IDisposable
         var block = Path.GetRelativePath(_f.Store, Assert.Single(_f.Files("*.block"))).Replace(Path.DirectorySeparatorChar, '/');
         Assert.Single(_f.Files("*.index"));
 
-        // Next start, S3 reachable: what the local blocks/ holds is uploaded under the same keys, and removed locally.
+        // Next start, S3 reachable: what the local blocks/ holds is uploaded under the same keys below the collector's
+        // prefix, and removed locally.
         await using (var restarted = await _f.StartAsync(Settings()))
         {
             await restarted.Uploader!.FlushAsync();
@@ -245,7 +249,8 @@ public sealed class S3StoreTests(S3rverFixture s3) : IDisposable
 
         Assert.Empty(_f.Files("*.block"));
         Assert.Empty(_f.Files("*.index"));
-        Assert.Equal([$"{_prefix}/{block}", $"{_prefix}/{block[..^".block".Length]}.index"], await s3.KeysAsync(_prefix + "/"));
+        var at = $"{_prefix}/collectors/{File.ReadAllText(Path.Combine(_f.Store, "collector.id")).Trim()}/{block[..^".block".Length]}";
+        Assert.Equal([at + ".block", at + ".index", at + ".summary"], await s3.KeysAsync(_prefix + "/"));
         Assert.Equal(Merge(a), S3Reader().Query(new TraceQuery()).Request);
     }
 
@@ -262,7 +267,7 @@ public sealed class S3StoreTests(S3rverFixture s3) : IDisposable
         Assert.Equal(SinkResult.Ok, await exporter.ExportAsync(Batch(Request(Service, [1])), default));
         await exporter.CutBlocksAsync();
         await exporter.Uploader!.FlushAsync();
-        Assert.Equal(2, (await s3.KeysAsync(_prefix + "/")).Count);
+        Assert.Equal(3, (await s3.KeysAsync(_prefix + "/")).Count);
 
         exporter.Uploader.RequestRetention(now: true);
         await exporter.Uploader.FlushAsync();
@@ -274,7 +279,7 @@ public sealed class S3StoreTests(S3rverFixture s3) : IDisposable
     {
         // s3rver accepts and ignores the SSE headers; that the headers are sent is checked on the wire below.
         var (keys, sent) = await TwoBlocksAsync(kmsKey: "alias/traceseal-test");
-        Assert.Equal(4, keys.Count);
+        Assert.Equal(6, keys.Count);
         Assert.Equal(sent, S3Reader().Query(new TraceQuery { Limit = 0 }).Request);
     }
 

@@ -6,7 +6,7 @@ namespace TraceSeal.Collector.Config;
 /// <summary>`sealed_store` (TraceSeal). Recipients are checked now, so a misplaced private key never starts a collector.</summary>
 internal static partial class SealedStoreParser
 {
-    private static readonly string[] Keys = ["directory", "recipients", "durability", "s3", "block", "retention", "wal"];
+    private static readonly string[] Keys = ["directory", "recipients", "durability", "collector_id", "s3", "block", "retention", "wal"];
     private static readonly string[] S3Keys = ["bucket", "prefix", "endpoint", "region", "force_path_style", "sse_kms_key_id"];
     private static readonly string[] BlockKeys = ["max_bytes", "max_age"];
     private static readonly string[] RetentionKeys = ["max_age", "max_bytes"];
@@ -29,6 +29,13 @@ internal static partial class SealedStoreParser
                 "acknowledged data is not fsync'd and can be lost on power failure or a kernel crash; use fsync");
         }
 
+        var collectorId = m.Scalar("collector_id");
+        if (collectorId is not null && !TraceSeal.Storage.Format.StoreFormat.IsValidTenant(collectorId.Value ?? ""))
+        {
+            ctx.Error(collectorId, m.Child("collector_id"),
+                $"invalid collector id \"{collectorId.Value}\"; use 1-63 letters, digits, '.', '_' or '-' (it becomes an object key prefix, collectors/ID/)");
+        }
+
         var s3 = S3(ctx, m.Map("s3"));
         var defaults = new SealedStoreExporterSettings { Name = id, Directory = "", Recipients = [] };
         var block = m.Map("block");
@@ -44,6 +51,7 @@ internal static partial class SealedStoreParser
             Recipients = recipients ?? [],
             Durability = durability == "none" ? SealedStoreDurability.None : SealedStoreDurability.Fsync,
             S3 = s3,
+            CollectorId = collectorId?.Value,
             Block = new StoreBlockSettings
             {
                 MaxBytes = block?.Bytes("max_bytes") ?? defaults.Block.MaxBytes,

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Storage.Wal;
+using TraceSeal.Storage.Format;
 using TraceSeal.Storage.Objects;
 
 namespace TraceSeal.Collector.Storage.Blocks;
@@ -251,6 +252,16 @@ internal sealed class BlockUploader
                     ?? throw new IOException($"{_local.Describe(block.IndexKey)} is missing");
                 await _remote.PutAsync(block.IndexKey, indexBytes, cancellationToken).ConfigureAwait(false);
                 Interlocked.Increment(ref _uploaded);
+
+                // Then its summary (docs/format.md §15.1), last like on disk: a summary in the bucket implies its index.
+                var summaryKey = block.IndexKey[..^StoreFormat.IndexExtension.Length] + StoreFormat.SummaryExtension;
+                if (_local.Get(summaryKey, firstBytes: null) is { } summaryBytes)
+                {
+                    await _remote.PutAsync(summaryKey, summaryBytes, cancellationToken).ConfigureAwait(false);
+                    Interlocked.Increment(ref _uploaded);
+                    _local.Delete(summaryKey);
+                }
+
                 _local.Delete(block.IndexKey);
                 _local.Delete(block.BlockKey);
                 block.Owner.BlockUploaded(block.BacklogBytes);

@@ -41,11 +41,11 @@ internal static class Retention
         var units = new Dictionary<string, Unit>(StringComparer.Ordinal);
         foreach (var file in new DirectoryInfo(tenantDir).EnumerateFiles("*", SearchOption.AllDirectories))
         {
-            if (file.Extension is StoreFormat.BlockExtension or StoreFormat.IndexExtension or StoreFormat.RecoveredExtension
+            if (StoreFormat.IsUnitObject(file.Extension)
                 && TryBucketStart(tenantDir, file.DirectoryName!, out var bucketStart))
             {
                 var key = Path.Combine(file.DirectoryName!, Path.GetFileNameWithoutExtension(file.Name))
-                          + (file.Extension == StoreFormat.RecoveredExtension ? StoreFormat.RecoveredExtension : "");
+                          + (StoreFormat.IsOwnUnit(file.Extension) ? file.Extension : "");
                 if (!units.TryGetValue(key, out var unit))
                 {
                     unit = new Unit(file.DirectoryName!, bucketStart);
@@ -111,12 +111,12 @@ internal static class Retention
             }
 
             var ext = Path.GetExtension(parts[6]);
-            if (ext is not (StoreFormat.BlockExtension or StoreFormat.IndexExtension or StoreFormat.RecoveredExtension))
+            if (!StoreFormat.IsUnitObject(ext))
             {
                 continue;
             }
 
-            var unitKey = entry.Key[..^ext.Length] + (ext == StoreFormat.RecoveredExtension ? ext : "");
+            var unitKey = entry.Key[..^ext.Length] + (StoreFormat.IsOwnUnit(ext) ? ext : "");
             if (!tenants.TryGetValue(parts[1], out var units))
             {
                 units = new Dictionary<string, ObjectUnit>(StringComparer.Ordinal);
@@ -158,10 +158,10 @@ internal static class Retention
         }
     }
 
-    private static int Rank(string key) => key.EndsWith(StoreFormat.IndexExtension, StringComparison.Ordinal) ? 0 : 1;
+    private static int Rank(string key) => StoreFormat.DeleteRank(Path.GetExtension(key));
 
-    /// <summary>Index before block: a crash in between must not leave an index without its block.</summary>
-    private static int Rank(FileInfo f) => f.Extension == StoreFormat.IndexExtension ? 0 : 1;
+    /// <summary>Summary, index, then block: a crash in between must not leave a summary or index without its block.</summary>
+    private static int Rank(FileInfo f) => StoreFormat.DeleteRank(f.Extension);
 
     private static bool TryBucketStart(string tenantDir, string dir, out DateTimeOffset start)
     {

@@ -585,19 +585,26 @@ internal sealed class TenantStore
             retired.Moved = true;
         }
 
-        // 2. Its sealed index (one small object, one key agreement), written atomically.
+        // 2. Its sealed index, then its summary (docs/format.md §15.1: what a query skips the block by), each one small
+        //    object and one key agreement, written atomically; the summary last, so a summary implies its index.
         if (!retired.Indexed)
         {
-            if (File.Exists(Path.Combine(bucketDir, stem + StoreFormat.IndexExtension)))
+            var index = retired.Built ??= retired.Index.Build(Convert.FromHexString(segment.ObjectId), segment.Length, segment.Frames);
+            foreach (var (extension, plaintext) in new (string, Func<byte[]>)[]
+                     {
+                         (StoreFormat.IndexExtension, index.Encode),
+                         (StoreFormat.SummaryExtension, () => BlockSummary.FromIndex(index, inputs: []).Encode()),
+                     })
             {
-                // An earlier attempt renamed the index into place, then failed (its directory fsync): it is whole.
-                DirectorySync.Fsync(bucketDir);
-            }
-            else
-            {
-                var index = retired.Index.Build(Convert.FromHexString(segment.ObjectId), segment.Length, segment.Frames);
-                var sealedIndex = Sealer.Seal(index.Encode(), ObjectKind.Index, Tenant, _ctx.Recipients);
-                AtomicFile.Write(bucketDir, stem + StoreFormat.IndexExtension, sealedIndex);
+                if (File.Exists(Path.Combine(bucketDir, stem + extension)))
+                {
+                    // An earlier attempt renamed it into place, then failed (its directory fsync): it is whole.
+                    DirectorySync.Fsync(bucketDir);
+                }
+                else
+                {
+                    AtomicFile.Write(bucketDir, stem + extension, Sealer.Seal(plaintext(), ObjectKind.Index, Tenant, _ctx.Recipients));
+                }
             }
 
             retired.Indexed = true;
@@ -632,5 +639,8 @@ internal sealed class TenantStore
         public string? BucketKey { get; set; }
         public bool Moved { get; set; }
         public bool Indexed { get; set; }
+
+        /// <summary>The index, built once (building sorts the builder's trace ids in place): a retry writes the same one.</summary>
+        public BlockIndex? Built { get; set; }
     }
 }
