@@ -70,7 +70,7 @@ pki_and_keys() {
   traceseal keys init --name reader --out "$WORK/keys" >/dev/null
 }
 
-# write_config FILE STORE_DIR PROCESSORS_YAML (may be empty) [EXTRA_SEALED_STORE_YAML]
+# write_config FILE STORE_DIR PROCESSORS_YAML (may be empty) [EXTRA_SEALED_STORE_YAML] [EXTRA_RECEIVER_YAML (limits, tenants: 4 spaces in)]
 write_config() {
   local procs_block="" procs_list="[]"
   if [[ -n $3 ]]; then procs_block="processors:
@@ -85,6 +85,7 @@ receivers:
       http:
         endpoint: 127.0.0.1:$HTTP_PORT
         tls: { cert_file: $WORK/pki/server.crt, key_file: $WORK/pki/server.key, client_ca_file: ${CLIENT_CA_FILE:-$WORK/pki/ca.crt} }
+${5:-}
 $procs_block
 exporters:
   sealed_store:

@@ -141,7 +141,8 @@ internal sealed class ReceiverHarness : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await Receiver.DisposeAsync();
 
-    private bool VerifyServer(X509Certificate? certificate, X509Certificate2 trust)
+    /// <summary>Whether <paramref name="certificate"/> chains to <paramref name="trust"/> alone (no system roots, no revocation).</summary>
+    public static bool ChainsTo(X509Certificate? certificate, X509Certificate2 trust)
     {
         if (certificate is not X509Certificate2 server)
         {
@@ -152,10 +153,15 @@ internal sealed class ReceiverHarness : IAsyncDisposable
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.Add(trust);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        bool ok = chain.Build(server);
+        return chain.Build(server);
+    }
+
+    private bool VerifyServer(X509Certificate? certificate, X509Certificate2 trust)
+    {
+        bool ok = ChainsTo(certificate, trust);
         if (ok)
         {
-            LastServerSerial = server.SerialNumber;
+            LastServerSerial = ((X509Certificate2)certificate!).SerialNumber;
         }
 
         return ok;

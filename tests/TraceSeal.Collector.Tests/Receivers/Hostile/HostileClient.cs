@@ -33,31 +33,9 @@ internal static class HostileClient
     }
 
     /// <summary>True once the server closed (or reset) the connection; false if it is still open after <paramref name="within"/>.</summary>
-    public static async Task<bool> ClosedByServerAsync(Socket socket, TimeSpan within)
-    {
-        var buffer = new byte[256];
-        using var timeout = new CancellationTokenSource(within);
-        try
-        {
-            while (true)
-            {
-                if (await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token) == 0)
-                {
-                    return true;
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-        catch (SocketException)
-        {
-            return true;
-        }
-    }
+    public static Task<bool> ClosedByServerAsync(Socket socket, TimeSpan within) => ClosedByServerAsync(new NetworkStream(socket, ownsSocket: false), within);
 
-    /// <summary>True once the server closed the TLS stream; false if it is still open after <paramref name="within"/>.</summary>
+    /// <summary>True once the server closed (or reset) the stream; false if it is still open after <paramref name="within"/>.</summary>
     public static async Task<bool> ClosedByServerAsync(Stream stream, TimeSpan within)
     {
         var buffer = new byte[4096];
@@ -95,7 +73,7 @@ internal static class HostileClient
                 ApplicationProtocols = [SslApplicationProtocol.Http2],
                 ClientCertificates = [clientCertificate],
                 LocalCertificateSelectionCallback = (_, _, _, _, _) => clientCertificate,
-                RemoteCertificateValidationCallback = (_, certificate, _, _) => Trusted(certificate, trustedCa),
+                RemoteCertificateValidationCallback = (_, certificate, _, _) => TestSupport.ReceiverHarness.ChainsTo(certificate, trustedCa),
             },
             timeout.Token);
         await ssl.WriteAsync(Preface, timeout.Token);
@@ -153,19 +131,5 @@ internal static class HostileClient
 
         // SslStream on Linux wants a certificate whose key it can use for the handshake: round-trip through PKCS#12.
         return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
-    }
-
-    private static bool Trusted(X509Certificate? certificate, X509Certificate2 trustedCa)
-    {
-        if (certificate is not X509Certificate2 server)
-        {
-            return false;
-        }
-
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(trustedCa);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        return chain.Build(server);
     }
 }
