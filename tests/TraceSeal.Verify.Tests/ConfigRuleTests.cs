@@ -76,6 +76,11 @@ public sealed class ConfigRuleTests : IDisposable
         { "logging loglevel debug", Exporter("  logging:\n    loglevel: debug"), "upstream", "TS-CFG-013", "warn",
             "exporters.logging (loglevel: debug) copies span contents" },
 
+        { "traceseal's debug exporter opted in to detailed: loads", Load("traceseal-debug-detailed.yaml"), "auto", "TS-CFG-020", "pass",
+            "the collector's loader accepts it" },
+        { "traceseal's debug exporter opted in to detailed: reported", Load("traceseal-debug-detailed.yaml"), "auto", "TS-CFG-013", "warn",
+            "exporters.debug (verbosity: detailed) copies span contents into the collector's log in plaintext" },
+
         // Messages that match what TraceSeal does.
         { "ca_file on a server", "receivers:\n  otlp:\n    protocols:\n      http:\n        tls:\n          cert_file: s.crt\n          ca_file: ca.crt\n",
             "upstream", "TS-CFG-003", "fail",
