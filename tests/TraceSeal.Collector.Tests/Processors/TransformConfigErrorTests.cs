@@ -130,6 +130,23 @@ public sealed class TransformConfigErrorTests : IDisposable
     }
 
     [Fact]
+    public void a_hash_key_no_action_uses_is_a_warning()
+    {
+        _h.WriteKey();
+
+        var config = _h.Load("""
+              attributes:
+                hash_key_file: hash.key
+                actions:
+                  - {key: user.email, action: delete}
+            """, "attributes");
+
+        Assert.Equal(
+            [$"{_h.Fixture.ConfigPath}:8:5: processors::attributes::hash_key_file: no action hashes, so the key is not used; remove it or add an action: hash"],
+            config.Warnings.Where(w => w.KeyPath.StartsWith("processors::", StringComparison.Ordinal)).Select(w => w.ToString()));
+    }
+
+    [Fact]
     public void a_pattern_that_needs_backtracking_is_refused()
     {
         var errors = Errors("""

@@ -64,6 +64,11 @@ internal static class AttributeActionsParser
         int errors = ctx.Errors.Count;
         var actions = Parse(ctx, m, listKey, out bool hashes);
         var keyFile = HashKey(ctx, m, hashes, "action hash");
+        if (actions is not null && !hashes && m.KeyNode(HashKeyFile) is { } unused)
+        {
+            ctx.Warn(unused, m.Child(HashKeyFile), "no action hashes, so the key is not used; remove it or add an action: hash");
+        }
+
         return actions is null || ctx.Errors.Count != errors ? null : make(actions, keyFile);
     }
 
