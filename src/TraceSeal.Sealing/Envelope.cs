@@ -41,10 +41,40 @@ internal static class Envelope
         return BeginCore(kind, tenant, recipients, random, now, Version2, static (fileKey, salt, context) => new LogCipher(fileKey, salt, context));
     }
 
+    /// <summary>
+    /// <see cref="BeginLog(ObjectKind, string, IReadOnlyList{IRecipient}, IRandomSource, DateTimeOffset)"/>, plus a
+    /// <b>key header</b> (§14.11): the same object context and file key, wrapped to <paramref name="keyRecipients"/>
+    /// instead, with its own header MAC — what a rewrap to those recipients would write, made while the file key is
+    /// still at hand. It opens the log's frames for <paramref name="keyRecipients"/> without adding a stanza to the
+    /// log's own header. Draws after every draw of the log header (so the log vectors are unchanged).
+    /// </summary>
+    public static (byte[] Header, byte[] KeyHeader, LogCipher Cipher) BeginLogWithKeyHeader(
+        ObjectKind kind, string tenant, IReadOnlyList<IRecipient> recipients, IReadOnlyList<IRecipient> keyRecipients, IRandomSource random, DateTimeOffset now)
+    {
+        var keyStanzaRecipients = CheckRecipients(keyRecipients);
+        byte[]? keyHeader = null;
+        var (header, cipher) = BeginLog(kind, tenant, recipients, random, now, (context, fileKey) =>
+            keyHeader = HeaderCodec.EncodeHeader(context, Wrap(keyStanzaRecipients, fileKey, random), fileKey));
+        return (header, keyHeader!, cipher);
+    }
+
+    private delegate void FileKeyUse(byte[] objectContext, ReadOnlySpan<byte> fileKey);
+
+    private static (byte[] Header, LogCipher Cipher) BeginLog(
+        ObjectKind kind, string tenant, IReadOnlyList<IRecipient> recipients, IRandomSource random, DateTimeOffset now, FileKeyUse alsoWith)
+    {
+        if (kind is not (ObjectKind.WalSegment or ObjectKind.Queue))
+        {
+            throw new ArgumentOutOfRangeException(nameof(kind), kind, "a sealed log is a wal-segment or a queue");
+        }
+
+        return BeginCore(kind, tenant, recipients, random, now, Version2, static (fileKey, salt, context) => new LogCipher(fileKey, salt, context), alsoWith);
+    }
+
     private delegate T CipherFactory<out T>(ReadOnlySpan<byte> fileKey, ReadOnlySpan<byte> payloadSalt, ReadOnlySpan<byte> objectContext);
 
     private static (byte[] Header, T Cipher) BeginCore<T>(
-        ObjectKind kind, string tenant, IReadOnlyList<IRecipient> recipients, IRandomSource random, DateTimeOffset now, byte version, CipherFactory<T> cipher)
+        ObjectKind kind, string tenant, IReadOnlyList<IRecipient> recipients, IRandomSource random, DateTimeOffset now, byte version, CipherFactory<T> cipher, FileKeyUse? alsoWith = null)
     {
         var tenantBytes = HeaderCodec.EncodeTenant(tenant);
         var stanzaRecipients = CheckRecipients(recipients);
@@ -61,6 +91,7 @@ internal static class Envelope
             random.Fill(salt);
             var context = HeaderCodec.EncodeObjectContext(kind, tenantBytes, objectId, created, salt, version);
             var header = HeaderCodec.EncodeHeader(context, Wrap(stanzaRecipients, fileKey, random), fileKey);
+            alsoWith?.Invoke(context, fileKey);
             return (header, cipher(fileKey, salt, context));
         }
         finally

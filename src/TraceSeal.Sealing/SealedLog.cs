@@ -19,12 +19,27 @@ public sealed class SealedLogWriter : IDisposable
     private uint _frames;
     private bool _ended;
 
-    private SealedLogWriter(byte[] header, LogCipher cipher)
+    private SealedLogWriter(byte[] header, LogCipher cipher, byte[]? keyHeader = null)
     {
         _header = header;
         _cipher = cipher;
+        KeyHeader = keyHeader;
         Info = HeaderCodec.Decode(header).ToInfo();
     }
+
+    /// <summary>
+    /// Begins a log as <see cref="Begin(ObjectKind, string, IReadOnlyList{IRecipient})"/> and also makes its key header
+    /// (docs/format.md §14.11): the same object context and file key wrapped to <paramref name="keyRecipients"/> only,
+    /// so that they can open this log's frames while the log itself names <paramref name="recipients"/> only.
+    /// </summary>
+    public static SealedLogWriter Begin(ObjectKind kind, string tenant, IReadOnlyList<IRecipient> recipients, IReadOnlyList<IRecipient> keyRecipients)
+    {
+        var (header, keyHeader, cipher) = Envelope.BeginLogWithKeyHeader(kind, tenant, recipients, keyRecipients, SystemRandomSource.Instance, DateTimeOffset.UtcNow);
+        return new SealedLogWriter(header, cipher, keyHeader);
+    }
+
+    /// <summary>The key header (§14.11) when the log was begun with key recipients, else null. Not part of the log's bytes.</summary>
+    public byte[]? KeyHeader { get; }
 
     /// <summary>Begins a log of <paramref name="kind"/> (wal-segment or queue) for <paramref name="tenant"/>, sealed to <paramref name="recipients"/>.</summary>
     public static SealedLogWriter Begin(ObjectKind kind, string tenant, IReadOnlyList<IRecipient> recipients) =>

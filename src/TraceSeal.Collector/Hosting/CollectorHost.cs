@@ -82,13 +82,15 @@ internal sealed class CollectorHost : IAsyncDisposable
             processors[id] = ComponentFactory.CreateProcessor(id, settings, loggerFactory.CreateLogger("TraceSeal.Processors"));
         }
 
+        // Forwarders that read a sealed store's WAL are not called by the pipelines: the store's fsync acknowledges.
+        var walForwarders = ComponentFactory.AttachWalForwarders(config, exporters);
         // Pipelines export through counting wrappers (otelcol_exporter_* metrics, write latency); the host keeps the exporters.
         var counted = exporters.ToDictionary(e => e.Key, e => ComponentFactory.Instrument(e.Value, config.Exporters[e.Key]), StringComparer.Ordinal);
         var pipelines = config.Pipelines.Select(p => new TelemetryPipeline(
             p.Name,
             p.Signal,
             p.Processors.Select(id => processors[id]).ToArray(),
-            p.Exporters.Select(id => counted[id]).ToArray())).ToList();
+            p.Exporters.Where(id => !walForwarders.Contains(id)).Select(id => counted[id]).ToArray())).ToList();
 
         // One budget for the whole collector: the memory it protects is the process's, whichever port bytes arrive on.
         var admission = new AdmissionBudget(config.Admission.EffectiveBytes(config.Receivers));

@@ -2,12 +2,14 @@ using TraceSeal.Storage;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Exporters.Otlp.Queue;
 using TraceSeal.Collector.Exporters;
 using TraceSeal.Collector.Pipeline;
 using TraceSeal.Collector.Storage.Blocks;
 using TraceSeal.Collector.Storage.Wal;
 using TraceSeal.Sealing;
 using TraceSeal.Storage.Format;
+using TraceSeal.Storage.Log;
 using TraceSeal.Storage.Objects;
 
 namespace TraceSeal.Collector.Storage;
@@ -33,6 +35,8 @@ internal sealed class SealedStoreExporter : IExporter
     private Task? _timer;
     private FileStream? _lock;
     private readonly S3ObjectStore? _s3;
+    private readonly List<WalConsumer> _consumers = [];
+    private IRecipient[] _forwardRecipients = [];
     private bool _running;
 
     /// <param name="remote">Tests only: the object store to upload to instead of the one `s3` describes.</param>
@@ -72,6 +76,43 @@ internal sealed class SealedStoreExporter : IExporter
     }
 
     public string Id { get; }
+
+    /// <summary>The store's root directory.</summary>
+    public string Root => _ctx.Root;
+
+    /// <summary>With `s3` the local block goes once uploaded: forwarders cannot yet read such a store's WAL (docs/reliability.md).</summary>
+    public bool UsesObjectStorage => _ctx.Uploader is not null;
+
+    /// <summary>
+    /// A forwarder that reads this store's WAL instead of logging every request again (docs/architecture.md): every
+    /// segment gets a key header sealed to its key, and it forwards each tenant's frames from a cursor of its own.
+    /// Before <see cref="StartAsync"/>.
+    /// </summary>
+    public void AddConsumer(WalConsumer consumer)
+    {
+        ArgumentNullException.ThrowIfNull(consumer);
+        if (_running)
+        {
+            throw new InvalidOperationException("consumers are added before the store starts");
+        }
+
+        if (UsesObjectStorage)
+        {
+            throw new InvalidOperationException($"exporters::{Id}: a forwarder cannot read the WAL of a store with s3 yet");
+        }
+
+        _consumers.Add(consumer);
+        _forwardRecipients = _consumers.Select(c => c.Key.Recipient).DistinctBy(r => r.KeyId).ToArray();
+    }
+
+    /// <summary>The forwarders reading this store's WAL.</summary>
+    public IReadOnlyList<WalConsumer> Consumers => _consumers;
+
+    /// <summary>Bytes of the WAL <paramref name="consumerId"/> has not yet forwarded, over all tenants.</summary>
+    public long ForwardBacklogBytes(string consumerId) => _tenants.Values
+        .SelectMany(t => t.Feeds)
+        .Where(f => string.Equals(f.Consumer.Id, consumerId, StringComparison.Ordinal))
+        .Sum(f => f.BacklogBytes);
 
     /// <summary>Frames written over all tenants: each is one group commit.</summary>
     public long FramesWritten => _tenants.Values.Sum(t => t.Frames);
@@ -123,6 +164,7 @@ internal sealed class SealedStoreExporter : IExporter
         try
         {
             Recover();
+            RecoverFeeds();
         }
         catch
         {
@@ -170,6 +212,8 @@ internal sealed class SealedStoreExporter : IExporter
             await tenant.StopAsync().ConfigureAwait(false);
         }
 
+        await StopFeedsAsync().ConfigureAwait(false);
+
         if (_ctx.Uploader is { } uploader)
         {
             await uploader.StopAsync(cancellationToken).ConfigureAwait(false);
@@ -207,6 +251,8 @@ internal sealed class SealedStoreExporter : IExporter
             await tenant.CrashAsync().ConfigureAwait(false);
         }
 
+        await StopFeedsAsync().ConfigureAwait(false);
+
         if (_ctx.Uploader is { } uploader)
         {
             await uploader.CrashAsync().ConfigureAwait(false);
@@ -225,8 +271,168 @@ internal sealed class SealedStoreExporter : IExporter
 
         lock (_gate)
         {
-            return _tenants.GetOrAdd(tenant, t => new TenantStore(_ctx, t, _lastSeq.GetValueOrDefault(t)));
+            if (_tenants.TryGetValue(tenant, out store))
+            {
+                return store;
+            }
+
+            store = NewTenant(tenant, []);
+            _tenants[tenant] = store;
+            return store;
         }
+    }
+
+    /// <summary>A tenant's writer, and a feed (with its sender started) per forwarder, holding what recovery found for it.</summary>
+    private TenantStore NewTenant(string tenant, IReadOnlyList<WalFeed> recovered)
+    {
+        if (_consumers.Count == 0)
+        {
+            return new TenantStore(_ctx, tenant, _lastSeq.GetValueOrDefault(tenant));
+        }
+
+        var walDir = Path.Combine(_ctx.Root, StoreFormat.WalDir, tenant);
+        var feeds = _consumers.Select(c => recovered.FirstOrDefault(f => ReferenceEquals(f.Consumer, c))
+            ?? new WalFeed(c, tenant, walDir, ReadCursor(walDir, c), _lastSeq.GetValueOrDefault(tenant))).ToArray();
+        var store = new TenantStore(_ctx, tenant, _lastSeq.GetValueOrDefault(tenant), feeds, _forwardRecipients);
+        foreach (var feed in feeds)
+        {
+            feed.Start();
+        }
+
+        return store;
+    }
+
+    private static QueueCursor ReadCursor(string walDir, WalConsumer consumer) =>
+        Directory.Exists(walDir) ? QueueCursor.Read(walDir, consumer.CursorFileName) : default;
+
+    private async Task StopFeedsAsync()
+    {
+        foreach (var tenant in _tenants.Values)
+        {
+            foreach (var feed in tenant.Feeds)
+            {
+                await feed.StopAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// After <see cref="Recover"/> moved the segments of an earlier run to blocks/ (as `.walseg`): every key header
+    /// (`wal/TENANT/SEQ-ID.walkey`, docs/format.md §14.11) names a segment some forwarder had not passed. Each is found
+    /// where it now lies (`.walseg` or `.block`), walked without keys, and handed to the feeds whose cursor lies before
+    /// its end; a key header no forwarder needs any more, or whose segment is gone, is deleted.
+    /// </summary>
+    private void RecoverFeeds()
+    {
+        var walRoot = Path.Combine(_ctx.Root, StoreFormat.WalDir);
+        foreach (var walDir in Directory.GetDirectories(walRoot))
+        {
+            var tenant = Path.GetFileName(walDir);
+            if (!StoreFormat.IsValidTenant(tenant))
+            {
+                continue;
+            }
+
+            // Sequence numbers must stay above every cursor and key header: a new segment that reused a cursor's
+            // number would be read from that cursor's frame, skipping its first frames. (Small segments can run
+            // ahead of the clock the writer otherwise starts from.)
+            var cursors = _consumers.Select(c => QueueCursor.Read(walDir, c.CursorFileName)).ToList();
+            var keyHeaders = Directory.GetFiles(walDir, "*" + WalFeed.KeyHeaderExtension);
+            Array.Sort(keyHeaders, StringComparer.Ordinal);
+            ulong lastSeq = cursors.Select(c => c.Seq).Append(_lastSeq.GetValueOrDefault(tenant)).Max();
+            foreach (var keyHeaderPath in keyHeaders)
+            {
+                if (StoreFormat.TryParseLogStem(Path.GetFileNameWithoutExtension(keyHeaderPath), out var seq, out _))
+                {
+                    lastSeq = Math.Max(lastSeq, seq);
+                }
+            }
+
+            _lastSeq[tenant] = lastSeq;
+            if (keyHeaders.Length == 0)
+            {
+                continue;
+            }
+
+            var located = LocateSegments(tenant);
+            var feeds = _consumers.Select((c, i) => new WalFeed(c, tenant, walDir, cursors[i], lastSeq)).ToList();
+            foreach (var keyHeaderPath in keyHeaders)
+            {
+                var stem = Path.GetFileNameWithoutExtension(keyHeaderPath);
+                if (!StoreFormat.TryParseLogStem(stem, out var seq, out var id) || !located.TryGetValue(id, out var path))
+                {
+                    // Its segment is gone (retention, or its first write failed): nothing left to forward from it.
+                    AtomicFile.TryDelete(keyHeaderPath);
+                    continue;
+                }
+
+                RecoverSegment(feeds, keyHeaderPath, path, seq, id);
+            }
+
+            DirectorySync.Fsync(walDir);
+            if (_consumers.Count > 0)
+            {
+                _tenants[tenant] = NewTenant(tenant, feeds);
+            }
+        }
+    }
+
+    private static void RecoverSegment(List<WalFeed> feeds, string keyHeaderPath, string path, ulong seq, string id)
+    {
+        var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        List<LogFrame> frames;
+        try
+        {
+            var scan = LogScan.Scan(file);
+            frames = [.. scan.Frames.Take(scan.DataFrames)];
+        }
+        catch (SealedIntegrityException)
+        {
+            frames = [];
+        }
+
+        var owing = feeds.Where(f => f.StartCursor.Seq < seq || (f.StartCursor.Seq == seq && f.StartCursor.Frame < frames.Count)).ToList();
+        if (owing.Count == 0)
+        {
+            file.Dispose();
+            AtomicFile.TryDelete(keyHeaderPath);
+            return;
+        }
+
+        var keyHeader = File.ReadAllBytes(keyHeaderPath);
+        var shared = new ForwardedSegment(keyHeaderPath, owing.Count, file);
+        foreach (var feed in owing)
+        {
+            var segment = new QueueSegment(seq, id, path, recovered: [.. frames], keyHeader: keyHeader, sharedFile: file);
+            feed.Add(segment, shared, segment.BytesFrom(feed.StartCursor.Seq == seq ? feed.StartCursor.Frame : 0));
+        }
+    }
+
+    /// <summary>Where each segment of an earlier run now lies, by the id in its name: recovered `SEQ-ID.walseg` or block `ID.block`.</summary>
+    private Dictionary<string, string> LocateSegments(string tenant)
+    {
+        var found = new Dictionary<string, string>(StringComparer.Ordinal);
+        var blocks = Path.Combine(_ctx.Root, StoreFormat.BlocksDir, tenant);
+        if (!Directory.Exists(blocks))
+        {
+            return found;
+        }
+
+        foreach (var path in Directory.EnumerateFiles(blocks, "*", SearchOption.AllDirectories))
+        {
+            var stem = Path.GetFileNameWithoutExtension(path);
+            var extension = Path.GetExtension(path);
+            if (extension == StoreFormat.RecoveredExtension && StoreFormat.TryParseLogStem(stem, out _, out var id))
+            {
+                found[id] = path;
+            }
+            else if (extension == StoreFormat.BlockExtension && stem.Length == 16)
+            {
+                found[stem] = path;
+            }
+        }
+
+        return found;
     }
 
     private void Recover()

@@ -29,10 +29,11 @@ internal sealed class LogSegmentWriter : IDisposable
     private bool _headerWritten;
 
     /// <summary>Creates `DIRECTORY/SEQ-ID.EXT` (0600) for a new log; ID comes from the log's object id (docs/format.md §14).</summary>
-    public LogSegmentWriter(string directory, ulong seq, string extension, ObjectKind kind, string label, IReadOnlyList<IRecipient> recipients, bool fsync)
+    /// <param name="keyRecipients">Non-null: also make the log's key header for them (<see cref="KeyHeader"/>, docs/format.md §14.11).</param>
+    public LogSegmentWriter(string directory, ulong seq, string extension, ObjectKind kind, string label, IReadOnlyList<IRecipient> recipients, bool fsync, IReadOnlyList<IRecipient>? keyRecipients = null)
     {
         _fsync = fsync;
-        _log = SealedLogWriter.Begin(kind, label, recipients);
+        _log = keyRecipients is null ? SealedLogWriter.Begin(kind, label, recipients) : SealedLogWriter.Begin(kind, label, recipients, keyRecipients);
         Path = System.IO.Path.Combine(directory, Format.StoreFormat.LogSegmentFileName(seq, _log.Info.ObjectId, extension));
         Seq = seq;
         try
@@ -58,6 +59,9 @@ internal sealed class LogSegmentWriter : IDisposable
 
     /// <summary>The header's object id (32 hex digits); its first 16 name the block this segment becomes.</summary>
     public string ObjectId => _log.Info.ObjectId;
+
+    /// <summary>The key header (docs/format.md §14.11) when begun with key recipients: the caller stores it; it is not part of the file.</summary>
+    public byte[]? KeyHeader => _log.KeyHeader;
 
     /// <summary>Durable bytes: header and every frame written so far.</summary>
     public long Length => _length;

@@ -13,9 +13,10 @@ namespace TraceSeal.Storage.Tests.Crash;
 /// duplicates and "stored, never acknowledged" are counted, not failed). Two scenarios:
 /// <list type="bullet">
 /// <item>one collector, pipeline otlp -> sealed_store (fsync);</item>
-/// <item>an edge whose pipeline has sealed_store (fsync) and an otlp exporter with a sealed sending queue,
-/// forwarding over mTLS gRPC to a gateway collector with its own sealed_store; only the edge is killed, and
-/// every acknowledged trace must be in both stores.</item>
+/// <item>an edge whose pipeline has sealed_store (fsync) and an otlp exporter (a sealed sending queue configured),
+/// forwarding over mTLS gRPC to a gateway collector with its own sealed_store; the exporter reads the edge's WAL
+/// with its own cursor (one fsync'd write per request); only the edge is killed, and every acknowledged trace must
+/// be in both stores.</item>
 /// </list>
 /// TRACESEAL_KILL9_CYCLES overrides the number of kill cycles of each scenario (bench/reliability/kill9.sh uses
 /// 20), TRACESEAL_KILL9_SEED repeats a run's kill points, and each scenario appends its summary line to the file
@@ -125,10 +126,10 @@ public sealed class Kill9Tests : IDisposable
         await using var gateway = CollectorProcess.Start(gatewayConfig);
         int gatewayPort = await gateway.WaitGrpcReadyAsync(ReadyTimeout);
 
-        // The edge acknowledges once the request is sealed + fsync'd in its store AND in the otlp exporter's
-        // sending queue (exporters side by side); the queue forwards from its cursor after every restart. The
-        // batch processor makes the sender merge queued records, so kills also land between a merged request
-        // and its cursor write.
+        // The edge acknowledges once the request is sealed + fsync'd in its store's WAL, once: otlp/gateway is listed
+        // by exactly the store's pipelines, so it reads that WAL (docs/format.md §14.11) and forwards from its own
+        // cursor after every restart, following recovered segments into blocks/. The batch processor makes the
+        // sender merge records, so kills also land between a merged request and its cursor write.
         var edgeConfig = Write("edge.yaml", $"""
             {Receiver("http")}
             processors:

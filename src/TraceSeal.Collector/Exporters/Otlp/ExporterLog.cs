@@ -79,4 +79,7 @@ internal static partial class ExporterLog
 
     [LoggerMessage(5024, LogLevel.Error, "exporter {Exporter}: cannot complete queue segment {Path} (end frame); retrying every {DelayMs} ms, nothing acknowledged is lost", EventName = "ExporterQueueSegmentCloseFailed")]
     public static partial void QueueSegmentCloseFailed(ILogger logger, string exporter, string path, long delayMs, Exception exception);
+
+    [LoggerMessage(5025, LogLevel.Information, "exporter {Exporter}: forwards from the WAL of {Store} (one sealed, fsync'd write per request; its own sending queue, if any, only sends what an earlier run left)", EventName = "ExporterReadsWal")]
+    public static partial void ReadsWal(ILogger logger, string exporter, string store);
 }

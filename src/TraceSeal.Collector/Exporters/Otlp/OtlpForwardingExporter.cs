@@ -48,6 +48,7 @@ internal sealed class OtlpForwardingExporter : IExporter
     private readonly Func<double> _random;
     private readonly QueueKey? _queueKey;
     private readonly QueueBatching? _batching;
+    private readonly System.Collections.Concurrent.ConcurrentBag<ISenderLog> _walFeeds = [];
     private QueueLog? _queue;
     private QueueSender? _sender;
     private long _outageStart;
@@ -118,8 +119,44 @@ internal sealed class OtlpForwardingExporter : IExporter
 
     public ExporterCounters Counters { get; } = new();
 
-    /// <summary>Bytes in the sealed queue not yet forwarded (0 without the queue).</summary>
-    public long QueueBacklogBytes => _queue?.BacklogBytes ?? 0;
+    /// <summary>Bytes in the sealed queue (or, reading a sealed store's WAL, in its tenants' WAL) not yet forwarded.</summary>
+    public long QueueBacklogBytes => (_queue?.BacklogBytes ?? 0) + _walFeeds.Sum(f => f.BacklogBytes);
+
+    /// <summary>The sealed store whose WAL this exporter forwards from (<see cref="ReadWal"/>), or null.</summary>
+    public string? ReadsWalOf { get; private set; }
+
+    /// <summary>
+    /// Makes this exporter a consumer of a sealed store's WAL (docs/architecture.md): the store's pipelines are exactly
+    /// this exporter's, so the pipelines no longer call <see cref="ExportAsync"/>; the store acknowledges once the
+    /// request is sealed and fsync'd in its WAL, and this exporter forwards from there, one sender per tenant with a
+    /// cursor of its own. Its key opens the segments' key headers: the sending queue's key when one is configured,
+    /// else <c>STORE.forward.key</c> next to the store's directory (created 0600 on first start).
+    /// </summary>
+    public Storage.Wal.WalConsumer ReadWal(string storeId, string storeRoot)
+    {
+        string keyFile = _settings.Queue.QueueKeyFile ?? Path.TrimEndingDirectorySeparator(storeRoot) + ".forward.key";
+        QueueKey key;
+        try
+        {
+            key = _queueKey ?? QueueKey.LoadOrCreate(keyFile);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new InvalidOperationException($"exporters::{Id}: the key it reads the WAL of {storeId} with: {ex.Message}", ex);
+        }
+
+        if (key.Created)
+        {
+            ExporterLog.QueueKeyCreated(_logger, Id, keyFile);
+        }
+
+        ReadsWalOf = storeId;
+        return new Storage.Wal.WalConsumer(Id, key, log =>
+        {
+            _walFeeds.Add(log);
+            return new QueueSender(log, DeliverQueuedAsync, Counters, _logger, Id, _batching);
+        });
+    }
 
     /// <summary>The sealed queue is configured.</summary>
     public bool HasQueue => _queueKey is not null;
@@ -151,6 +188,11 @@ internal sealed class OtlpForwardingExporter : IExporter
         string security = !_target.UseTls ? "PLAINTEXT"
             : (_settings.Tls.CertFile is null ? "TLS" : "mutual TLS") + (_settings.Tls.CaFile is null ? ", system roots" : ", CA pinned to ca_file");
         ExporterLog.Started(_logger, Id, protocol, endpoint, security);
+        if (ReadsWalOf is not null)
+        {
+            ExporterLog.ReadsWal(_logger, Id, ReadsWalOf);
+        }
+
         if (_queueKey is not null && _queue is null)
         {
             _queue = QueueLog.Open(_settings.Queue.Directory!, Id, _queueKey, _settings.Queue.MaxBacklogBytes, _logger, Id);

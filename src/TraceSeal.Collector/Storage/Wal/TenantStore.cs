@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Threading.Channels;
+using TraceSeal.Collector.Exporters.Otlp.Queue;
 using TraceSeal.Collector.Pipeline;
 using TraceSeal.Collector.Storage.Blocks;
 using TraceSeal.Collector.Storage.Index;
@@ -48,6 +49,9 @@ internal sealed class TenantStore
     private readonly List<Retired> _retired = [];
     private readonly Task _loop;
     private readonly Task _cutLoop;
+    private readonly WalFeed[] _feeds;
+    private readonly QueueSegment[] _feedSegments;
+    private readonly IReadOnlyList<IRecipient>? _forwardRecipients;
     private byte[] _staging = [];
     private LogSegmentWriter? _segment;
     private SegmentIndexBuilder? _index;
@@ -58,10 +62,15 @@ internal sealed class TenantStore
     private long _frames;
     private long _commits;
 
-    public TenantStore(StoreContext ctx, string tenant, ulong lastSeq)
+    /// <param name="feeds">The forwarders reading this tenant's WAL (docs/format.md §14.11); empty when none does.</param>
+    /// <param name="forwardRecipients">The forwarders' keys, which every segment's key header is sealed to (with <paramref name="feeds"/>).</param>
+    public TenantStore(StoreContext ctx, string tenant, ulong lastSeq, WalFeed[]? feeds = null, IReadOnlyList<IRecipient>? forwardRecipients = null)
     {
         _ctx = ctx;
         Tenant = tenant;
+        _feeds = feeds ?? [];
+        _feedSegments = new QueueSegment[_feeds.Length];
+        _forwardRecipients = forwardRecipients;
         _walDir = Path.Combine(ctx.Root, StoreFormat.WalDir, tenant);
         DirectorySync.EnsureDirectory(ctx.Root, _walDir, fsync: true);
         _nextSeq = lastSeq + 1;
@@ -78,6 +87,9 @@ internal sealed class TenantStore
     public long Commits => Interlocked.Read(ref _commits);
 
     public long BacklogBytes => Interlocked.Read(ref _backlog);
+
+    /// <summary>The forwarders reading this tenant's WAL.</summary>
+    public IReadOnlyList<WalFeed> Feeds => _feeds;
 
     /// <summary>True from a failed WAL commit or block cut until the next successful one (readiness reports it).</summary>
     public bool IsWriteFailing => _writeFailing || _cutFailing;
@@ -104,6 +116,19 @@ internal sealed class TenantStore
             Volatile.Write(ref _lastBacklogRefusal, Environment.TickCount64);
             StorageLog.BacklogLimit(_ctx.Logger, Tenant, _ctx.Settings.Wal.MaxBacklogBytes);
             return SinkResult.Refuse(StoreContext.RetryAfter, "wal backlog limit reached");
+        }
+
+        // Every consumer of the log is bounded alike: a forwarder whose upstream is down holds back only its own
+        // cursor, until what it has not forwarded reaches the limit; then clients are refused (retryable).
+        foreach (var feed in _feeds)
+        {
+            if (feed.BacklogBytes + reserve > _ctx.Settings.Wal.MaxBacklogBytes)
+            {
+                Interlocked.Add(ref _backlog, -reserve);
+                Volatile.Write(ref _lastBacklogRefusal, Environment.TickCount64);
+                StorageLog.BacklogLimit(_ctx.Logger, Tenant, _ctx.Settings.Wal.MaxBacklogBytes);
+                return SinkResult.Refuse(StoreContext.RetryAfter, "wal backlog limit reached");
+            }
         }
 
         // Receivers gather the index entries while validating. A caller that did not (a test, a future component)
@@ -390,6 +415,12 @@ internal sealed class TenantStore
 
             Interlocked.Add(ref _backlog, frameBytes - reserved);
             _segmentBacklog += frameBytes;
+            for (int i = 0; i < _feeds.Length; i++)
+            {
+                // Durable now: the forwarders may read it (before the acknowledgement or after, it is the same frame).
+                _feeds[i].Publish(_feedSegments[i], new LogFrame(frameIndex, frameOffset, sealedLength), frameBytes);
+            }
+
             Interlocked.Add(ref _commits, _batch.Count);
             foreach (var item in _batch)
             {
@@ -450,7 +481,23 @@ internal sealed class TenantStore
         // like the block directories), so a restart with an empty WAL directory never reuses one.
         ulong seq = Math.Max(_nextSeq, (ulong)_ctx.Time.GetUtcNow().ToUnixTimeSeconds());
         _nextSeq = seq + 1;
-        _segment = new LogSegmentWriter(_walDir, seq, StoreFormat.WalExtension, ObjectKind.WalSegment, Tenant, _ctx.Recipients, _ctx.Fsync);
+        var segment = new LogSegmentWriter(_walDir, seq, StoreFormat.WalExtension, ObjectKind.WalSegment, Tenant, _ctx.Recipients, _ctx.Fsync,
+            _feeds.Length > 0 ? _forwardRecipients : null);
+        if (_feeds.Length > 0)
+        {
+            try
+            {
+                AddToFeeds(segment);
+            }
+            catch
+            {
+                segment.Dispose();
+                AtomicFile.TryDelete(segment.Path);
+                throw;
+            }
+        }
+
+        _segment = segment;
         if (_ctx.Fsync)
         {
             DirectorySync.Fsync(_walDir);
@@ -461,12 +508,35 @@ internal sealed class TenantStore
         _segmentBacklog = 0;
     }
 
+    /// <summary>
+    /// A new segment, for the forwarders: its key header (docs/format.md §14.11) written atomically next to it before
+    /// any frame of it is acknowledged, and a read handle that stays valid when the segment is renamed into blocks/.
+    /// </summary>
+    private void AddToFeeds(LogSegmentWriter segment)
+    {
+        string stem = Path.GetFileNameWithoutExtension(segment.Path);
+        AtomicFile.Write(_walDir, stem + WalFeed.KeyHeaderExtension, segment.KeyHeader);
+        var file = File.OpenHandle(segment.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var shared = new ForwardedSegment(Path.Combine(_walDir, stem + WalFeed.KeyHeaderExtension), _feeds.Length, file);
+        string id = StoreFormat.BlockStemFromObjectId(segment.ObjectId);
+        for (int i = 0; i < _feeds.Length; i++)
+        {
+            _feedSegments[i] = new QueueSegment(segment.Seq, id, segment.Path, keyHeader: segment.KeyHeader, sharedFile: file);
+            _feeds[i].Add(_feedSegments[i], shared, 0);
+        }
+    }
+
     /// <summary>The live segment stops taking frames and goes to the cut loop to become a block.</summary>
     private void RetireSegment()
     {
         if (_segment is null)
         {
             return;
+        }
+
+        for (int i = 0; i < _feeds.Length; i++)
+        {
+            _feeds[i].Retire(_feedSegments[i]);
         }
 
         var retired = new Retired(_segment, _index!, _segmentBacklog);

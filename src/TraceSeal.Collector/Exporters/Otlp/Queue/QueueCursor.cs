@@ -15,9 +15,10 @@ internal readonly record struct QueueCursor(ulong Seq, uint Frame, int Record)
 {
     public const string FileName = "cursor";
 
-    public static QueueCursor Read(string directory)
+    /// <param name="fileName">The queue's `cursor`, or a WAL consumer's cursor file (docs/format.md §14.11).</param>
+    public static QueueCursor Read(string directory, string fileName = FileName)
     {
-        string path = System.IO.Path.Combine(directory, FileName);
+        string path = System.IO.Path.Combine(directory, fileName);
         if (!File.Exists(path))
         {
             return default;
@@ -35,9 +36,9 @@ internal readonly record struct QueueCursor(ulong Seq, uint Frame, int Record)
         throw new InvalidOperationException($"{path}: not a queue cursor (expected \"SEQ FRAME RECORD\"); delete it to resend the whole queue");
     }
 
-    public void Write(string directory)
+    public void Write(string directory, string fileName = FileName)
     {
-        string path = System.IO.Path.Combine(directory, FileName);
+        string path = System.IO.Path.Combine(directory, fileName);
         string temp = path + ".tmp";
         File.Delete(temp);
         using (var stream = AtomicFile.CreatePrivate(temp))

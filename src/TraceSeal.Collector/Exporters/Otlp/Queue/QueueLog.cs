@@ -34,7 +34,7 @@ namespace TraceSeal.Collector.Exporters.Otlp.Queue;
 ///
 /// The sender (<see cref="QueueSender"/>) reads published frames in order and hands back segments it has finished.
 /// </summary>
-internal sealed class QueueLog : IAsyncDisposable
+internal sealed class QueueLog : ISenderLog, IAsyncDisposable
 {
     public const string Extension = ".queue";
     public const string LockFileName = "queue.lock";
@@ -91,6 +91,12 @@ internal sealed class QueueLog : IAsyncDisposable
     public string Label { get; }
 
     public QueueKey Key { get; }
+
+    public ObjectKind Kind => ObjectKind.Queue;
+
+    public IIdentity Identity => Key.Identity;
+
+    public void WriteCursor(QueueCursor cursor) => cursor.Write(Directory);
 
     public long MaxBacklogBytes { get; }
 

@@ -20,7 +20,11 @@ namespace TraceSeal.Collector.Exporters.Otlp.Queue;
 /// </summary>
 /// <param name="recovered">The frames of a segment left by an earlier run, as recovery found them (it is then retired
 /// and closed); null for a live segment, written by the queue's writer loop.</param>
-internal sealed class QueueSegment(ulong seq, string id, string path, bool isV1 = false, List<LogFrame>? recovered = null)
+/// <param name="keyHeader">A WAL segment read by a forwarder: its key header (docs/format.md §14.11), verified instead of
+/// the segment's own header, which names the store's recipients only.</param>
+/// <param name="sharedFile">A WAL segment: a read handle that stays valid when the segment is renamed into blocks/.</param>
+internal sealed class QueueSegment(ulong seq, string id, string path, bool isV1 = false, List<LogFrame>? recovered = null,
+    byte[]? keyHeader = null, Microsoft.Win32.SafeHandles.SafeFileHandle? sharedFile = null)
 {
     private const int ClosedFlag = 1;
     private const int FinishedFlag = 2;
@@ -36,6 +40,10 @@ internal sealed class QueueSegment(ulong seq, string id, string path, bool isV1 
     public string Id => id;
 
     public string Path => path;
+
+    public byte[]? KeyHeader => keyHeader;
+
+    public Microsoft.Win32.SafeHandles.SafeFileHandle? SharedFile => sharedFile;
 
     /// <summary>Left by an older version: per-frame sealed objects (docs/format.md §13.1).</summary>
     public bool IsV1 => isV1;

@@ -43,12 +43,12 @@ internal static class QueueSegmentV1
     /// the exporter's label, and whose frame header must name this segment and position. Returns the records (the
     /// frame header stripped) or null with a §7 / §12.6 code.
     /// </summary>
-    public static byte[]? Open(ReadOnlySpan<byte> sealedFrame, QueueLog log, QueueSegment segment, uint frame, out string? code)
+    public static byte[]? Open(ReadOnlySpan<byte> sealedFrame, ISenderLog log, QueueSegment segment, uint frame, out string? code)
     {
         byte[] plain;
         try
         {
-            plain = Sealer.Open(sealedFrame, [log.Key.Identity], out SealedObjectInfo info);
+            plain = Sealer.Open(sealedFrame, [log.Identity], out SealedObjectInfo info);
             code = QueueSender.HeaderProblem(info, log);
         }
         catch (SealedIntegrityException e)

@@ -37,7 +37,7 @@ internal readonly record struct QueueBatching(int MaxItems, TimeSpan Timeout)
 }
 
 /// <summary>
-/// The background sender of a <see cref="QueueLog"/>: reads published frames in order, opens each with the
+/// The background sender of an <see cref="ISenderLog"/> (its own <see cref="QueueLog"/>, or a sealed store's WAL): reads published frames in order, opens each with the
 /// queue identity — a segment's header is verified once (<see cref="SealedLogReader"/>, kept while the segment is
 /// read), then every frame by its index — and forwards its records (one request in flight keeps the cursor a single
 /// position). Every segment must carry kind queue, the exporter's label and the id of its file name; a frame that
@@ -49,7 +49,7 @@ internal readonly record struct QueueBatching(int MaxItems, TimeSpan Timeout)
 /// all of its records; finished segments are deleted. The plaintext of a frame lives only while its records are
 /// being gathered and forwarded (at most one request's worth plus one frame) and is zeroed afterwards.
 /// </summary>
-internal sealed class QueueSender(QueueLog log, QueueDelivery deliver, ExporterCounters counters, ILogger logger, string exporter, QueueBatching? batching = null)
+internal sealed class QueueSender(ISenderLog log, QueueDelivery deliver, ExporterCounters counters, ILogger logger, string exporter, QueueBatching? batching = null)
 {
     /// <summary>
     /// A merged request never exceeds this many (uncompressed) bytes: 4 MiB is gRPC's default maximum receive
@@ -447,11 +447,19 @@ internal sealed class QueueSender(QueueLog log, QueueDelivery deliver, ExporterC
         }
     }
 
-    /// <summary>Verifies a v2 segment's header once (it lies before frame 0); null when it opens and names this exporter's queue and file.</summary>
+    /// <summary>
+    /// Verifies a v2 segment's header once (it lies before frame 0; for a WAL segment, its key header, docs/format.md
+    /// §14.11, takes its place); null when it opens and names this log's kind, label and file.
+    /// </summary>
     private string? OpenHeader(OpenSegment open)
     {
         QueueSegment segment = open.Segment;
-        if (!open.TryRead(0, checked((int)segment.Frame(0).Offset), out Span<byte> header))
+        Span<byte> header;
+        if (segment.KeyHeader is { } keyHeader)
+        {
+            header = keyHeader;
+        }
+        else if (!open.TryRead(0, checked((int)segment.Frame(0).Offset), out header))
         {
             return StoreCodes.FrameMalformed;
         }
@@ -459,7 +467,7 @@ internal sealed class QueueSender(QueueLog log, QueueDelivery deliver, ExporterC
         SealedLogReader reader;
         try
         {
-            reader = SealedLogReader.Open(header, [log.Key.Identity]);
+            reader = SealedLogReader.Open(header, [log.Identity]);
         }
         catch (SealedIntegrityException e)
         {
@@ -482,9 +490,9 @@ internal sealed class QueueSender(QueueLog log, QueueDelivery deliver, ExporterC
         return null;
     }
 
-    /// <summary>What is wrong with an authenticated header for this queue: kind queue and the exporter's label are required (v1 and v2).</summary>
-    internal static string? HeaderProblem(SealedObjectInfo info, QueueLog log) =>
-        info.ObjectKind != ObjectKind.Queue ? StoreCodes.KindMismatch
+    /// <summary>What is wrong with an authenticated header for this log: its kind (queue) and label (the exporter's) are required (v1 and v2).</summary>
+    internal static string? HeaderProblem(SealedObjectInfo info, ISenderLog log) =>
+        info.ObjectKind != log.Kind ? StoreCodes.KindMismatch
         : !string.Equals(info.Tenant, log.Label, StringComparison.Ordinal) ? StoreCodes.TenantMismatch
         : null;
 
@@ -498,7 +506,7 @@ internal sealed class QueueSender(QueueLog log, QueueDelivery deliver, ExporterC
     {
         try
         {
-            cursor.Write(log.Directory);
+            log.WriteCursor(cursor);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -533,12 +541,14 @@ internal sealed class QueueSender(QueueLog log, QueueDelivery deliver, ExporterC
         /// <summary>Reads <paramref name="length"/> bytes at <paramref name="offset"/>; false when the file ends first.</summary>
         public bool TryRead(long offset, int length, out Span<byte> bytes)
         {
-            _file ??= File.OpenHandle(Segment.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            // A WAL segment comes with a handle of its own (it is renamed into blocks/ while being read); positioned
+            // reads share it safely. Borrowed: not disposed here.
+            SafeFileHandle file = Segment.SharedFile ?? (_file ??= File.OpenHandle(Segment.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
             Grow(ref _sealed, length, clear: false);
             bytes = _sealed.AsSpan(0, length);
             for (int read = 0; read < length;)
             {
-                int n = RandomAccess.Read(_file, bytes[read..], offset + read);
+                int n = RandomAccess.Read(file, bytes[read..], offset + read);
                 if (n == 0)
                 {
                     return false;
