@@ -53,46 +53,40 @@ internal static class PipelineStats
     /// <summary>Counts and times what one exporter takes; the pipelines call this instead of the exporter itself.</summary>
     public static IExporter Count(IExporter exporter) => new CountingExporter(exporter, For(exporter), LatencyOf(exporter));
 
-    private sealed class CountingSink(ITelemetrySink inner, SignalCounts counts) : ITelemetrySink
+    /// <summary>Awaits one delivery and counts its items as taken or not; times it when <paramref name="latency"/> is set.</summary>
+    private static async ValueTask<SinkResult> CountAsync(ValueTask<SinkResult> delivery, long started, ReceivedBatch batch, SignalCounts counts, LatencyHistogram? latency)
     {
-        public async ValueTask<SinkResult> AcceptAsync(ReceivedBatch batch, CancellationToken cancellationToken)
+        bool ok = false;
+        try
         {
-            bool ok = false;
-            try
+            SinkResult result = await delivery.ConfigureAwait(false);
+            ok = result.Accepted;
+            return result;
+        }
+        finally
+        {
+            counts.Add(batch.Signal, batch.ItemCount, ok);
+            if (ok)
             {
-                SinkResult result = await inner.AcceptAsync(batch, cancellationToken).ConfigureAwait(false);
-                ok = result.Accepted;
-                return result;
-            }
-            finally
-            {
-                counts.Add(batch.Signal, batch.ItemCount, ok);
+                latency?.Observe(Stopwatch.GetElapsedTime(started));
             }
         }
+    }
+
+    private sealed class CountingSink(ITelemetrySink inner, SignalCounts counts) : ITelemetrySink
+    {
+        public ValueTask<SinkResult> AcceptAsync(ReceivedBatch batch, CancellationToken cancellationToken) =>
+            CountAsync(inner.AcceptAsync(batch, cancellationToken), 0, batch, counts, latency: null);
     }
 
     private sealed class CountingExporter(IExporter inner, SignalCounts counts, LatencyHistogram latency) : IExporter
     {
         public string Id => inner.Id;
 
-        public async ValueTask<SinkResult> ExportAsync(ReceivedBatch batch, CancellationToken cancellationToken)
+        public ValueTask<SinkResult> ExportAsync(ReceivedBatch batch, CancellationToken cancellationToken)
         {
             long started = Stopwatch.GetTimestamp();
-            bool ok = false;
-            try
-            {
-                SinkResult result = await inner.ExportAsync(batch, cancellationToken).ConfigureAwait(false);
-                ok = result.Accepted;
-                return result;
-            }
-            finally
-            {
-                counts.Add(batch.Signal, batch.ItemCount, ok);
-                if (ok)
-                {
-                    latency.Observe(Stopwatch.GetElapsedTime(started));
-                }
-            }
+            return CountAsync(inner.ExportAsync(batch, cancellationToken), started, batch, counts, latency);
         }
 
         // The host starts, stops and disposes the exporter itself; the pipelines only export through this wrapper.
