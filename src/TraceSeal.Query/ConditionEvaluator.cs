@@ -42,9 +42,9 @@ internal static class ConditionEvaluator
         return value.ValueCase switch
         {
             AnyValue.ValueOneofCase.IntValue when double.TryParse(c.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && c.Pattern is null
-                => CompareDouble(value.IntValue, d, c.Operator),
+                => CompareNumber((double)value.IntValue, d, c.Operator),
             AnyValue.ValueOneofCase.DoubleValue when double.TryParse(c.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && c.Pattern is null
-                => CompareDouble(value.DoubleValue, d, c.Operator),
+                => CompareNumber(value.DoubleValue, d, c.Operator),
             _ => SpanMatcher.Render(value) is { } text && CompareText(text, c),
         };
     }
@@ -105,18 +105,8 @@ internal static class ConditionEvaluator
         }
     }
 
-    private static bool CompareNumber(ulong left, ulong right, ConditionOperator op) => op switch
-    {
-        ConditionOperator.Equal => left == right,
-        ConditionOperator.NotEqual => left != right,
-        ConditionOperator.Greater => left > right,
-        ConditionOperator.GreaterOrEqual => left >= right,
-        ConditionOperator.Less => left < right,
-        ConditionOperator.LessOrEqual => left <= right,
-        _ => false,
-    };
-
-    private static bool CompareDouble(double left, double right, ConditionOperator op) => op switch
+    private static bool CompareNumber<T>(T left, T right, ConditionOperator op)
+        where T : System.Numerics.IComparisonOperators<T, T, bool> => op switch
     {
         ConditionOperator.Equal => left == right,
         ConditionOperator.NotEqual => left != right,

@@ -89,36 +89,19 @@ public static class SignalSearch
         var rows = new List<LogRow>();
         var skipped = new List<SkippedRecord>();
         ulong from = Nanos(query.From, 0), to = Nanos(query.To, ulong.MaxValue);
-        foreach (var record in Records(reader, query.Tenant, OtlpSignal.Logs))
+        foreach (var (rl, service) in Resources(reader, query, OtlpSignal.Logs, ExportLogsServiceRequest.Parser, r => r.ResourceLogs, r => r.Resource, skipped))
         {
-            if (!RecordParser.TryParse(ExportLogsServiceRequest.Parser, record, skipped, out var request))
+            foreach (var log in rl.ScopeLogs.SelectMany(sl => sl.LogRecords))
             {
-                continue;
-            }
-
-            foreach (var rl in request.ResourceLogs)
-            {
-                var service = ServiceName(rl.Resource);
-                if (query.Service is not null && !string.Equals(service, query.Service, StringComparison.Ordinal))
+                ulong t = log.TimeUnixNano != 0 ? log.TimeUnixNano : log.ObservedTimeUnixNano;
+                if (t < from || t > to || (int)log.SeverityNumber < query.MinSeverity
+                    || (query.TraceId is { Length: 16 } id && !log.TraceId.Span.SequenceEqual(id))
+                    || (query.Text is { Length: > 0 } text && !LogText(log).Contains(text, StringComparison.OrdinalIgnoreCase)))
                 {
                     continue;
                 }
 
-                foreach (var sl in rl.ScopeLogs)
-                {
-                    foreach (var log in sl.LogRecords)
-                    {
-                        ulong t = log.TimeUnixNano != 0 ? log.TimeUnixNano : log.ObservedTimeUnixNano;
-                        if (t < from || t > to || (int)log.SeverityNumber < query.MinSeverity
-                            || (query.TraceId is { Length: 16 } id && !log.TraceId.Span.SequenceEqual(id))
-                            || (query.Text is { Length: > 0 } text && !LogText(log).Contains(text, StringComparison.OrdinalIgnoreCase)))
-                        {
-                            continue;
-                        }
-
-                        rows.Add(new LogRow(t, service, log, rl.Resource));
-                    }
-                }
+                rows.Add(new LogRow(t, service, log, rl.Resource));
             }
         }
 
@@ -134,35 +117,18 @@ public static class SignalSearch
         var rows = new List<MetricRow>();
         var skipped = new List<SkippedRecord>();
         ulong from = Nanos(query.From, 0), to = Nanos(query.To, ulong.MaxValue);
-        foreach (var record in Records(reader, query.Tenant, OtlpSignal.Metrics))
+        foreach (var (rm, service) in Resources(reader, query, OtlpSignal.Metrics, ExportMetricsServiceRequest.Parser, r => r.ResourceMetrics, r => r.Resource, skipped))
         {
-            if (!RecordParser.TryParse(ExportMetricsServiceRequest.Parser, record, skipped, out var request))
+            foreach (var metric in rm.ScopeMetrics.SelectMany(sm => sm.Metrics))
             {
-                continue;
-            }
-
-            foreach (var rm in request.ResourceMetrics)
-            {
-                var service = ServiceName(rm.Resource);
-                if (query.Service is not null && !string.Equals(service, query.Service, StringComparison.Ordinal))
+                if ((query.Name is not null && !string.Equals(metric.Name, query.Name, StringComparison.Ordinal))
+                    || (query.Text is { Length: > 0 } text && !(metric.Name + " " + metric.Description).Contains(text, StringComparison.OrdinalIgnoreCase))
+                    || !KeepPoints(metric, from, to))
                 {
                     continue;
                 }
 
-                foreach (var sm in rm.ScopeMetrics)
-                {
-                    foreach (var metric in sm.Metrics)
-                    {
-                        if ((query.Name is not null && !string.Equals(metric.Name, query.Name, StringComparison.Ordinal))
-                            || (query.Text is { Length: > 0 } text && !(metric.Name + " " + metric.Description).Contains(text, StringComparison.OrdinalIgnoreCase))
-                            || !KeepPoints(metric, from, to))
-                        {
-                            continue;
-                        }
-
-                        rows.Add(new MetricRow(service, metric, rm.Resource));
-                    }
-                }
+                rows.Add(new MetricRow(service, metric, rm.Resource));
             }
         }
 
@@ -211,15 +177,28 @@ public static class SignalSearch
         return "";
     }
 
-    private static IEnumerable<StoredRecord> Records(StoreReader reader, string? tenant, OtlpSignal signal)
+    /// <summary>The resource groups of every decodable record of a signal whose service.name passes the filter; undecodable records go to <paramref name="skipped"/>.</summary>
+    private static IEnumerable<(TGroup Group, string Service)> Resources<TRequest, TGroup>(
+        StoreReader reader, SignalQuery query, OtlpSignal signal, MessageParser<TRequest> parser,
+        Func<TRequest, IEnumerable<TGroup>> groups, Func<TGroup, Resource?> resource, List<SkippedRecord> skipped)
+        where TRequest : class, IMessage<TRequest>
     {
-        foreach (var t in tenant is null ? reader.Tenants() : [tenant])
+        foreach (var tenant in query.Tenant is null ? reader.Tenants() : [query.Tenant])
         {
-            foreach (var record in reader.ReadRecords(t))
+            foreach (var record in reader.ReadRecords(tenant))
             {
-                if (record.Signal == signal)
+                if (record.Signal != signal || !RecordParser.TryParse(parser, record, skipped, out var request))
                 {
-                    yield return record;
+                    continue;
+                }
+
+                foreach (var group in groups(request))
+                {
+                    var service = ServiceName(resource(group));
+                    if (query.Service is null || string.Equals(service, query.Service, StringComparison.Ordinal))
+                    {
+                        yield return (group, service);
+                    }
                 }
             }
         }
