@@ -77,7 +77,7 @@ YAML
 fi
 
 port=$(free_port)
-ts serve --store "$STORE" --identity "$IDENTITY" --listen "127.0.0.1:$port" >"$OUT/serve.out" 2>"$OUT/serve.log" &
+dotnet "$ROOT/src/TraceSeal.Cli/bin/Release/net10.0/traceseal.dll" serve --store "$STORE" --identity "$IDENTITY" --listen "127.0.0.1:$port" >"$OUT/serve.out" 2>"$OUT/serve.log" &
 PIDS+=("$!")
 for _ in $(seq 240); do grep -q 'token=' "$OUT/serve.out" 2>/dev/null && break; sleep 0.5; done
 token=$(grep -o 'token=[^ &]*' "$OUT/serve.out" | head -1 | cut -d= -f2)
@@ -88,7 +88,7 @@ cold=$(get "/api/traces/${KNOWN[0]}" | ms)
 warm=$(for _ in $(seq "$REPS"); do for id in "${KNOWN[@]}"; do get "/api/traces/$id"; done; done | ms)
 search=$(for _ in $(seq "$REPS"); do get "/api/search?tags=service.name%3Dbench-known&limit=20"; done | ms)
 all=$(for _ in $(seq 3); do get "/api/search?limit=20"; done | ms)
-rss=$(ps -o rss= -p "$(pgrep -f "traceseal.dll serve --store $STORE" | head -1)" | awk '{printf "%.0f", $1/1024}')
+rss=$(ps -o rss= -p "${PIDS[-1]}" | awk '{printf "%.0f", $1/1024}')
 echo "# bench/serve.sh $(date -u +%FT%TZ) store=$STORE objects=$objects spans>=$TOTAL reps=$REPS loadavg: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "by-id cold ms: $cold"
 echo "by-id warm ms: p50 $(echo "$warm" | pct 50)  p90 $(echo "$warm" | pct 90)"
