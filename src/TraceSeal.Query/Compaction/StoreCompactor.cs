@@ -118,17 +118,19 @@ public sealed class StoreCompactor
         }
 
         // 2. Plan: blocks under half the target merge (oldest spans first) into outputs up to the target; blocks not yet
-        //    in the manifest join it as they are.
+        //    in the manifest join it as they are. Only blocks with the same services merge: a summary lists services per
+        //    block, so merging a rare service's block into a busy one would make a search for it read the busy one.
         var now = _time.GetUtcNow();
         var usable = bucket.Candidates.Where(c => c.Committed || now - c.Written >= _options.MinAge).ToList();
         var small = usable.Where(c => c.BlockSize < _options.TargetBlockBytes / 2)
-            .OrderBy(c => c.Summary.MinStart).ThenBy(c => c.BlockKey, StringComparer.Ordinal).ToList();
+            .OrderBy(c => ServiceKey(c.Summary), StringComparer.Ordinal).ThenBy(c => c.Summary.MinStart).ThenBy(c => c.BlockKey, StringComparer.Ordinal).ToList();
         var groups = new List<List<CompactionCandidate>>();
         var group = new List<CompactionCandidate>();
         long groupBytes = 0;
         foreach (var c in small)
         {
-            if (group.Count > 0 && groupBytes + c.BlockSize > _options.TargetBlockBytes)
+            if (group.Count > 0 && (groupBytes + c.BlockSize > _options.TargetBlockBytes
+                                    || !string.Equals(ServiceKey(group[0].Summary), ServiceKey(c.Summary), StringComparison.Ordinal)))
             {
                 groups.Add(group);
                 group = [];
@@ -183,6 +185,10 @@ public sealed class StoreCompactor
 
         return (merging.Count, groups.Count, 1, deleted);
     }
+
+    /// <summary>What a service search sees of a block: its services (all of them, when the list overflowed).</summary>
+    private static string ServiceKey(BlockSummary s) =>
+        (s.Flags & BlockIndex.ServicesOverflow) != 0 ? "\u0001overflow" : string.Join('\n', s.Services);
 
     private void Put(string key, byte[] data) => _store.PutAsync(key, data, CancellationToken.None).GetAwaiter().GetResult();
 

@@ -61,14 +61,7 @@ internal sealed class BlockIndex
         var w = new LayoutWriter(buffer);
         w.Bytes(StoreFormat.IndexMagic);
         w.U8(Version);
-        w.Bytes(BlockObjectId);
-        w.U64((ulong)BlockSealedLength);
-        w.U64((ulong)BlockPlainLength);
-        w.U64(MinStart);
-        w.U64(MaxEnd);
-        w.U64(MinDuration);
-        w.U64(MaxDuration);
-        w.U8(Flags);
+        w.Head(new BlockHead(BlockObjectId, BlockSealedLength, BlockPlainLength, MinStart, MaxEnd, MinDuration, MaxDuration, Flags));
         w.U32((uint)Segments.Count);
         foreach (var s in Segments)
         {
@@ -114,12 +107,13 @@ internal sealed class BlockIndex
         var r = new LayoutReader(data);
         if (!r.Bytes(4, out var magic) || !magic.SequenceEqual(StoreFormat.IndexMagic) || !r.U8(out var version)
             || version is not (StoreFormat.IndexVersion or StoreFormat.IndexVersion2)
-            || !r.Bytes(16, out var objectId) || !r.U64(out var sealedLength) || !r.U64(out var plainLength)
-            || !r.U64(out var minStart) || !r.U64(out var maxEnd) || !r.U64(out var minDuration) || !r.U64(out var maxDuration)
-            || !r.U8(out var flags) || !r.Count(12, out var segmentCount))
+            || !r.Head(out var head) || !r.Count(12, out var segmentCount))
         {
             return false;
         }
+
+        ulong sealedLength = (ulong)head.SealedLength;
+        ulong plainLength = (ulong)head.PlainLength;
 
         var segments = new IndexedSegment[segmentCount];
         for (int i = 0; i < segmentCount; i++)
@@ -185,7 +179,7 @@ internal sealed class BlockIndex
             traces[i] = new IndexedTrace(BinaryPrimitives.ReadUInt128BigEndian(id), (int)record);
         }
 
-        if (!r.AtEnd || sealedLength > long.MaxValue || plainLength > long.MaxValue)
+        if (!r.AtEnd)
         {
             return false;
         }
@@ -193,14 +187,14 @@ internal sealed class BlockIndex
         index = new BlockIndex
         {
             Version = version,
-            BlockObjectId = objectId.ToArray(),
-            BlockSealedLength = (long)sealedLength,
-            BlockPlainLength = (long)plainLength,
-            MinStart = minStart,
-            MaxEnd = maxEnd,
-            MinDuration = minDuration,
-            MaxDuration = maxDuration,
-            Flags = flags,
+            BlockObjectId = head.ObjectId,
+            BlockSealedLength = head.SealedLength,
+            BlockPlainLength = head.PlainLength,
+            MinStart = head.MinStart,
+            MaxEnd = head.MaxEnd,
+            MinDuration = head.MinDuration,
+            MaxDuration = head.MaxDuration,
+            Flags = head.Flags,
             Segments = segments,
             Records = records,
             Services = services!,

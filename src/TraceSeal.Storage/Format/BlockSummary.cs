@@ -44,14 +44,17 @@ internal sealed class BlockSummary
 
     public static ReadOnlySpan<byte> Magic => "TSSM"u8;
 
-    public required byte[] BlockObjectId { get; init; }
-    public required long BlockSealedLength { get; init; }
-    public required long BlockFrames { get; init; }
-    public ulong MinStart { get; init; }
-    public ulong MaxEnd { get; init; }
-    public ulong MinDuration { get; init; }
-    public ulong MaxDuration { get; init; }
-    public byte Flags { get; init; }
+    /// <summary>The block described and its bounds, as its index has them (block_plain_length = data frames).</summary>
+    public required BlockHead Head { get; init; }
+
+    public byte[] BlockObjectId => Head.ObjectId;
+    public long BlockSealedLength => Head.SealedLength;
+    public long BlockFrames => Head.PlainLength;
+    public ulong MinStart => Head.MinStart;
+    public ulong MaxEnd => Head.MaxEnd;
+    public ulong MinDuration => Head.MinDuration;
+    public ulong MaxDuration => Head.MaxDuration;
+    public byte Flags => Head.Flags;
     public ulong SpanCount { get; init; }
     public uint TraceCount { get; init; }
     public required IReadOnlyList<string> Services { get; init; }
@@ -101,14 +104,8 @@ internal sealed class BlockSummary
 
         return new BlockSummary
         {
-            BlockObjectId = index.BlockObjectId,
-            BlockSealedLength = index.BlockSealedLength,
-            BlockFrames = index.BlockPlainLength,
-            MinStart = index.MinStart,
-            MaxEnd = index.MaxEnd,
-            MinDuration = index.MinDuration,
-            MaxDuration = index.MaxDuration,
-            Flags = (byte)(index.Flags & (BlockIndex.ServicesOverflow | BlockIndex.NamesOverflow)),
+            Head = new BlockHead(index.BlockObjectId, index.BlockSealedLength, index.BlockPlainLength, index.MinStart, index.MaxEnd,
+                index.MinDuration, index.MaxDuration, (byte)(index.Flags & (BlockIndex.ServicesOverflow | BlockIndex.NamesOverflow))),
             SpanCount = spans,
             TraceCount = distinct,
             Services = index.Services,
@@ -156,14 +153,7 @@ internal sealed class BlockSummary
         var w = new LayoutWriter(buffer);
         w.Bytes(Magic);
         w.U8(Version);
-        w.Bytes(BlockObjectId);
-        w.U64((ulong)BlockSealedLength);
-        w.U64((ulong)BlockFrames);
-        w.U64(MinStart);
-        w.U64(MaxEnd);
-        w.U64(MinDuration);
-        w.U64(MaxDuration);
-        w.U8(Flags);
+        w.Head(Head);
         w.U64(SpanCount);
         w.U32(TraceCount);
         w.Strings(Services);
@@ -190,9 +180,7 @@ internal sealed class BlockSummary
         summary = null;
         var r = new LayoutReader(data);
         if (!r.Bytes(4, out var magic) || !magic.SequenceEqual(Magic) || !r.U8(out var version) || version != Version
-            || !r.Bytes(16, out var objectId) || !r.U64(out var sealedLength) || !r.U64(out var frames)
-            || !r.U64(out var minStart) || !r.U64(out var maxEnd) || !r.U64(out var minDuration) || !r.U64(out var maxDuration)
-            || !r.U8(out var flags) || !r.U64(out var spans) || !r.U32(out var traces)
+            || !r.Head(out var head) || !r.U64(out var spans) || !r.U32(out var traces)
             || !r.Strings(out var services) || !r.Strings(out var names) || !r.Count(16, out var inputCount))
         {
             return false;
@@ -207,22 +195,14 @@ internal sealed class BlockSummary
 
         if (!r.Bytes(SeedSize, out var seed) || !r.U8(out var hashes) || hashes is 0 or > 16
             || !r.U32(out var filterLength) || filterLength is < MinFilterBytes or > MaxFilterBytes
-            || !r.Bytes((int)filterLength, out var filter) || !r.AtEnd
-            || sealedLength > long.MaxValue || frames > uint.MaxValue)
+            || !r.Bytes((int)filterLength, out var filter) || !r.AtEnd || head.PlainLength > uint.MaxValue)
         {
             return false;
         }
 
         summary = new BlockSummary
         {
-            BlockObjectId = objectId.ToArray(),
-            BlockSealedLength = (long)sealedLength,
-            BlockFrames = (long)frames,
-            MinStart = minStart,
-            MaxEnd = maxEnd,
-            MinDuration = minDuration,
-            MaxDuration = maxDuration,
-            Flags = flags,
+            Head = head,
             SpanCount = spans,
             TraceCount = traces,
             Services = services!,

@@ -5,6 +5,16 @@ using System.Text;
 
 namespace TraceSeal.Storage.Format;
 
+/// <summary>
+/// The fields an index (§12.5) and a summary (§15.1) both start with, right after magic and version: the block they
+/// describe and its bounds. 65 bytes; do not reorder.
+/// </summary>
+internal readonly record struct BlockHead(byte[] ObjectId, long SealedLength, long PlainLength, ulong MinStart, ulong MaxEnd,
+    ulong MinDuration, ulong MaxDuration, byte Flags)
+{
+    public const int Size = 16 + (8 * 6) + 1;
+}
+
 /// <summary>Writes fields into a buffer sized beforehand (the layout's encoder computes the size).</summary>
 internal ref struct LayoutWriter(Span<byte> buffer)
 {
@@ -35,6 +45,18 @@ internal ref struct LayoutWriter(Span<byte> buffer)
     {
         v.CopyTo(_buffer[Position..]);
         Position += v.Length;
+    }
+
+    public void Head(in BlockHead head)
+    {
+        Bytes(head.ObjectId);
+        U64((ulong)head.SealedLength);
+        U64((ulong)head.PlainLength);
+        U64(head.MinStart);
+        U64(head.MaxEnd);
+        U64(head.MinDuration);
+        U64(head.MaxDuration);
+        U8(head.Flags);
     }
 
     /// <summary>Bytes <see cref="Strings"/> writes for <paramref name="values"/>: the count, then a u16 length and UTF-8 each.</summary>
@@ -117,6 +139,21 @@ internal ref struct LayoutReader(ReadOnlySpan<byte> data)
 
         v = _data.Slice(_pos, n);
         _pos += n;
+        return true;
+    }
+
+    /// <summary>A <see cref="BlockHead"/>; false when the bytes run out or a length does not fit a long.</summary>
+    public bool Head(out BlockHead head)
+    {
+        head = default;
+        if (!Bytes(16, out var id) || !U64(out var sealedLength) || !U64(out var plainLength) || !U64(out var minStart)
+            || !U64(out var maxEnd) || !U64(out var minDuration) || !U64(out var maxDuration) || !U8(out var flags)
+            || sealedLength > long.MaxValue || plainLength > long.MaxValue)
+        {
+            return false;
+        }
+
+        head = new BlockHead(id.ToArray(), (long)sealedLength, (long)plainLength, minStart, maxEnd, minDuration, maxDuration, flags);
         return true;
     }
 

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# bench/query.sh — do lookups grow with the store? (issue 12)
+#
+#   bench/query.sh [--sizes 1000000,10000000] [--block-bytes 4MiB] [--spans 100] [--connections 2] [--reps 5]
+#                  [--cli PATH/traceseal.dll] [--keep]
+#
+# For each size: a fresh filesystem store behind `traceseal collector` (mTLS on 127.0.0.1, sealed_store with
+# fsync'd acknowledgements, block::max_bytes --block-bytes so the store holds many blocks, as hours of production
+# at block::max_age cuts do), filled with `traceseal loadgen` (gRPC, --spans spans per request, one trace per request)
+# in 20 s rounds until the size is reached, plus 5 traces with known ids (service bench-known) sent over OTLP/HTTP
+# with curl before and after the load. Then, before and after `traceseal compact`:
+#   objects   files under data/blocks
+#   cold      `traceseal query --trace-id` from a fresh process (median of --reps; CLI start-up included)
+#   warm      the same lookups through one long-lived StoreReader with its index cache (bench/QueryBench, what
+#             `serve` holds), p50 over --reps rounds of the 5 ids after a first round
+#   search    `traceseal query --service bench-known --since 1h` from a fresh process (median of --reps)
+# and the growth ratio largest/smallest size. Everything listens on 127.0.0.1; the run is bounded (BENCH_MAX_SECONDS,
+# default 3600) and every child is killed on exit. Stores and raw output stay in BENCH_OUT (default /tmp/ts-query-bench)
+# with --keep, else the stores are deleted at the end.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MAX_SECONDS=${BENCH_MAX_SECONDS:-3600}
+if [[ -z "${TS_BENCH_BOUNDED:-}" ]]; then
+  export TS_BENCH_BOUNDED=1
+  exec timeout --signal=TERM --kill-after=15 "$MAX_SECONDS" "$0" "$@"
+fi
+
+SIZES=1000000,10000000 BLOCK_BYTES=4MiB SPANS=100 CONNECTIONS=2 REPS=5 CLI_DLL="" KEEP=0
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --sizes) SIZES=$2; shift 2 ;;
+    --block-bytes) BLOCK_BYTES=$2; shift 2 ;;
+    --spans) SPANS=$2; shift 2 ;;
+    --connections) CONNECTIONS=$2; shift 2 ;;
+    --reps) REPS=$2; shift 2 ;;
+    --cli) CLI_DLL=$2; shift 2 ;;
+    --keep) KEEP=1; shift ;;
+    *) echo "usage: $0 [--sizes N,N] [--block-bytes 4MiB] [--spans N] [--connections N] [--reps N] [--cli traceseal.dll] [--keep]" >&2; exit 2 ;;
+  esac
+done
+
+OUT=${BENCH_OUT:-/tmp/ts-query-bench}
+mkdir -p "$OUT"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]:-}"; do [[ -n "$p" ]] && kill "$p" 2>/dev/null || true; done
+  if [[ $KEEP -eq 0 ]]; then rm -rf "$OUT"/store-*; fi
+}
+trap cleanup EXIT
+
+if [[ -z "$CLI_DLL" ]]; then
+  dotnet build "$ROOT/src/TraceSeal.Cli" -c Release -v quiet -nologo >/dev/null
+  CLI_DLL="$ROOT/src/TraceSeal.Cli/bin/Release/net10.0/traceseal.dll"
+fi
+dotnet build "$ROOT/bench/QueryBench" -c Release -v quiet -nologo >/dev/null
+QB="$ROOT/bench/QueryBench/bin/Release/net10.0/QueryBench.dll"
+ts() { dotnet "$CLI_DLL" "$@"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+ms_of() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+KNOWN=(5eed0000000000000000000000000001 5eed0000000000000000000000000002 5eed0000000000000000000000000003 5eed0000000000000000000000000004 5eed0000000000000000000000000005)
+
+send_known() {  # $1 = http port, $2 = dir
+  local now; now=$(date +%s%N)
+  for id in "${KNOWN[@]}"; do
+    curl -sf --cacert "$2/certs/ca.crt" --cert "$2/certs/client.crt" --key "$2/certs/client.key" \
+      -H 'Content-Type: application/json' "https://127.0.0.1:$1/v1/traces" -d @- >/dev/null <<JSON
+{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"bench-known"}}]},
+ "scopeSpans":[{"scope":{"name":"bench"},"spans":[{"traceId":"$id","spanId":"00000000000000$(printf %02x $RANDOM | cut -c1-2)",
+ "name":"known","kind":2,"startTimeUnixNano":"$now","endTimeUnixNano":"$((now + 5000000))"}]}]}]}
+JSON
+  done
+}
+
+measure() {  # $1 = dir, $2 = label → prints "label objects cold_ms warm_ms search_ms startup_ms"
+  local d=$1 objects cold warm search
+  objects=$(find "$d/data/blocks" -type f | wc -l)
+  cold=$(for _ in $(seq "$REPS"); do ms_of ts query --store "$d/data" --identity "$d/keys/reader.identity.pem" --trace-id "${KNOWN[2]}" --format json; done | median)
+  warm=$(dotnet "$QB" "$d/data" "$d/keys/reader.identity.pem" "$REPS" "${KNOWN[@]}" | tee -a "$OUT/raw.txt" | jq -r .warm_p50_ms)
+  search=$(for _ in $(seq "$REPS"); do ms_of ts query --store "$d/data" --identity "$d/keys/reader.identity.pem" --service bench-known --since 1h --format json; done | median)
+  startup=$(for _ in $(seq "$REPS"); do ms_of ts keys inspect "$d/keys/reader.recipient.pem"; done | median)
+  echo "$2 $objects $cold $warm $search $startup"
+}
+
+echo "# bench/query.sh $(date -u +%FT%TZ) sizes=$SIZES block_bytes=$BLOCK_BYTES spans/request=$SPANS loadavg: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/raw.txt"
+ROWS=()
+for size in ${SIZES//,/ }; do
+  d="$OUT/store-$size"; rm -rf "$d"; mkdir -p "$d"
+  ts certs init --out "$d/certs" --hosts 127.0.0.1,localhost >/dev/null
+  ts keys init --name reader --out "$d/keys" >/dev/null
+  gp=$(free_port); hp=$(free_port); mp=$(free_port)
+  cat > "$d/collector.yaml" <<YAML
+receivers:
+  otlp:
+    protocols:
+      grpc: {endpoint: "127.0.0.1:$gp", tls: {cert_file: certs/server.crt, key_file: certs/server.key, client_ca_file: certs/ca.crt}}
+      http: {endpoint: "127.0.0.1:$hp", tls: {cert_file: certs/server.crt, key_file: certs/server.key, client_ca_file: certs/ca.crt}}
+exporters:
+  sealed_store:
+    directory: data
+    recipients: [keys/reader.recipient.pem]
+    block: {max_bytes: $BLOCK_BYTES, max_age: 5m}
+service:
+  telemetry: {metrics: {address: "127.0.0.1:$mp"}}
+  pipelines:
+    traces: {receivers: [otlp], exporters: [sealed_store]}
+YAML
+  ts collector --config "$d/collector.yaml" >"$d/collector.log" 2>&1 &
+  cpid=$!; PIDS+=("$cpid")
+  for _ in $(seq 240); do grep -q 'collector started' "$d/collector.log" 2>/dev/null && break; kill -0 "$cpid" || { cat "$d/collector.log" >&2; exit 1; }; sleep 0.5; done
+  send_known "$hp" "$d"
+  sent=0 start=$(date +%s)
+  while (( sent < size )); do
+    n=$(ts loadgen --endpoint "https://127.0.0.1:$gp" --protocol grpc --ca "$d/certs/ca.crt" --cert "$d/certs/client.crt" --key "$d/certs/client.key" \
+          --duration 20s --spans-per-request "$SPANS" --connections "$CONNECTIONS" --json --quiet | jq -r .spans)
+    sent=$((sent + n))
+    echo "  $size: $sent spans stored ($(( $(date +%s) - start )) s)" >&2
+  done
+  send_known "$hp" "$d"
+  ingest_s=$(( $(date +%s) - start ))
+  kill -TERM "$cpid"; wait "$cpid" || true
+  echo "size $size: $sent spans in $ingest_s s" | tee -a "$OUT/raw.txt"
+  before=$(measure "$d" before)
+  cs=$(date +%s%N)
+  ts compact --store "$d/data" --identity "$d/keys/reader.identity.pem" --recipient "$d/keys/reader.recipient.pem" --min-age 0s | tee -a "$OUT/raw.txt" | tail -1 >&2
+  compact_ms=$(( ($(date +%s%N) - cs) / 1000000 ))
+  after=$(measure "$d" after)
+  ROWS+=("$sent $before $after $compact_ms")
+  echo "$sent $before $after compact_ms=$compact_ms" >> "$OUT/raw.txt"
+done
+
+echo
+echo "loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "cold and search are whole CLI runs; startup is the same CLI doing nothing but read a key file (its .NET start-up)"
+printf '%-10s | %-17s | %-19s | %-19s | %-19s | %-8s | %s\n' spans "objects bef→aft" "cold bef/aft" "warm p50 bef/aft" "search bef/aft" startup "compact"
+for row in "${ROWS[@]}"; do
+  read -r n _ ob cb wb sb st _ oa ca wa sa _ cms <<<"$row"
+  printf '%-10s | %7s → %-7s | %7s / %-9s | %7s / %-9s | %7s / %-9s | %5s ms | %6s ms\n' "$n" "$ob" "$oa" "$cb ms" "$ca ms" "$wb ms" "$wa ms" "$sb ms" "$sa ms" "$st" "$cms"
+done
+if [[ ${#ROWS[@]} -ge 2 ]]; then
+  read -r n1 _ _ _ _ _ _ _ _ c1 w1 s1 _ _ <<<"${ROWS[0]}"
+  read -r n2 _ _ _ _ _ _ _ _ c2 w2 s2 _ _ <<<"${ROWS[${#ROWS[@]}-1]}"
+  echo "growth ${n2}/${n1} spans (after compaction): cold $(jq -n "$c2/$c1*100|round/100")x, warm $(jq -n "$w2/$w1*100|round/100")x, search $(jq -n "$s2/$s1*100|round/100")x"
+fi
