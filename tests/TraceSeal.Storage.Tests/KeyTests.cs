@@ -46,8 +46,8 @@ public sealed class KeyTests : IDisposable
         Assert.Equal(0, Cli.Commands.QueryCommand.Run(_f.Reader(), new TraceQuery { TraceId = TraceId(1) }, "tree", output, error));
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.StartsWith($"trace {Convert.ToHexStringLower(TraceId(1))}  2 span(s)  ", lines[0]);
-        Assert.Equal("  10ms  checkout  GET /cart", lines[1]);
-        Assert.Equal("    1ms  checkout  db.query", lines[2]);
+        Assert.Equal("  10ms  checkout  GET /cart  [server]", lines[1]);
+        Assert.Equal("    1ms  checkout  db.query  [server]", lines[2]);
 
         var json = new StringWriter();
         Assert.Equal(0, Cli.Commands.QueryCommand.Run(_f.Reader(), new TraceQuery { TraceId = TraceId(1) }, "json", json, error));
