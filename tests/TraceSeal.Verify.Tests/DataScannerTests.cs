@@ -43,17 +43,21 @@ public sealed class DataScannerTests : IDisposable
     }
 
     [UnixFact]
-    public void ForwardingQueues_AreFrames_AndTheirIntegerCursorIsTheOnePlainFileAllowed()
+    public void ForwardingQueues_AreFrames_AndIntegerCursorsAndTheCollectorId_AreThePlainFilesAllowed()
     {
         byte[] queueFrame = SpecObjects.Frame(SpecObjects.Sealed(0x04, "otlp", (SpecObjects.P256, 0x11)));
         Write("queue/a/1795223449-0000002a.queue", [.. queueFrame, .. queueFrame]);
         Write("queue/a/cursor", "1795223449 1 0\n"u8.ToArray());
         Write("queue/b/cursor", "GET /checkout user=42"u8.ToArray());
+        Write("wal/default/forward-otlp.cursor", "1795223449 3 0\n"u8.ToArray());
+        Write("wal/acme/forward-otlp.cursor", "user=42 token=abc"u8.ToArray());
+        Write("collector.id", "0123456789abcdef\n"u8.ToArray());
+        Write("wal/acme/collector.id", "GET /checkout?user=42 HTTP/1.1"u8.ToArray());
 
         var findings = DataScanner.Scan(_dir).Results.Where(r => r.Outcome != Outcome.Pass && r.Rule.Id != "TS-DATA-003")
-            .Select(r => (r.Rule.Id, Path.GetRelativePath(_dir, r.Location!.File))).ToList();
+            .Select(r => (r.Rule.Id, Path.GetRelativePath(_dir, r.Location!.File))).OrderBy(f => f.Item2, StringComparer.Ordinal).ToList();
 
-        Assert.Equal([("TS-DATA-001", "queue/b/cursor")], findings);
+        Assert.Equal([("TS-DATA-001", "queue/b/cursor"), ("TS-DATA-001", "wal/acme/collector.id"), ("TS-DATA-001", "wal/acme/forward-otlp.cursor")], findings);
     }
 
     [UnixFact]

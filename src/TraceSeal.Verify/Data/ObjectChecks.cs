@@ -24,11 +24,27 @@ internal static partial class ObjectChecks
     /// <summary>Enough for the protobuf heuristic on any realistic spill file without reading a whole block.</summary>
     public const int MaxInspectBytes = 16 * 1024 * 1024;
 
-    private static bool IsQueueCursor(string name, long length) =>
-        length <= 64 && (name == "cursor" || name.EndsWith("/cursor", StringComparison.Ordinal));
+    /// <summary>A forwarding queue's `cursor`, or a WAL forwarder's `wal/TENANT/forward-ID.cursor` (§14.11).</summary>
+    private static bool IsQueueCursor(string name, long length)
+    {
+        if (length > 64)
+        {
+            return false;
+        }
+
+        string file = Path.GetFileName(name.Replace('\\', '/'));
+        return file == "cursor" || (file.StartsWith("forward-", StringComparison.Ordinal) && file.EndsWith(".cursor", StringComparison.Ordinal));
+    }
+
+    /// <summary>`DIRECTORY/collector.id` (§15.3): a random id the collector keeps for its object-store prefix.</summary>
+    private static bool IsCollectorId(string name, long length) =>
+        length <= 80 && Path.GetFileName(name.Replace('\\', '/')) == "collector.id";
 
     [System.Text.RegularExpressions.GeneratedRegex(@"^\d{1,20} \d{1,10} \d{1,10}\s*$")]
     private static partial System.Text.RegularExpressions.Regex CursorLine();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z0-9._-]{1,64}\n?$")]
+    private static partial System.Text.RegularExpressions.Regex CollectorIdLine();
 
     /// <summary>First read of a sealed header: holds any header with up to ~20 recipients; a longer one is read again
     /// up to <see cref="SealedHeader.MaxLength"/>.</summary>
@@ -48,6 +64,18 @@ internal static partial class ObjectChecks
             // integers `SEQ FRAME RECORD`. Anything else under that name is checked like any other file.
             byte[] text = await read(0, (int)length, ct).ConfigureAwait(false);
             if (CursorLine().IsMatch(System.Text.Encoding.ASCII.GetString(text)))
+            {
+                return;
+            }
+        }
+
+        if (IsCollectorId(name, length))
+        {
+            // The other plain file: an id the collector made from random bytes (or its configured collector_id), the
+            // name of its prefix in a shared bucket. It says nothing about the data; anything else under the name is
+            // checked like any other file.
+            byte[] text = await read(0, (int)length, ct).ConfigureAwait(false);
+            if (CollectorIdLine().IsMatch(System.Text.Encoding.ASCII.GetString(text)))
             {
                 return;
             }
