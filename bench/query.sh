@@ -106,7 +106,7 @@ service:
   pipelines:
     traces: {receivers: [otlp], exporters: [sealed_store]}
 YAML
-  ts collector --config "$d/collector.yaml" >"$d/collector.log" 2>&1 &
+  dotnet "$CLI_DLL" collector --config "$d/collector.yaml" >"$d/collector.log" 2>&1 &   # not through ts(): $! must be dotnet
   cpid=$!; PIDS+=("$cpid")
   for _ in $(seq 240); do grep -q 'collector started' "$d/collector.log" 2>/dev/null && break; kill -0 "$cpid" || { cat "$d/collector.log" >&2; exit 1; }; sleep 0.5; done
   send_known "$hp" "$d"
