@@ -37,6 +37,8 @@ internal sealed class CollectorMetrics(
 
     private static readonly HandshakeFailure[] Handshakes = Enum.GetValues<HandshakeFailure>();
 
+    private static readonly ConnectionRefusal[] ConnectionRefusalValues = Enum.GetValues<ConnectionRefusal>();
+
     private const long Mib = 1024 * 1024;
 
     public string Render()
@@ -142,6 +144,21 @@ internal sealed class CollectorMetrics(
             {
                 text.Sample("traceseal_receiver_refused_total", view.Receiver.Counters.Refused(failure), "receiver", view.Settings.Name, "protocol", view.CounterProtocol, "reason", OtlpStatusTable.Get(failure).Label);
             }
+        }
+
+        text.Family("traceseal_receiver_connections_closed_total", "counter", "Connections the receiver's guards closed, by reason (limits::max_connections, max_connections_per_address, idle_timeout, an HTTP/2 PING/SETTINGS flood).");
+        foreach (ReceiverView view in receivers)
+        {
+            foreach (ConnectionRefusal refusal in ConnectionRefusalValues)
+            {
+                text.Sample("traceseal_receiver_connections_closed_total", view.Receiver.Counters.ConnectionsRefused(refusal), "receiver", view.Settings.Name, "protocol", view.CounterProtocol, "reason", ConnectionRefusals.Label(refusal));
+            }
+        }
+
+        text.Family("traceseal_receiver_requests_failed_total", "counter", "Requests that failed inside the collector (answered 500 / INTERNAL; logged at most once a minute).");
+        foreach (ReceiverView view in receivers)
+        {
+            text.Sample("traceseal_receiver_requests_failed_total", view.Receiver.Counters.RequestsFailed, "receiver", view.Settings.Name, "protocol", view.CounterProtocol);
         }
 
         text.Family("traceseal_tls_handshake_failures_total", "counter", "TLS handshakes refused, by reason.");

@@ -60,6 +60,10 @@ public sealed class TelemetryServerTests : IAsyncLifetime
         Assert.Contains("traceseal_receiver_items_accepted_total{receiver=\"otlp\",protocol=\"all\"} 7\n", metrics, StringComparison.Ordinal);
         Assert.Contains("traceseal_receiver_refused_total{receiver=\"otlp\",protocol=\"all\",reason=\"malformed_payload\"} 1\n", metrics, StringComparison.Ordinal);
         Assert.Contains("traceseal_tls_handshake_failures_total{receiver=\"otlp\",protocol=\"all\",reason=\"no_client_certificate\"} 1\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("# TYPE traceseal_receiver_connections_closed_total counter\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("traceseal_receiver_connections_closed_total{receiver=\"otlp\",protocol=\"all\",reason=\"max_connections_per_address\"} 0\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("traceseal_receiver_connections_closed_total{receiver=\"otlp\",protocol=\"all\",reason=\"http2_control_frame_flood\"} 0\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("traceseal_receiver_requests_failed_total{receiver=\"otlp\",protocol=\"all\"} 0\n", metrics, StringComparison.Ordinal);
         Assert.Contains("traceseal_exporter_items_total{exporter=\"otlp\",outcome=\"sent\"} 7\n", metrics, StringComparison.Ordinal);
         Assert.Contains("traceseal_exporter_items_total{exporter=\"otlp\",outcome=\"failed\"} 0\n", metrics, StringComparison.Ordinal);
         Assert.Contains("traceseal_exporter_items_total{exporter=\"otlp\",outcome=\"retried\"} 0\n", metrics, StringComparison.Ordinal);
