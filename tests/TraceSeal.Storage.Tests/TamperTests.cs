@@ -51,9 +51,29 @@ public sealed class TamperTests : IDisposable
         bytes[^5] ^= 0x80;
         File.WriteAllBytes(index, bytes);
 
-        var e = QueryFails(new TraceQuery { TraceId = TraceId(2) }); // even when the query is for the other block
+        // Every query that needs the index fails on it: a search that must open every block, and the lookup of the
+        // trace in that block. The lookup of the other block's trace is answered, whole: the tampered block's sealed
+        // summary rules it out, so its index is never opened (docs/format.md §15).
+        var e = QueryFails(new TraceQuery());
         Assert.Equal(index, e.ObjectPath);
         Assert.Equal("chunk_auth_failed", e.Code);
+
+        int failed = 0;
+        foreach (int trace in new[] { 1, 2 })
+        {
+            try
+            {
+                Assert.Equal(1, _f.Reader().Query(new TraceQuery { TraceId = TraceId(trace) }).SpanCount);
+            }
+            catch (StoreIntegrityException lookup)
+            {
+                Assert.Equal(index, lookup.ObjectPath);
+                Assert.Equal("chunk_auth_failed", lookup.Code);
+                failed++;
+            }
+        }
+
+        Assert.Equal(1, failed);
     }
 
     [Fact]
