@@ -272,6 +272,7 @@ internal static class UpCommand
         }
 
         Console.WriteLine($"Verify: {SelfCommand()} verify config {config.SourcePath}; {SelfCommand()} verify data {store}");
+        Console.WriteLine($"Evidence report (every check, HTML + JSON, while this runs): {SelfCommand()} verify report --up-dir {state}");
         Console.WriteLine("Ctrl-C stops the collector after draining in-flight requests.");
     }
 }
