@@ -76,6 +76,9 @@ internal sealed class ServeHost : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(new Forwarding(_loggerFactory));
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning); // its request lines carry the /login URL
+        // "Hosting failed to start" is logged at Error with the whole stack trace, and then thrown to StartAsync's
+        // caller, which turns a user mistake (a busy port) into one line. Log only what the host cannot throw.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.Critical);
         builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;

@@ -16,6 +16,9 @@ internal static class CollectorLogging
         builder.SetMinimumLevel(level);
         // Kestrel's own connection chatter stays at Warning unless debugging is asked for.
         builder.AddFilter("Microsoft", level <= LogLevel.Debug ? level : LogLevel.Warning);
+        // "Hosting failed to start" comes with the whole stack trace at Error, and the exception is then thrown to
+        // the collector's start, which reports a user mistake (a busy port) as one line naming the key to change.
+        builder.AddFilter("Microsoft.Extensions.Hosting", level <= LogLevel.Debug ? level : LogLevel.Critical);
         if (string.Equals(format, "json", StringComparison.OrdinalIgnoreCase))
         {
             builder.AddJsonConsole(o =>
