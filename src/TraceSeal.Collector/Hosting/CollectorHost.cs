@@ -83,7 +83,7 @@ internal sealed class CollectorHost : IAsyncDisposable
         }
 
         // Forwarders that read a sealed store's WAL are not called by the pipelines: the store's fsync acknowledges.
-        var walForwarders = ComponentFactory.AttachWalForwarders(config, exporters);
+        var walForwarders = WalForwarding.Attach(config, exporters);
         // Pipelines export through counting wrappers (otelcol_exporter_* metrics, write latency); the host keeps the exporters.
         var counted = exporters.ToDictionary(e => e.Key, e => ComponentFactory.Instrument(e.Value, config.Exporters[e.Key]), StringComparer.Ordinal);
         var pipelines = config.Pipelines.Select(p => new TelemetryPipeline(

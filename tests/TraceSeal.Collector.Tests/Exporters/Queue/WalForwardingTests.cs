@@ -212,7 +212,7 @@ public sealed class WalForwardingTests : IDisposable
         var exporters = parsed.Exporters.ToDictionary(e => e.Key, e => ComponentFactory.CreateExporter(e.Key, e.Value, parsed.SourcePath), StringComparer.Ordinal);
         try
         {
-            var attached = ComponentFactory.AttachWalForwarders(parsed, exporters);
+            var attached = WalForwarding.Attach(parsed, exporters);
             Assert.Equal(["otlp/same"], attached);
             Assert.Equal("sealed_store", ((OtlpForwardingExporter)exporters["otlp/same"]).ReadsWalOf);
             Assert.Null(((OtlpForwardingExporter)exporters["otlp/more"]).ReadsWalOf);
