@@ -82,10 +82,11 @@ internal sealed class CollectorHost : IAsyncDisposable
             processors[id] = ComponentFactory.CreateProcessor(id, settings, loggerFactory.CreateLogger("TraceSeal.Processors"));
         }
 
-        // Forwarders that read a sealed store's WAL are not called by the pipelines: the store's fsync acknowledges.
-        var walForwarders = WalForwarding.Attach(config, exporters);
         // Pipelines export through counting wrappers (otelcol_exporter_* metrics, write latency); the host keeps the exporters.
         var counted = exporters.ToDictionary(e => e.Key, e => ComponentFactory.Instrument(e.Value, config.Exporters[e.Key]), StringComparer.Ordinal);
+        // Forwarders that read a sealed store's WAL are not called by the pipelines: the store's fsync acknowledges
+        // (after Instrument: their queue capacity is the store's WAL backlog limit).
+        var walForwarders = WalForwarding.Attach(config, exporters, logger);
         var pipelines = config.Pipelines.Select(p => new TelemetryPipeline(
             p.Name,
             p.Signal,

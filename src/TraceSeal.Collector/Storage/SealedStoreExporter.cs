@@ -63,6 +63,7 @@ internal sealed class SealedStoreExporter : IExporter
             remote = _s3;
         }
 
+        var holds = new ForwardHolds(root);
         _ctx = new StoreContext
         {
             Root = root,
@@ -71,7 +72,8 @@ internal sealed class SealedStoreExporter : IExporter
             Time = time,
             Logger = logger,
             Local = local,
-            Uploader = remote is null ? null : new BlockUploader(remote, local, logger, time, settings.Retention),
+            Holds = holds,
+            Uploader = remote is null ? null : new BlockUploader(remote, local, logger, time, settings.Retention, holds),
         };
     }
 
@@ -80,7 +82,7 @@ internal sealed class SealedStoreExporter : IExporter
     /// <summary>The store's root directory.</summary>
     public string Root => _ctx.Root;
 
-    /// <summary>With `s3` the local block goes once uploaded: forwarders cannot yet read such a store's WAL (docs/reliability.md).</summary>
+    /// <summary>With `s3`: blocks go to the bucket; a local copy stays while a forwarder still reads it (<see cref="ForwardHolds"/>).</summary>
     public bool UsesObjectStorage => _ctx.Uploader is not null;
 
     /// <summary>
@@ -94,11 +96,6 @@ internal sealed class SealedStoreExporter : IExporter
         if (_running)
         {
             throw new InvalidOperationException("consumers are added before the store starts");
-        }
-
-        if (UsesObjectStorage)
-        {
-            throw new InvalidOperationException($"exporters::{Id}: a forwarder cannot read the WAL of a store with s3 yet");
         }
 
         _consumers.Add(consumer);
@@ -356,17 +353,38 @@ internal sealed class SealedStoreExporter : IExporter
 
             var located = LocateSegments(tenant);
             var feeds = _consumers.Select((c, i) => new WalFeed(c, tenant, walDir, cursors[i], lastSeq)).ToList();
+            var lost = new int[_consumers.Count];
             foreach (var keyHeaderPath in keyHeaders)
             {
                 var stem = Path.GetFileNameWithoutExtension(keyHeaderPath);
                 if (!StoreFormat.TryParseLogStem(stem, out var seq, out var id) || !located.TryGetValue(id, out var path))
                 {
-                    // Its segment is gone (retention, or its first write failed): nothing left to forward from it.
+                    // Its segment is gone. Retention and the uploader keep a segment while its key header exists
+                    // (ForwardHolds), so either its first write failed (then it has no frames, and a forwarder whose
+                    // cursor is at its start lost nothing), or something outside the collector removed it: then every
+                    // forwarder whose cursor lies inside or before it did not forward its data. Said, and counted.
+                    for (int i = 0; i < cursors.Count; i++)
+                    {
+                        if (cursors[i].Seq < seq || (cursors[i].Seq == seq && cursors[i] != new QueueCursor(seq, 0, 0)))
+                        {
+                            lost[i]++;
+                        }
+                    }
+
                     AtomicFile.TryDelete(keyHeaderPath);
                     continue;
                 }
 
                 RecoverSegment(feeds, keyHeaderPath, path, seq, id);
+            }
+
+            for (int i = 0; i < lost.Length; i++)
+            {
+                if (lost[i] > 0)
+                {
+                    _consumers[i].Counters.OnLostSegments(lost[i]);
+                    StorageLog.ForwardedSegmentsGone(_ctx.Logger, _consumers[i].Id, lost[i], tenant, Id);
+                }
             }
 
             DirectorySync.Fsync(walDir);
@@ -377,7 +395,7 @@ internal sealed class SealedStoreExporter : IExporter
         }
     }
 
-    private static void RecoverSegment(List<WalFeed> feeds, string keyHeaderPath, string path, ulong seq, string id)
+    private void RecoverSegment(List<WalFeed> feeds, string keyHeaderPath, string path, ulong seq, string id)
     {
         var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         List<LogFrame> frames;
@@ -395,12 +413,12 @@ internal sealed class SealedStoreExporter : IExporter
         if (owing.Count == 0)
         {
             file.Dispose();
-            AtomicFile.TryDelete(keyHeaderPath);
+            _ctx.Holds.Passed(keyHeaderPath);
             return;
         }
 
         var keyHeader = File.ReadAllBytes(keyHeaderPath);
-        var shared = new ForwardedSegment(keyHeaderPath, owing.Count, file);
+        var shared = new ForwardedSegment(keyHeaderPath, owing.Count, file, _ctx.Holds);
         foreach (var feed in owing)
         {
             var segment = new QueueSegment(seq, id, path, recovered: [.. frames], keyHeader: keyHeader, sharedFile: file);

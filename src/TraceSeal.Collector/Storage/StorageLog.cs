@@ -58,4 +58,13 @@ internal static partial class StorageLog
 
     [LoggerMessage(4015, LogLevel.Warning, "retention over object storage failed; the next pass tries again", EventName = "RetentionFailed")]
     public static partial void RetentionFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(4018, LogLevel.Warning, "exporter {Exporter}: {Count} WAL segment(s) of tenant {Tenant} it had not forwarded are gone from {Store} (removed outside the collector, or left empty by a crash); what they held was not forwarded", EventName = "ForwardedSegmentsGone")]
+    public static partial void ForwardedSegmentsGone(ILogger logger, string exporter, int count, string tenant, string store);
+
+    [LoggerMessage(4019, LogLevel.Debug, "retention keeps {Count} object(s) of tenant {Tenant} a forwarder reading the WAL has not passed ({Reason} applies; they go once it has)", EventName = "RetentionHeld")]
+    public static partial void RetentionHeld(ILogger logger, int count, string tenant, string reason);
+
+    [LoggerMessage(4020, LogLevel.Debug, "{Path} uploaded as {Object}; kept locally until every forwarder reading the WAL has passed it", EventName = "UploadedKeptForForwarder")]
+    public static partial void UploadedKeptForForwarder(ILogger logger, string path, string @object);
 }

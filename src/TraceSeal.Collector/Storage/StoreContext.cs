@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Storage.Blocks;
+using TraceSeal.Collector.Storage.Wal;
 using TraceSeal.Sealing;
 using TraceSeal.Storage.Objects;
 
@@ -10,6 +11,7 @@ namespace TraceSeal.Collector.Storage;
 internal sealed class StoreContext
 {
     private FileSystemObjectStore? _local;
+    private ForwardHolds? _holds;
 
     public required string Root { get; init; }
     public required SealedStoreExporterSettings Settings { get; init; }
@@ -22,6 +24,13 @@ internal sealed class StoreContext
     {
         get => _local ??= new FileSystemObjectStore(Root);
         init => _local = value;
+    }
+
+    /// <summary>The segments a forwarder reading the WAL has not passed: neither retention nor the uploader removes them.</summary>
+    public ForwardHolds Holds
+    {
+        get => LazyInitializer.EnsureInitialized(ref _holds, () => new ForwardHolds(Root));
+        init => _holds = value;
     }
 
     /// <summary>Set with `s3`: sealed blocks go to object storage in the background instead of <see cref="Local"/>.</summary>

@@ -261,6 +261,15 @@ internal sealed class CollectorMetrics(
             }
         }
 
+        text.Family("traceseal_exporter_wal_segments_lost_total", "counter", "WAL segments a forwarder reading a sealed_store's WAL had not passed that were gone at start (removed outside the collector): their data was not forwarded.");
+        foreach (IExporter exporter in exporters.Values)
+        {
+            if (exporter is OtlpForwardingExporter { ReadsWalOf: not null } forwarding)
+            {
+                text.Sample("traceseal_exporter_wal_segments_lost_total", forwarding.Counters.LostSegments, "exporter", exporter.Id);
+            }
+        }
+
         text.Family("traceseal_wal_backlog_bytes", "gauge", "Sealed WAL bytes not yet cut into a block, per sealed_store exporter and tenant.");
         foreach (IExporter exporter in exporters.Values)
         {
@@ -293,7 +302,9 @@ internal sealed class CollectorMetrics(
     /// Receivers count what the pipelines accepted or refused after the request was decoded (as upstream: refusals
     /// before that, by TLS, identity, admission or validation, are in traceseal_receiver_refused_total by reason).
     /// Exporters count what each exporter took (sealed_store: sealed and fsync'd; otlp with the sealed queue:
-    /// sealed into the queue, whose upstream outcome is traceseal_exporter_items_total). Queue size and capacity
+    /// sealed into the queue, whose upstream outcome is traceseal_exporter_items_total; otlp reading a sealed_store's
+    /// WAL, which the pipelines never call: what upstream accepted, or refused for good, as exporterhelper counts
+    /// behind its queue). Queue size and capacity
     /// are bytes (upstream's `sizer: bytes`): the sealed sending queue's backlog, or a sealed_store's WAL backlog.
     /// </summary>
     private void WriteUpstreamCompatible(PrometheusText text)

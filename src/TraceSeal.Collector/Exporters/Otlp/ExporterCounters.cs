@@ -10,6 +10,7 @@ internal sealed class ExporterCounters
     private long _queued;
     private long _replayed;
     private long _unreadableFrames;
+    private long _lostSegments;
 
     /// <summary>Accepted by upstream (minus partial_success rejections).</summary>
     public long Sent => Interlocked.Read(ref _sent);
@@ -31,6 +32,11 @@ internal sealed class ExporterCounters
 
     /// <summary>Queue frames that did not open with the queue key (tampered or damaged); their data is lost.</summary>
     public long UnreadableFrames => Interlocked.Read(ref _unreadableFrames);
+
+    /// <summary>WAL segments (docs/format.md §14.11) this forwarder had not passed that were gone at start: their data was not forwarded.</summary>
+    public long LostSegments => Interlocked.Read(ref _lostSegments);
+
+    internal void OnLostSegments(long segments) => Interlocked.Add(ref _lostSegments, segments);
 
     internal void OnQueued(long items) => Interlocked.Add(ref _queued, items);
 

@@ -154,8 +154,8 @@ internal sealed class OtlpForwardingExporter : IExporter
         return new Storage.Wal.WalConsumer(Id, key, log =>
         {
             _walFeeds.Add(log);
-            return new QueueSender(log, DeliverQueuedAsync, Counters, _logger, Id, _batching);
-        });
+            return new QueueSender(log, DeliverFromWalAsync, Counters, _logger, Id, _batching);
+        }, Counters);
     }
 
     /// <summary>The sealed queue is configured.</summary>
@@ -288,7 +288,18 @@ internal sealed class OtlpForwardingExporter : IExporter
     /// giving up would drop acknowledged data that the queue still holds; the backlog limit bounds the outage instead.
     /// A merged request refused permanently returns false, uncounted: the sender resends its records one by one.
     /// </summary>
-    private async Task<bool> DeliverQueuedAsync(OtlpSignal signal, ReadOnlyMemory<byte> payload, int items, int records, CancellationToken stop)
+    private Task<bool> DeliverQueuedAsync(OtlpSignal signal, ReadOnlyMemory<byte> payload, int items, int records, CancellationToken stop) =>
+        DeliverAsync(signal, payload, items, records, pipelineCounts: null, stop);
+
+    /// <summary>
+    /// Reading a sealed store's WAL the pipelines never call this exporter, so what upstream's exporterhelper counts
+    /// after its queue is counted here, by outcome upstream: otelcol_exporter_sent_* (accepted) and
+    /// otelcol_exporter_send_failed_* (refused permanently or rejected by partial success; nothing else is dropped).
+    /// </summary>
+    private Task<bool> DeliverFromWalAsync(OtlpSignal signal, ReadOnlyMemory<byte> payload, int items, int records, CancellationToken stop) =>
+        DeliverAsync(signal, payload, items, records, Telemetry.PipelineStats.For(this), stop);
+
+    private async Task<bool> DeliverAsync(OtlpSignal signal, ReadOnlyMemory<byte> payload, int items, int records, Telemetry.SignalCounts? pipelineCounts, CancellationToken stop)
     {
         string signalName = SignalNames[(int)signal];
         byte[] body = _wire.PrepareBody(payload.Span);
@@ -305,7 +316,7 @@ internal sealed class OtlpForwardingExporter : IExporter
                         ExporterLog.QueueUpstreamBack(_logger, Id, (long)_time.GetElapsedTime(since).TotalMilliseconds, QueueBacklogBytes);
                     }
 
-                    CountDone(signalName, items, result);
+                    CountDone(signalName, items, result, signal, pipelineCounts);
                     return true;
 
                 case RetryDecision.Permanent:
@@ -319,6 +330,7 @@ internal sealed class OtlpForwardingExporter : IExporter
                     // Upstream answered: the record is what it refuses (400, 413); resending cannot help.
                     ExporterLog.Dropped(_logger, Id, signalName, result.Reason, items);
                     Counters.OnFailed(items);
+                    pipelineCounts?.Add(signal, items, ok: false);
                     return true;
             }
 
@@ -335,19 +347,23 @@ internal sealed class OtlpForwardingExporter : IExporter
         }
     }
 
-    private void CountDone(string signalName, int items, AttemptResult result)
+    /// <param name="pipelineCounts">Reading a sealed store's WAL: the otelcol_exporter_* counts (see <see cref="DeliverFromWalAsync"/>).</param>
+    private void CountDone(string signalName, int items, AttemptResult result, OtlpSignal signal = default, Telemetry.SignalCounts? pipelineCounts = null)
     {
         if (result.Rejected > 0)
         {
             // Partial success is final (OTLP spec): the rejected items would be rejected again.
-            long rejected = Math.Min(result.Rejected, items);
+            int rejected = (int)Math.Min(result.Rejected, items);
             ExporterLog.PartialSuccess(_logger, Id, signalName, rejected, result.Reason);
             Counters.OnFailed(rejected);
             Counters.OnSent(items - rejected);
+            pipelineCounts?.Add(signal, rejected, ok: false);
+            pipelineCounts?.Add(signal, items - rejected, ok: true);
         }
         else
         {
             Counters.OnSent(items);
+            pipelineCounts?.Add(signal, items, ok: true);
         }
     }
 

@@ -29,7 +29,8 @@ internal sealed class PendingBlock(TenantStore owner, string blockKey, string in
 /// (recovered `.walseg` segments, blocks cut but not uploaded before a stop or crash, blocks of a filesystem-store
 /// run) and removes each local copy once it is in the bucket. Failures retry with exponential backoff for as long
 /// as it takes; meanwhile the WAL backlog limit refuses new data (retryable), which bounds the pending blocks on
-/// local disk and the WAL. Acknowledgements never wait for this loop. A block is read from the local disk only to upload it:
+/// local disk and the WAL. A segment a forwarder reading the WAL has not passed (<see cref="ForwardHolds"/>) is uploaded
+/// but its local copy stays until every forwarder has passed it. Acknowledgements never wait for this loop. A block is read from the local disk only to upload it:
 /// nothing pending is held in memory.
 /// </summary>
 internal sealed class BlockUploader
@@ -43,6 +44,7 @@ internal sealed class BlockUploader
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly StoreRetentionSettings? _retention;
+    private readonly ForwardHolds? _holds;
     private readonly Channel<object> _queue = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
 
     // Stopping ends backoff waits early (each remaining item gets one last attempt); a crash ends everything.
@@ -53,8 +55,10 @@ internal sealed class BlockUploader
     private int _retentionQueued;
     private DateTimeOffset _nextRetention;
 
-    public BlockUploader(IObjectStore remote, FileSystemObjectStore local, ILogger logger, TimeProvider time, StoreRetentionSettings? retention = null)
+    /// <param name="holds">The segments forwarders reading the WAL have not passed: uploaded, but kept locally until they have.</param>
+    public BlockUploader(IObjectStore remote, FileSystemObjectStore local, ILogger logger, TimeProvider time, StoreRetentionSettings? retention = null, ForwardHolds? holds = null)
     {
+        _holds = holds;
         _retention = retention;
         _remote = remote;
         _local = local;
@@ -263,7 +267,15 @@ internal sealed class BlockUploader
                 }
 
                 _local.Delete(block.IndexKey);
-                _local.Delete(block.BlockKey);
+                if (_holds?.KeepUploaded(block.BlockKey) == true)
+                {
+                    StorageLog.UploadedKeptForForwarder(_logger, _local.Describe(block.BlockKey), _remote.Describe(block.BlockKey));
+                }
+                else
+                {
+                    _local.Delete(block.BlockKey);
+                }
+
                 block.Owner.BlockUploaded(block.BacklogBytes);
                 StorageLog.BlockUploaded(_logger, _remote.Describe(block.BlockKey), 1);
                 break;
@@ -277,6 +289,12 @@ internal sealed class BlockUploader
 
                 await _remote.PutAsync(localKey, bytes, cancellationToken).ConfigureAwait(false);
                 Interlocked.Increment(ref _uploaded);
+                if (_holds?.KeepUploaded(localKey) == true)
+                {
+                    StorageLog.UploadedKeptForForwarder(_logger, _local.Describe(localKey), _remote.Describe(localKey));
+                    break;
+                }
+
                 _local.Delete(localKey);
                 StorageLog.LocalObjectUploaded(_logger, _local.Describe(localKey), _remote.Describe(localKey));
                 break;

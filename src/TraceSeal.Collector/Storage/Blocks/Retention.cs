@@ -2,6 +2,7 @@ using TraceSeal.Storage;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Storage.Wal;
 using TraceSeal.Storage.Format;
 using TraceSeal.Storage.Objects;
 
@@ -11,7 +12,9 @@ namespace TraceSeal.Collector.Storage.Blocks;
 /// `retention`: deletes a tenant's oldest objects under `blocks/TENANT/` — by age (every object of an hour
 /// bucket that ended more than `max_age` ago) and by size (oldest first until the tenant's blocks fit in
 /// `max_bytes`). An index is deleted before its block, so a crash in between leaves a block without index
-/// (scanned in full by readers), never an index without its block. Runs on the writer loop of the tenant.
+/// (scanned in full by readers), never an index without its block. A segment a forwarder reading the WAL has not
+/// passed (its key header exists, <see cref="ForwardHolds"/>) is kept, with its index, until it has. Runs on the
+/// tenant's cut loop.
 /// </summary>
 internal static class Retention
 {
@@ -61,6 +64,12 @@ internal static class Retention
         long total = ordered.Sum(u => u.Bytes);
         var now = ctx.Time.GetUtcNow();
         var touched = new HashSet<string>(StringComparer.Ordinal);
+
+        // A segment a forwarder reading the WAL has not passed stays until it has (ForwardHolds): counted as deleted,
+        // so that holding it costs no newer block; what is held is bounded by wal::max_backlog_bytes.
+        var held = ForwardHolds.HeldIds(ctx.Root, tenant);
+        int kept = 0;
+        string? keptReason = null;
         foreach (var unit in ordered)
         {
             string? reason = unit.BucketStart.AddHours(1) <= now - maxAge ? "retention::max_age"
@@ -72,6 +81,13 @@ internal static class Retention
             }
 
             total -= unit.Bytes;
+            if (held.Count > 0 && unit.Files.Any(f => ForwardHolds.SegmentId(f.Name) is { } id && held.Contains(id)))
+            {
+                kept += unit.Files.Count;
+                keptReason ??= reason;
+                continue;
+            }
+
             unit.Files.Sort(static (a, b) => Rank(a).CompareTo(Rank(b)));
             foreach (var file in unit.Files)
             {
@@ -86,6 +102,11 @@ internal static class Retention
         {
             DirectorySync.Fsync(bucket);
             RemoveEmpty(tenantDir, bucket);
+        }
+
+        if (kept > 0)
+        {
+            StorageLog.RetentionHeld(ctx.Logger, kept, tenant, keptReason!);
         }
     }
 

@@ -517,7 +517,7 @@ internal sealed class TenantStore
         string stem = Path.GetFileNameWithoutExtension(segment.Path);
         AtomicFile.Write(_walDir, stem + WalFeed.KeyHeaderExtension, segment.KeyHeader);
         var file = File.OpenHandle(segment.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        var shared = new ForwardedSegment(Path.Combine(_walDir, stem + WalFeed.KeyHeaderExtension), _feeds.Length, file);
+        var shared = new ForwardedSegment(Path.Combine(_walDir, stem + WalFeed.KeyHeaderExtension), _feeds.Length, file, _ctx.Holds);
         string id = StoreFormat.BlockStemFromObjectId(segment.ObjectId);
         for (int i = 0; i < _feeds.Length; i++)
         {

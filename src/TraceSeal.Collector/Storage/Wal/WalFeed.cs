@@ -15,7 +15,8 @@ namespace TraceSeal.Collector.Storage.Wal;
 /// <param name="Id">The exporter id (it names the cursor file).</param>
 /// <param name="Key">The forwarder's key: every segment's key header is sealed to it, so it opens the frames.</param>
 /// <param name="CreateSender">Makes the forwarder's sender (its delivery, counters and batching) for one tenant's feed.</param>
-internal sealed record WalConsumer(string Id, QueueKey Key, Func<ISenderLog, QueueSender> CreateSender)
+/// <param name="Counters">The forwarder's counters: segments found gone at start are counted there.</param>
+internal sealed record WalConsumer(string Id, QueueKey Key, Func<ISenderLog, QueueSender> CreateSender, Exporters.Otlp.ExporterCounters Counters)
 {
     /// <summary>`wal/TENANT/forward-ID.cursor`; characters other than [A-Za-z0-9_-] as `~xx` (UTF-8 hex), so ids map one to one.</summary>
     public string CursorFileName { get; } = "forward-" + Escape(Id) + WalFeed.CursorExtension;
@@ -43,9 +44,9 @@ internal sealed record WalConsumer(string Id, QueueKey Key, Func<ISenderLog, Que
 /// One WAL segment as the forwarders see it: its key header file (`SEQ-ID.walkey`, §14.11) and, for a segment of
 /// this run, a read handle opened before it could be renamed into blocks/. Every feed holds it once; when the last
 /// has passed it (<see cref="Release"/>) the key header is deleted: the collector can no longer open the segment,
-/// which from then on is only the store's.
+/// which from then on is only the store's (retention and the `s3` uploader may remove its local copy, <see cref="ForwardHolds"/>).
 /// </summary>
-internal sealed class ForwardedSegment(string keyHeaderPath, int consumers, SafeFileHandle? file)
+internal sealed class ForwardedSegment(string keyHeaderPath, int consumers, SafeFileHandle? file, ForwardHolds holds)
 {
     private int _owed = consumers;
     private int _holders = consumers;
@@ -54,20 +55,12 @@ internal sealed class ForwardedSegment(string keyHeaderPath, int consumers, Safe
 
     public string KeyHeaderPath => keyHeaderPath;
 
-    /// <summary>One feed passed the segment; when every feed has, the key header is deleted.</summary>
+    /// <summary>One feed passed the segment; when every feed has, the key header is deleted (and the segment is no longer held, <see cref="ForwardHolds"/>).</summary>
     public void Release()
     {
-        if (Interlocked.Decrement(ref _owed) == 0 && System.IO.File.Exists(keyHeaderPath))
+        if (Interlocked.Decrement(ref _owed) == 0)
         {
-            AtomicFile.TryDelete(keyHeaderPath);
-            try
-            {
-                DirectorySync.Fsync(Path.GetDirectoryName(keyHeaderPath)!);
-            }
-            catch (IOException)
-            {
-                // Deleted but perhaps not yet durably: a crash brings it back, and the next start deletes it again.
-            }
+            holds.Passed(keyHeaderPath);
         }
 
         Drop();

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Exporters;
@@ -5,10 +6,13 @@ using TraceSeal.Collector.Exporters.Otlp;
 using TraceSeal.Collector.Hosting;
 using TraceSeal.Collector.Pipeline;
 using TraceSeal.Collector.Storage;
+using TraceSeal.Collector.Storage.Blocks;
 using TraceSeal.Collector.Storage.Wal;
+using TraceSeal.Collector.Telemetry;
 using TraceSeal.Collector.Tests.TestSupport;
 using TraceSeal.Otlp;
 using TraceSeal.Sealing;
+using TraceSeal.Tests.Shared;
 
 namespace TraceSeal.Collector.Tests.Exporters.Queue;
 
@@ -16,6 +20,7 @@ namespace TraceSeal.Collector.Tests.Exporters.Queue;
 /// The WAL as the one acknowledgement point: a pipeline with `sealed_store` and an `otlp` / `otlphttp` exporter seals and
 /// fsyncs each request once, in the store's WAL, and the forwarder reads that log with a cursor of its own.
 /// </summary>
+[Collection(S3rverCollection.Name)]
 public sealed class WalForwardingTests : IDisposable
 {
     private const int SpansPerBatch = 3;
@@ -24,7 +29,14 @@ public sealed class WalForwardingTests : IDisposable
     private readonly ReceiverTestPki _pki = new();
     private readonly string _dir = Directory.CreateTempSubdirectory("traceseal-walfwd-").FullName;
 
-    public WalForwardingTests() => KeyFiles.Init(Path.Combine(_dir, "keys"), "ops");
+    private readonly S3rverFixture _s3;
+
+    /// <param name="s3">A real S3-compatible server (s3rver on loopback) for the store with `s3`.</param>
+    public WalForwardingTests(S3rverFixture s3)
+    {
+        _s3 = s3;
+        KeyFiles.Init(Path.Combine(_dir, "keys"), "ops");
+    }
 
     public void Dispose()
     {
@@ -69,6 +81,90 @@ public sealed class WalForwardingTests : IDisposable
             Assert.Single(Directory.GetFiles(Path.Combine(StoreDir, "blocks"), "*.block", SearchOption.AllDirectories));
             Assert.Equal(batches * SpansPerBatch, forwarder.Counters.Sent);
             Assert.Equal(0, forwarder.Counters.Replayed);
+
+            // The pipelines never call it, yet it is counted like every exporter: what upstream accepted, and its
+            // unforwarded WAL bytes as its queue (capacity: the store's wal::max_backlog_bytes, set by WalForwarding).
+            PipelineStats.SetQueueCapacity(forwarder, 1L << 30);
+            string metrics = new CollectorMetrics([], new Dictionary<string, IExporter> { ["otlp"] = forwarder, ["sealed_store"] = store }, TimeProvider.System).Render();
+            Assert.Contains($"otelcol_exporter_sent_spans{{exporter=\"otlp\"}} {batches * SpansPerBatch}\n", metrics, StringComparison.Ordinal);
+            Assert.Contains("otelcol_exporter_send_failed_spans{exporter=\"otlp\"} 0\n", metrics, StringComparison.Ordinal);
+            Assert.Contains("otelcol_exporter_queue_size{exporter=\"otlp\"} 0\n", metrics, StringComparison.Ordinal);
+            Assert.Contains("traceseal_exporter_wal_segments_lost_total{exporter=\"otlp\"} 0\n", metrics, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Retention_keeps_a_block_a_lagging_forwarder_has_not_passed_across_a_restart_and_deletes_it_once_passed()
+    {
+        const int batches = 6;
+        await using var upstream = new SwitchableUpstream(_pki, OtlpExporterProtocol.Grpc);
+        var (store, forwarder) = await StartAsync(upstream, "otlp");
+        await using (forwarder)
+        await using (store)
+        {
+            for (int i = 0; i < batches; i++)
+            {
+                Assert.True((await store.ExportAsync(ExporterTestSupport.Batch(OtlpSignal.Traces, SpansPerBatch), CancellationToken.None)).Accepted);
+            }
+
+            await store.CutBlocksAsync();
+        }
+
+        // Upstream is still down. retention::max_bytes 1 keeps nothing, and the block is over max_age too: it stays
+        // (with its index and summary) while its key header says a forwarder has not passed it.
+        SweepRetention();
+        Assert.Single(Blocks());
+        Assert.Single(Directory.GetFiles(WalDir, "*" + WalFeed.KeyHeaderExtension));
+
+        // Across a restart too: the forwarder finds it in blocks/ by its key header and forwards all of it.
+        var (again, forwarderAgain) = await StartAsync(upstream, "otlp");
+        await using (forwarderAgain)
+        await using (again)
+        {
+            SweepRetention();
+            Assert.Single(Blocks());
+            await upstream.StartAsync();
+            await Eventually.TrueAsync(() => upstream.Sink.Items(OtlpSignal.Traces) == batches * SpansPerBatch, "every acknowledged span upstream", Deadline);
+            await Eventually.TrueAsync(() => Directory.GetFiles(WalDir, "*" + WalFeed.KeyHeaderExtension).Length == 0, "the key header to go once forwarded", Deadline);
+            Assert.Equal(0, forwarderAgain.Counters.LostSegments);
+        }
+
+        // Passed: retention's rules apply to it again.
+        SweepRetention();
+        Assert.Empty(Blocks());
+        Assert.Empty(Directory.GetFiles(Path.Combine(StoreDir, "blocks"), "*.index", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task A_segment_removed_outside_the_collector_before_the_forwarder_passed_it_is_a_warning_and_a_count()
+    {
+        await using var upstream = new SwitchableUpstream(_pki, OtlpExporterProtocol.Grpc);
+        var (store, forwarder) = await StartAsync(upstream, "otlp");
+        await using (forwarder)
+        await using (store)
+        {
+            Assert.True((await store.ExportAsync(ExporterTestSupport.Batch(OtlpSignal.Traces, SpansPerBatch), CancellationToken.None)).Accepted);
+            await store.CutBlocksAsync();
+        }
+
+        foreach (var block in Blocks())
+        {
+            File.Delete(block); // an operator's rm, or a tool that does not know about key headers
+        }
+
+        using var logs = new CapturingLoggerProvider();
+        var (again, forwarderAgain) = await StartAsync(upstream, "otlp", logger: logs.CreateLogger("TraceSeal.Storage"));
+        await using (forwarderAgain)
+        await using (again)
+        {
+            var warning = Assert.Single(logs.Messages, m => m.Level == LogLevel.Warning);
+            Assert.Equal(
+                $"exporter otlp: 1 WAL segment(s) of tenant default it had not forwarded are gone from sealed_store (removed outside the collector, or left empty by a crash); what they held was not forwarded",
+                warning.Text);
+            Assert.Equal(1, forwarderAgain.Counters.LostSegments);
+            Assert.Empty(Directory.GetFiles(WalDir, "*" + WalFeed.KeyHeaderExtension));
+            string metrics = new CollectorMetrics([], new Dictionary<string, IExporter> { ["otlp"] = forwarderAgain }, TimeProvider.System).Render();
+            Assert.Contains("traceseal_exporter_wal_segments_lost_total{exporter=\"otlp\"} 1\n", metrics, StringComparison.Ordinal);
         }
     }
 
@@ -178,6 +274,58 @@ public sealed class WalForwardingTests : IDisposable
     }
 
     [Fact]
+    public async Task With_s3_a_block_goes_to_the_bucket_but_its_local_copy_stays_until_the_forwarder_passed_it()
+    {
+        const int batches = 5;
+        string prefix = "walfwd-" + Guid.NewGuid().ToString("N")[..8];
+        var settings = StoreSettings();
+        settings = new SealedStoreExporterSettings
+        {
+            Name = settings.Name,
+            Directory = settings.Directory,
+            Recipients = settings.Recipients,
+            Wal = settings.Wal,
+            Block = settings.Block,
+            S3 = new S3StoreSettings { Bucket = S3rverFixture.Bucket, Prefix = prefix + "/", Endpoint = _s3.Endpoint, ForcePathStyle = true },
+        };
+        await using var upstream = new SwitchableUpstream(_pki, OtlpExporterProtocol.Grpc);
+        var (store, forwarder) = await StartAsync(upstream, "otlp", settings: settings);
+        await using (forwarder)
+        await using (store)
+        {
+            for (int i = 0; i < batches; i++)
+            {
+                Assert.True((await store.ExportAsync(ExporterTestSupport.Batch(OtlpSignal.Traces, SpansPerBatch), CancellationToken.None)).Accepted);
+            }
+
+            // Written once (the WAL; the forwarder's own queue stays empty), uploaded once cut, kept locally: the
+            // forwarder, whose upstream is down, has not passed it.
+            Assert.Equal(batches, store.FramesWritten);
+            await store.CutBlocksAsync();
+            await store.Uploader!.FlushAsync();
+            Assert.Single(await _s3.KeysAsync(prefix + "/"), k => k.EndsWith(".block", StringComparison.Ordinal));
+            Assert.Single(Blocks());
+            Assert.Empty(Directory.GetFiles(Path.Combine(StoreDir, "blocks"), "*.index", SearchOption.AllDirectories));
+            Assert.Empty(QueueTestSupport.Segments(QueueDir("otlp")));
+        }
+
+        // A restart finds it where it was left (and uploads it again: the same bytes under the same key).
+        var (again, forwarderAgain) = await StartAsync(upstream, "otlp", settings: settings);
+        await using (forwarderAgain)
+        await using (again)
+        {
+            await again.Uploader!.FlushAsync();
+            Assert.Single(Blocks());
+            await upstream.StartAsync();
+            await Eventually.TrueAsync(() => upstream.Sink.Items(OtlpSignal.Traces) == batches * SpansPerBatch, "every acknowledged span upstream", Deadline);
+            await Eventually.TrueAsync(() => Blocks().Length == 0, "the local copy to go once the forwarder passed it", Deadline);
+            Assert.Empty(Directory.GetFiles(WalDir, "*" + WalFeed.KeyHeaderExtension));
+            Assert.Single(await _s3.KeysAsync(prefix + "/"), k => k.EndsWith(".block", StringComparison.Ordinal));
+            Assert.Equal(0, forwarderAgain.Counters.LostSegments);
+        }
+    }
+
+    [Fact]
     public async Task Only_a_forwarder_with_exactly_the_stores_pipelines_reads_its_wal()
     {
         await using var upstream = new SwitchableUpstream(_pki, OtlpExporterProtocol.Grpc);
@@ -210,10 +358,19 @@ public sealed class WalForwardingTests : IDisposable
             """;
         var parsed = CollectorConfigLoader.Parse(config, Path.Combine(_dir, "collector.yaml"));
         var exporters = parsed.Exporters.ToDictionary(e => e.Key, e => ComponentFactory.CreateExporter(e.Key, e.Value, parsed.SourcePath), StringComparer.Ordinal);
+        using var logs = new CapturingLoggerProvider();
         try
         {
-            var attached = WalForwarding.Attach(parsed, exporters);
+            var attached = WalForwarding.Attach(parsed, exporters, logs.CreateLogger("TraceSeal.Collector"));
             Assert.Equal(["otlp/same"], attached);
+
+            // Its queue is the store's WAL: capacity wal::max_backlog_bytes (default 1 GiB). The other one says why not.
+            Assert.Equal(1L << 30, PipelineStats.QueueCapacity(exporters["otlp/same"]));
+            var line = Assert.Single(logs.Messages);
+            Assert.Equal(LogLevel.Information, line.Level);
+            Assert.Equal(
+                "exporter otlp/more: does not read the WAL of sealed_store and keeps acknowledging only after upstream accepted (no sending_queue): its pipelines [logs, traces] are not exactly the store's [traces], so the WAL would hold requests that are not its own or miss some that are; each request is then written twice",
+                line.Text);
             Assert.Equal("sealed_store", ((OtlpForwardingExporter)exporters["otlp/same"]).ReadsWalOf);
             Assert.Null(((OtlpForwardingExporter)exporters["otlp/more"]).ReadsWalOf);
             if (((OtlpExporterSettings)parsed.Exporters["otlp/same"]).Queue.QueueKeyFile is null)
@@ -254,10 +411,37 @@ public sealed class WalForwardingTests : IDisposable
         return ExporterTestSupport.Create(settings);
     }
 
-    private async Task<(SealedStoreExporter Store, OtlpForwardingExporter Forwarder)> StartAsync(SwitchableUpstream upstream, string name, long backlog = 1L << 30)
+    /// <summary>Every hour bucket written so far has ended, whatever the time.</summary>
+    private sealed class TwoHoursLater : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => System.GetUtcNow().AddHours(2);
+    }
+
+    private string[] Blocks() => Directory.GetFiles(Path.Combine(StoreDir, "blocks"), "*.block", SearchOption.AllDirectories);
+
+    /// <summary>One retention pass over the tenant with limits that keep nothing: max_bytes 1, and max_age 1 ns.</summary>
+    private void SweepRetention() => Retention.Sweep(
+        new StoreContext
+        {
+            Root = StoreDir,
+            Settings = new SealedStoreExporterSettings
+            {
+                Name = "sealed_store",
+                Directory = StoreDir,
+                Recipients = [],
+                Retention = new StoreRetentionSettings { MaxBytes = 1, MaxAge = TimeSpan.FromTicks(1) },
+            },
+            Recipients = [],
+            Time = new TwoHoursLater(),
+            Logger = NullLogger.Instance,
+        },
+        "default");
+
+    private async Task<(SealedStoreExporter Store, OtlpForwardingExporter Forwarder)> StartAsync(
+        SwitchableUpstream upstream, string name, long backlog = 1L << 30, ILogger? logger = null, SealedStoreExporterSettings? settings = null)
     {
         var forwarder = Forwarder(upstream, name);
-        var store = SealedStoreExporter.Create("sealed_store", StoreSettings(backlog), Path.Combine(_dir, "collector.yaml"), NullLogger.Instance);
+        var store = SealedStoreExporter.Create("sealed_store", settings ?? StoreSettings(backlog), Path.Combine(_dir, "collector.yaml"), logger ?? NullLogger.Instance);
         store.AddConsumer(forwarder.ReadWal("sealed_store", StoreDir));
         await forwarder.StartAsync(CancellationToken.None);
         await store.StartAsync(CancellationToken.None);
