@@ -94,6 +94,35 @@ public sealed class WalForwardingTests : IDisposable
     }
 
     [Fact]
+    public async Task An_attached_forwarder_counts_what_upstream_refused_for_good_as_send_failed()
+    {
+        await using var upstream = await ScriptedUpstream.StartAsync(_pki);
+        byte[] partial = OtlpResponses.Protobuf(OtlpSignal.Traces, rejectedItems: 2, errorMessage: "2 spans too old").ToArray();
+        upstream.Enqueue(ScriptedUpstream.Http(200, body: partial), ScriptedUpstream.Http(400));
+        await using var forwarder = ExporterTestSupport.Create(
+            ExporterTestSupport.Settings(OtlpExporterProtocol.Http, $"https://127.0.0.1:{upstream.Port}", new TlsClientSettings { CaFile = _pki.CaPath }));
+        var store = SealedStoreExporter.Create("sealed_store", StoreSettings(), Path.Combine(_dir, "collector.yaml"), NullLogger.Instance);
+        store.AddConsumer(forwarder.ReadWal("sealed_store", StoreDir));
+        await forwarder.StartAsync(CancellationToken.None);
+        await store.StartAsync(CancellationToken.None);
+        await using (store)
+        {
+            // One record per request (no batch processor): 5 spans of which upstream rejects 2 (partial success), then
+            // 4 spans refused with HTTP 400, then 3 accepted.
+            foreach (int spans in (int[])[5, 4, 3])
+            {
+                Assert.True((await store.ExportAsync(ExporterTestSupport.Batch(OtlpSignal.Traces, spans), CancellationToken.None)).Accepted);
+            }
+
+            SignalCounts counts = PipelineStats.For(forwarder);
+            await Eventually.TrueAsync(() => counts.Ok(OtlpSignal.Traces) + counts.Failed(OtlpSignal.Traces) == 12, "every span counted", Deadline);
+            Assert.Equal(3 + 3, counts.Ok(OtlpSignal.Traces));
+            Assert.Equal(2 + 4, counts.Failed(OtlpSignal.Traces));
+            Assert.Equal(3, upstream.Requests);
+        }
+    }
+
+    [Fact]
     public async Task Retention_keeps_a_block_a_lagging_forwarder_has_not_passed_across_a_restart_and_deletes_it_once_passed()
     {
         const int batches = 6;
