@@ -1,7 +1,7 @@
-using System.Buffers.Binary;
 using TraceSeal.Otlp;
 using TraceSeal.Sealing;
 using TraceSeal.Storage.Format;
+using TraceSeal.Storage.Log;
 
 namespace TraceSeal.Query;
 
@@ -85,25 +85,19 @@ public sealed partial class StoreReader
             throw new StoreIntegrityException(path, StoreCodes.SegmentMismatch);
         }
 
-        var output = new List<StoredRecord>();
-        int pos = 0;
-        uint frameIndex = 0;
-        while (pos < bytes.Length)
+        // The keyless walk (LogScan, v1 mode) finds the frames; each is then opened in full. A torn last frame of a
+        // live segment is the writer still writing it (partial_write: never acknowledged); elsewhere it is an error.
+        var scan = LogScan.ScanV1(bytes);
+        if (scan.V1TornCode(live) is { } torn)
         {
-            uint length = bytes.Length - pos >= StoreFormat.FrameLengthPrefix ? BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(pos)) : uint.MaxValue;
-            if (length == 0 || length > (uint)(bytes.Length - pos - StoreFormat.FrameLengthPrefix) || bytes.Length - pos < StoreFormat.FrameLengthPrefix)
-            {
-                if (live)
-                {
-                    break; // partial_write: the writer is still writing this frame; it was not acknowledged
-                }
+            throw new StoreIntegrityException(path, torn, $"frame {scan.Frames.Count} at offset {scan.GoodLength}");
+        }
 
-                throw new StoreIntegrityException(path, StoreCodes.TruncatedSegment, $"frame {frameIndex} at offset {pos}");
-            }
-
-            var where = $"frame {frameIndex} at offset {pos}";
-            var frame = bytes.AsSpan(pos + StoreFormat.FrameLengthPrefix, (int)length);
-            var plain = Open(path, frame, ObjectKind.WalSegment, tenant, where);
+        var output = new List<StoredRecord>();
+        foreach (var frame in scan.Frames)
+        {
+            var where = $"frame {frame.Index} at offset {frame.Offset}";
+            var plain = Open(path, bytes.AsSpan((int)frame.Offset + LogScan.PrefixLength, frame.SealedLength), ObjectKind.WalSegment, tenant, where);
             if (!StoreFormat.TryReadFrameHeader(plain, out var id, out var frameSeq, out var index))
             {
                 throw new StoreIntegrityException(path, StoreCodes.FrameMalformed, where);
@@ -114,14 +108,12 @@ public sealed partial class StoreReader
                 throw new StoreIntegrityException(path, StoreCodes.SegmentMismatch, where);
             }
 
-            if (index != frameIndex)
+            if (index != frame.Index)
             {
                 throw new StoreIntegrityException(path, StoreCodes.FrameOutOfOrder, where);
             }
 
             ParseRecords(path, tenant, plain, StoreFormat.FrameHeaderSize, output, where);
-            pos += StoreFormat.FrameLengthPrefix + (int)length;
-            frameIndex++;
         }
 
         return new Source { Order = seq, Path = path, Records = output, Segment = new IndexedSegment(seq, segmentId) };

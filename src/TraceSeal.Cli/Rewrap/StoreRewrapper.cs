@@ -276,36 +276,24 @@ internal sealed class StoreRewrapper
             throw new StoreIntegrityException(path, StoreCodes.SegmentMismatch);
         }
 
+        var scan = LogScan.ScanV1(bytes);
+        if (scan.V1TornCode(live) is { } torn)
+        {
+            throw new StoreIntegrityException(path, torn, $"frame {scan.Frames.Count} at offset {scan.GoodLength}");
+        }
+
         using var output = new MemoryStream(bytes.Length + 4096);
-        Span<byte> prefix = stackalloc byte[StoreFormat.FrameLengthPrefix];
-        int pos = 0;
-        uint frameIndex = 0;
+        Span<byte> prefix = stackalloc byte[LogScan.PrefixLength];
         int rewrapped = 0;
         int unchanged = 0;
-        while (pos < bytes.Length)
+        foreach (var frame in scan.Frames)
         {
-            uint length = bytes.Length - pos >= StoreFormat.FrameLengthPrefix ? BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(pos)) : 0;
-            if (length == 0 || length > (uint)(bytes.Length - pos - StoreFormat.FrameLengthPrefix))
-            {
-                if (!live)
-                {
-                    throw new StoreIntegrityException(path, StoreCodes.TruncatedSegment, $"frame {frameIndex} at offset {pos}");
-                }
-
-                // A live segment's torn tail: a frame the collector was writing when it stopped, never
-                // acknowledged. Kept byte for byte; the collector cuts it at its next start (§12.3).
-                output.Write(bytes.AsSpan(pos));
-                _output.WriteLine($"note {path}: kept an incomplete last frame ({bytes.Length - pos} bytes at offset {pos}, never acknowledged) as it is");
-                break;
-            }
-
-            var frame = bytes.AsSpan(pos + StoreFormat.FrameLengthPrefix, (int)length);
-            var where = $"frame {frameIndex} at offset {pos}";
-            var result = RewrapObject(path, frame, ObjectKind.WalSegment, tenant, where, (segmentId, seq, frameIndex));
+            var sealedFrame = bytes.AsSpan((int)frame.Offset + LogScan.PrefixLength, frame.SealedLength);
+            var result = RewrapObject(path, sealedFrame, ObjectKind.WalSegment, tenant, $"frame {frame.Index} at offset {frame.Offset}", (segmentId, seq, frame.Index));
             if (result is null)
             {
                 unchanged++;
-                output.Write(bytes.AsSpan(pos, StoreFormat.FrameLengthPrefix + (int)length));
+                output.Write(bytes.AsSpan((int)frame.Offset, LogScan.PrefixLength + frame.SealedLength));
             }
             else
             {
@@ -314,9 +302,14 @@ internal sealed class StoreRewrapper
                 output.Write(prefix);
                 output.Write(result);
             }
+        }
 
-            pos += StoreFormat.FrameLengthPrefix + (int)length;
-            frameIndex++;
+        if (scan.GoodLength < bytes.Length)
+        {
+            // A live segment's torn tail: a frame the collector was writing when it stopped, never
+            // acknowledged. Kept byte for byte; the collector cuts it at its next start (§12.3).
+            output.Write(bytes.AsSpan((int)scan.GoodLength));
+            _output.WriteLine($"note {path}: kept an incomplete last frame ({bytes.Length - scan.GoodLength} bytes at offset {scan.GoodLength}, never acknowledged) as it is");
         }
 
         return new Outcome(rewrapped == 0 ? null : output.ToArray(), rewrapped, unchanged);

@@ -123,7 +123,7 @@ internal static class DataScanner
 
             return Task.FromResult(total == count ? buffer : buffer[..total]);
         };
-        ScanLog scan = _ => Task.FromResult(LogScan.Scan(handle));
+        ScanLog scan = (v1, _) => Task.FromResult(v1 ? LogScan.ScanV1(handle) : LogScan.Scan(handle));
         ObjectChecks.CheckAsync(report, store, path, At(path), length, read, scan, CancellationToken.None).GetAwaiter().GetResult();
     }
 

@@ -1,5 +1,5 @@
-using System.Buffers.Binary;
 using TraceSeal.Sealing;
+using TraceSeal.Storage.Format;
 using TraceSeal.Storage.Log;
 using TraceSeal.Verify.Findings;
 
@@ -8,15 +8,15 @@ namespace TraceSeal.Verify.Data;
 /// <summary>Reads up to <paramref name="count"/> bytes at <paramref name="offset"/> of one object (fewer only at its end).</summary>
 internal delegate Task<byte[]> ReadRange(long offset, int count, CancellationToken cancellationToken);
 
-/// <summary>Walks one object as a sealed log with the store's keyless <see cref="LogScan"/>: a file by its length prefixes, an object from its bytes.</summary>
-internal delegate Task<LogScan> ScanLog(CancellationToken cancellationToken);
+/// <summary>Walks one object with the store's keyless <see cref="LogScan"/> (as a sealed log, or <paramref name="v1"/> frames): a file by its length prefixes, an object from its bytes.</summary>
+internal delegate Task<LogScan> ScanLog(bool v1, CancellationToken cancellationToken);
 
 /// <summary>
 /// The content checks of `verify data`, shared by directories (<see cref="DataScanner"/>) and object storage
 /// (<see cref="S3DataScanner"/>): through <see cref="ReadRange"/> they read only the first bytes a check needs —
-/// a sealed header, one v1 WAL frame's length and header at a time — and up to <see cref="MaxInspectBytes"/> only
+/// a sealed header, one v1 WAL frame's header at a time — and up to <see cref="MaxInspectBytes"/> only
 /// for the plaintext-OTLP heuristic on data that is not sealed. A sealed log (v2 segment or block, queue segment;
-/// docs/format.md §14) is walked frame by frame by <see cref="ScanLog"/>. Findings say where and how much, never
+/// docs/format.md §14) and a v1 segment (§12.2) are walked frame by frame by <see cref="ScanLog"/>. Findings say where and how much, never
 /// what: no byte of a file's content is echoed.
 /// </summary>
 internal static partial class ObjectChecks
@@ -91,7 +91,7 @@ internal static partial class ObjectChecks
         if (!SealedMagic.HasMagic(head) && (name.EndsWith(".wal", StringComparison.Ordinal) || name.EndsWith(".walseg", StringComparison.Ordinal)
                                             || name.EndsWith(".queue", StringComparison.Ordinal)))
         {
-            await CheckWalFramesAsync(report, store, at, length, read, ct).ConfigureAwait(false);
+            await CheckWalFramesAsync(report, store, name, at, length, read, scanLog, ct).ConfigureAwait(false);
             return;
         }
 
@@ -127,7 +127,7 @@ internal static partial class ObjectChecks
     /// </summary>
     private static async Task CheckLogAsync(Report report, StoreSummary store, string name, SourceLocation at, long length, byte[] head, ReadRange read, ScanLog scanLog, CancellationToken ct)
     {
-        bool live = name.EndsWith(".wal", StringComparison.Ordinal) || name.EndsWith(".queue", StringComparison.Ordinal);
+        bool live = IsLive(name);
         var header = SealedHeader.Parse(head.AsSpan(0, Math.Min(head.Length, SealedHeader.MaxLength)));
         if (live && header.Problem == SealedHeader.Problem.Truncated && head.Length == length)
         {
@@ -142,7 +142,7 @@ internal static partial class ObjectChecks
         LogScan scan;
         try
         {
-            scan = await scanLog(ct).ConfigureAwait(false);
+            scan = await scanLog(v1: false, ct).ConfigureAwait(false);
         }
         catch (SealedIntegrityException e)
         {
@@ -173,31 +173,26 @@ internal static partial class ObjectChecks
             : CheckResult.Finding(Catalogue.DataNotSealed, $"{what}: not sealed", at));
     }
 
+    /// <summary>A live segment (`.wal`, `.queue`): its writer may be in the middle of a frame (or of a log's header).</summary>
+    private static bool IsLive(string name) => name.EndsWith(".wal", StringComparison.Ordinal) || name.EndsWith(".queue", StringComparison.Ordinal);
+
     /// <summary>
     /// A v1 WAL segment (live `.wal` or recovered `.walseg`; a v1 forwarding queue segment) is a run of frames
-    /// `[u32 BE length][sealed object]` (docs/format.md §12): every frame must be a sealed object of version 1. A frame that runs past the end of the file is
-    /// a torn tail the writer cuts at its next start, not plaintext, so it is not a finding. One read per frame
-    /// (its length and the start of its header); a header longer than that is read again.
+    /// `[u32 BE length][sealed object]` (docs/format.md §12), walked by <see cref="ScanLog"/> (v1): every frame must be a
+    /// sealed object of version 1, the last one included (the walk calls a last frame whose header fails torn; here it is
+    /// a finding like any other). Bytes that are not a whole frame are a torn tail: in a live segment the writer's, not
+    /// a finding; elsewhere (the collector cut it before the move to `.walseg`) reported as for a sealed log.
     /// </summary>
-    private static async Task CheckWalFramesAsync(Report report, StoreSummary store, SourceLocation at, long length, ReadRange read, CancellationToken ct)
+    private static async Task CheckWalFramesAsync(Report report, StoreSummary store, string name, SourceLocation at, long length, ReadRange read, ScanLog scanLog, CancellationToken ct)
     {
-        long offset = 0;
-        for (int frame = 0; offset + 4 <= length; frame++)
+        LogScan scan = await scanLog(v1: true, ct).ConfigureAwait(false);
+        bool tornHeader = scan.Tail == LogTail.Torn && scan.Code != StoreCodes.PartialWrite;
+        for (int frame = 0; frame < scan.Frames.Count + (tornHeader ? 1 : 0); frame++)
         {
-            byte[] chunk = await read(offset, (int)Math.Min(length - offset, 4 + HeadBytes), ct).ConfigureAwait(false);
-            if (chunk.Length < 4)
-            {
-                return; // the object shrank under us: nothing more to see
-            }
-
-            long frameLength = BinaryPrimitives.ReadUInt32BigEndian(chunk);
-            if (offset + 4 + frameLength > length)
-            {
-                return; // torn tail: the writer was cut off mid-frame
-            }
-
+            long offset = frame < scan.Frames.Count ? scan.Frames[frame].Offset : scan.GoodLength;
+            long frameLength = frame < scan.Frames.Count ? scan.Frames[frame].SealedLength : length - offset - LogScan.PrefixLength;
             string where = $"WAL frame {frame} at offset {offset}";
-            byte[] sealedHead = await ReadHeaderAsync(read, offset + 4, frameLength, chunk.AsMemory(4, (int)Math.Min(frameLength, chunk.Length - 4)), ct).ConfigureAwait(false);
+            byte[] sealedHead = await ReadHeaderAsync(read, offset + LogScan.PrefixLength, frameLength, first: null, ct).ConfigureAwait(false);
             if (!SealedMagic.IsVersion(sealedHead, SealedMagic.ObjectVersion))
             {
                 report.Add(CheckResult.Finding(Catalogue.DataNotSealed, $"{where} is not a sealed object of a known version", at));
@@ -209,8 +204,12 @@ internal static partial class ObjectChecks
             {
                 return;
             }
+        }
 
-            offset += 4 + frameLength;
+        if (!tornHeader && scan.V1TornCode(IsLive(name)) is not null)
+        {
+            long end = scan.GoodLength;
+            await ReportUnsealedAsync(report, at, read, end, length, $"{length - end} byte(s) at offset {end} are not a whole frame", ct).ConfigureAwait(false);
         }
     }
 

@@ -58,8 +58,12 @@ internal static class S3DataScanner
             var reader = new RangeReader(client, target.Bucket, o.Key);
             try
             {
-                // A sealed log is walked from its bytes: one GET of the object instead of one ranged GET per frame.
-                ScanLog scan = async token => LogScan.Scan(await reader.ReadAsync(0, (int)Math.Min(length, Array.MaxLength), token).ConfigureAwait(false));
+                // A sealed log (or v1 segment) is walked from its bytes: one GET of the object instead of one ranged GET per frame.
+                ScanLog scan = async (v1, token) =>
+                {
+                    byte[] bytes = await reader.ReadAsync(0, (int)Math.Min(length, Array.MaxLength), token).ConfigureAwait(false);
+                    return v1 ? LogScan.ScanV1(bytes) : LogScan.Scan(bytes);
+                };
                 await ObjectChecks.CheckAsync(report, store, o.Key, at, length, reader.ReadAsync, scan, ct).ConfigureAwait(false);
                 string? sse = reader.Read ? reader.Sse : await HeadSseAsync(client, target.Bucket, o.Key, ct).ConfigureAwait(false);
                 count++;

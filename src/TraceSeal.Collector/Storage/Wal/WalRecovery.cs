@@ -1,5 +1,4 @@
 using TraceSeal.Storage;
-using System.Buffers.Binary;
 using Microsoft.Extensions.Logging;
 using TraceSeal.Sealing;
 using TraceSeal.Storage.Format;
@@ -12,10 +11,10 @@ namespace TraceSeal.Collector.Storage.Wal;
 ///
 /// 1. Torn tail. The writer writes each frame as one positioned write, length prefix first, and fsyncs
 ///    only complete frames before acknowledging. So after a crash only the last frame can be incomplete,
-///    and it was never acknowledged. It is recognised from lengths alone: for a v2 segment (a sealed log) by
-///    the one keyless walk, <see cref="LogScan"/> (docs/format.md §14.3); for a v1 segment from fewer than 4
-///    bytes left, a length of 0 or past end of file (`partial_write`), or a final frame whose sealed header does
-///    not parse (`Sealer.ReadHeader`, §12.3). The file is truncated to the last complete frame and fsync'd. A
+///    and it was never acknowledged. It is recognised by the one keyless walk, <see cref="LogScan"/>: for a v2
+///    segment (a sealed log, docs/format.md §14.3) from lengths alone; for a v1 segment (its v1 mode, <c>LogScan.ScanV1</c>)
+///    from fewer than 4 bytes left, a length of 0 or past end of file (`partial_write`), or a final frame whose
+///    sealed header does not parse (`Sealer.ReadHeader`, §12.3). The file is truncated to the last complete frame and fsync'd. A
 ///    final frame that is complete but damaged inside an authenticated chunk cannot be told apart without keys:
 ///    it is kept, and the reader reports it.
 /// 2. A v1 frame that fails in the middle of a segment, or bytes after a v2 end frame, is corruption, not a torn
@@ -39,12 +38,12 @@ internal static class WalRecovery
             long length;
             if (StoreFormat.TryParseLogStem(stem, out var seq, out _))
             {
-                length = CutTornLogTail(path, logger);
+                length = CutTornTail(path, v1Tenant: null, logger);
             }
             else if (StoreFormat.TryParseSegmentStem(stem, out seq, out _))
             {
                 // A v1 segment (per-frame sealed objects) left by an earlier version.
-                length = CutTornTail(path, tenant, logger);
+                length = CutTornTail(path, v1Tenant: tenant, logger);
             }
             else
             {
@@ -71,19 +70,20 @@ internal static class WalRecovery
     }
 
     /// <summary>
-    /// A v2 segment (a sealed log, docs/format.md §14): the one keyless walk (<see cref="LogScan"/>) finds the last
-    /// whole frame; a torn frame after it was never acknowledged and is cut. A segment that ends inside its header
-    /// or holds no frame is empty (returns 0). The end frame cannot be added here (no key): readers accept a
-    /// recovered segment without it.
+    /// A v2 segment (a sealed log, docs/format.md §14), or with <paramref name="v1Tenant"/> a v1 segment of that tenant
+    /// (§12.3): the one keyless walk (<see cref="LogScan"/>) finds the last whole frame; a torn frame after it was never
+    /// acknowledged and is cut. Trailing data, a v1 segment whose frame fails before the last, or a file that is not a
+    /// sealed log is kept as it is for readers to report. A segment that ends inside its header or holds no frame is
+    /// empty (returns 0). The end frame cannot be added here (no key): readers accept a recovered segment without it.
     /// </summary>
-    internal static long CutTornLogTail(string path, ILogger logger)
+    internal static long CutTornTail(string path, string? v1Tenant, ILogger logger)
     {
         using var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
         long length = RandomAccess.GetLength(file);
         LogScan scan;
         try
         {
-            scan = LogScan.Scan(file);
+            scan = v1Tenant is null ? LogScan.Scan(file) : LogScan.ScanV1(file, ObjectKind.WalSegment, v1Tenant);
         }
         catch (SealedIntegrityException e)
         {
@@ -96,97 +96,16 @@ internal static class WalRecovery
         {
             case LogTail.NoHeader:
                 return 0;
-            case LogTail.TrailingData:
-                StorageLog.SegmentCorrupt(logger, path, scan.GoodLength, SealedIntegrityException.TrailingData);
+            case LogTail.TrailingData or LogTail.Corrupt:
+                StorageLog.SegmentCorrupt(logger, path, scan.CorruptAt >= 0 ? scan.CorruptAt : scan.GoodLength, scan.Code!);
                 return length;
             case LogTail.Torn:
                 RandomAccess.SetLength(file, scan.GoodLength);
                 RandomAccess.FlushToDisk(file);
-                StorageLog.TornTailCut(logger, path, StoreCodes.PartialWrite, length - scan.GoodLength, scan.GoodLength);
+                StorageLog.TornTailCut(logger, path, scan.Code!, length - scan.GoodLength, scan.GoodLength);
                 break;
         }
 
         return scan.DataFrames == 0 ? 0 : scan.GoodLength;
-    }
-
-    /// <summary>Returns the length of a v1 segment after cutting a torn tail (if any).</summary>
-    internal static long CutTornTail(string path, string tenant, ILogger logger)
-    {
-        var bytes = File.ReadAllBytes(path);
-        long good = ScanCompleteFrames(bytes, tenant, out var tornCode, out var corruptAt);
-        if (corruptAt >= 0)
-        {
-            StorageLog.SegmentCorrupt(logger, path, corruptAt, tornCode!);
-            return bytes.Length;
-        }
-
-        if (good < bytes.Length)
-        {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.None);
-            stream.SetLength(good);
-            stream.Flush(flushToDisk: true);
-            StorageLog.TornTailCut(logger, path, tornCode!, bytes.Length - good, good);
-        }
-
-        return good;
-    }
-
-    /// <summary>
-    /// Length of the prefix made of complete frames. A defect at the end is a torn tail (<paramref name="code"/>
-    /// set, <paramref name="corruptAt"/> = -1); a defect followed by more frames is corruption (<paramref name="corruptAt"/> ≥ 0).
-    /// </summary>
-    internal static long ScanCompleteFrames(ReadOnlySpan<byte> segment, string tenant, out string? code, out long corruptAt)
-    {
-        code = null;
-        corruptAt = -1;
-        int pos = 0;
-        while (pos < segment.Length)
-        {
-            if (segment.Length - pos < StoreFormat.FrameLengthPrefix)
-            {
-                code = StoreCodes.PartialWrite;
-                return pos;
-            }
-
-            uint length = BinaryPrimitives.ReadUInt32BigEndian(segment[pos..]);
-            if (length == 0 || length > (uint)(segment.Length - pos - StoreFormat.FrameLengthPrefix))
-            {
-                code = StoreCodes.PartialWrite;
-                return pos;
-            }
-
-            int end = pos + StoreFormat.FrameLengthPrefix + (int)length;
-            string? headerCode = HeaderProblem(segment[(pos + StoreFormat.FrameLengthPrefix)..end], tenant);
-            if (headerCode is not null)
-            {
-                code = headerCode;
-                if (end < segment.Length)
-                {
-                    corruptAt = pos;
-                    return segment.Length;
-                }
-
-                return pos;
-            }
-
-            pos = end;
-        }
-
-        return pos;
-    }
-
-    private static string? HeaderProblem(ReadOnlySpan<byte> frame, string tenant)
-    {
-        try
-        {
-            var info = Sealer.ReadHeader(frame);
-            return info.ObjectKind != ObjectKind.WalSegment ? StoreCodes.KindMismatch
-                : !string.Equals(info.Tenant, tenant, StringComparison.Ordinal) ? StoreCodes.TenantMismatch
-                : null;
-        }
-        catch (SealedIntegrityException e)
-        {
-            return e.Code;
-        }
     }
 }

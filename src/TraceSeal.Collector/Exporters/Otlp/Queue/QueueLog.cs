@@ -300,7 +300,10 @@ internal sealed class QueueLog : ISenderLog, IAsyncDisposable
         long good;
         if (isV1)
         {
-            frames = QueueSegmentV1.Scan(file, out good);
+            // Kind and label are the sender's to check when it opens each frame (and to report, with its code).
+            LogScan scan = LogScan.ScanV1(file);
+            frames = [.. scan.Frames];
+            good = scan.GoodLength;
         }
         else
         {

@@ -1,7 +1,5 @@
-using System.Buffers.Binary;
 using System.Globalization;
 using System.Security.Cryptography;
-using Microsoft.Win32.SafeHandles;
 using TraceSeal.Sealing;
 using TraceSeal.Storage.Format;
 using TraceSeal.Storage.Log;
@@ -11,33 +9,12 @@ namespace TraceSeal.Collector.Exporters.Otlp.Queue;
 /// <summary>
 /// Reading (only) the v1 queue segments an older version left behind (docs/format.md §13.1): `SEQ-ID8.queue`, frames
 /// `[u32 BE length][sealed object v1, kind queue]` whose plaintext is the §12.2 frame (header binding it to its segment
-/// and position, then records). They are forwarded in place, oldest first, and deleted like any other segment; nothing
+/// and position, then records). They are forwarded in place, oldest first, and deleted like any other segment; they are
+/// walked by <see cref="LogScan.ScanV1(Microsoft.Win32.SafeHandles.SafeFileHandle, ObjectKind?, string?)"/>. Nothing
 /// writes v1 any more, so once they are gone this file can go too.
 /// </summary>
 internal static class QueueSegmentV1
 {
-    /// <summary>The frames whose lengths fit in the file; <paramref name="good"/> is where the last one ends (a torn tail starts there).</summary>
-    public static List<LogFrame> Scan(SafeFileHandle file, out long good)
-    {
-        long length = RandomAccess.GetLength(file);
-        var frames = new List<LogFrame>();
-        Span<byte> prefix = stackalloc byte[StoreFormat.FrameLengthPrefix];
-        good = 0;
-        while (length - good >= prefix.Length && RandomAccess.Read(file, prefix, good) == prefix.Length)
-        {
-            uint sealedLength = BinaryPrimitives.ReadUInt32BigEndian(prefix);
-            if (sealedLength == 0 || sealedLength > length - good - prefix.Length)
-            {
-                break;
-            }
-
-            frames.Add(new LogFrame((uint)frames.Count, good, (int)sealedLength));
-            good += prefix.Length + sealedLength;
-        }
-
-        return frames;
-    }
-
     /// <summary>
     /// Opens frame <paramref name="frame"/> of a v1 segment: a sealed object of its own, which must carry kind queue and
     /// the exporter's label, and whose frame header must name this segment and position. Returns the records (the
