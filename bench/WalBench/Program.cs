@@ -7,6 +7,7 @@ using OpenTelemetry.Proto.Common.V1;
 using OpenTelemetry.Proto.Resource.V1;
 using OpenTelemetry.Proto.Trace.V1;
 using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Exporters.SealedStore;
 using TraceSeal.Collector.Pipeline;
 using TraceSeal.Collector.Storage;
 using TraceSeal.Collector.Storage.Index;

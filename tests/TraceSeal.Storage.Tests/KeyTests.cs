@@ -1,4 +1,5 @@
 using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Exporters.SealedStore;
 using TraceSeal.Collector.Hosting;
 using TraceSeal.Collector.Storage;
 using TraceSeal.Query;

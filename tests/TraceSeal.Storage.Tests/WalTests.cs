@@ -194,10 +194,10 @@ public sealed class RetentionTests : IDisposable
         var ctx = new Collector.Storage.StoreContext
         {
             Root = _f.Store,
-            Settings = new Collector.Config.SealedStoreExporterSettings
+            Settings = new Collector.Exporters.SealedStore.SealedStoreExporterSettings
             {
                 Name = settings.Name, Directory = settings.Directory, Recipients = settings.Recipients,
-                Retention = new Collector.Config.StoreRetentionSettings { MaxBytes = oneBlock },
+                Retention = new Collector.Exporters.SealedStore.StoreRetentionSettings { MaxBytes = oneBlock },
             },
             Recipients = [],
             Time = TimeProvider.System,

@@ -1,3 +1,5 @@
+using TraceSeal.Collector.Receivers;
+
 namespace TraceSeal.Collector.Config;
 
 /// <summary>

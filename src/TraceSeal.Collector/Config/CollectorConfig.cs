@@ -1,4 +1,5 @@
 using TraceSeal.Collector.Extensions.HealthCheck;
+using TraceSeal.Collector.Receivers;
 
 namespace TraceSeal.Collector.Config;
 

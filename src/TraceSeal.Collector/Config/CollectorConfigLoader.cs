@@ -1,4 +1,5 @@
 using TraceSeal.Collector.Extensions.HealthCheck;
+using TraceSeal.Collector.Receivers;
 using TraceSeal.Collector.Receivers.Nop;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;

@@ -6,6 +6,3 @@ internal abstract class ExporterSettings
     /// <summary>Component id as written, e.g. `sealed_store` or `otlp/upstream`.</summary>
     public required string Name { get; init; }
 }
-
-/// <summary>`discard` (TraceSeal): counts and drops; for load tests with nothing written anywhere.</summary>
-internal sealed class DiscardExporterSettings : ExporterSettings;

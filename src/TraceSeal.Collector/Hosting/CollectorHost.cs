@@ -1,9 +1,12 @@
 using Microsoft.Extensions.Logging;
 using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Exporters;
+using TraceSeal.Collector.Exporters.Otlp;
+using TraceSeal.Collector.Exporters.SealedStore;
 using TraceSeal.Collector.Extensions.HealthCheck;
 using TraceSeal.Collector.Pipeline;
 using TraceSeal.Collector.Processors;
+using TraceSeal.Collector.Processors.MemoryLimiter;
 using TraceSeal.Collector.Receivers;
 using TraceSeal.Collector.Telemetry;
 
@@ -48,7 +51,7 @@ internal sealed class CollectorHost : IAsyncDisposable
     public AdmissionBudget Admission { get; }
 
     /// <summary>The `memory_limiter` instances (one per id, however many pipelines list it).</summary>
-    public IReadOnlyList<MemoryLimiter> MemoryLimiters => _processors.OfType<MemoryLimiter>().ToList();
+    public IReadOnlyList<MemoryLimiterProcessor> MemoryLimiters => _processors.OfType<MemoryLimiterProcessor>().ToList();
 
     /// <summary>The self-telemetry listener (/metrics, /healthz, /readyz); null unless requested at <see cref="Create"/>.</summary>
     public TelemetryServer? Telemetry => _telemetry;

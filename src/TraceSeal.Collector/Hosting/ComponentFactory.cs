@@ -3,8 +3,13 @@ using Microsoft.Extensions.Logging.Abstractions;
 using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Exporters;
 using TraceSeal.Collector.Exporters.Debug;
+using TraceSeal.Collector.Exporters.Discard;
 using TraceSeal.Collector.Exporters.Nop;
+using TraceSeal.Collector.Exporters.Otlp;
+using TraceSeal.Collector.Exporters.SealedStore;
 using TraceSeal.Collector.Processors;
+using TraceSeal.Collector.Processors.Batch;
+using TraceSeal.Collector.Processors.MemoryLimiter;
 using TraceSeal.Collector.Storage;
 using TraceSeal.Collector.Telemetry;
 
@@ -97,11 +102,11 @@ internal static class ComponentFactory
     {
         // attributes, resource, redaction: their settings build them (Processors/<name>/).
         IProcessorFactory factory => factory.Create(id, logger),
-        MemoryLimiterSettings m => new MemoryLimiter(
+        MemoryLimiterSettings m => new MemoryLimiterProcessor(
             id,
             new MemoryLimits(
-                m.LimitMib is > 0 ? m.LimitMib.Value * 1024 * 1024 : MemoryLimiter.PercentOfAvailable(m.LimitPercentage ?? 0),
-                m.SpikeLimitMib is > 0 ? m.SpikeLimitMib.Value * 1024 * 1024 : MemoryLimiter.PercentOfAvailable(m.SpikeLimitPercentage ?? 0),
+                m.LimitMib is > 0 ? m.LimitMib.Value * 1024 * 1024 : MemoryLimiterProcessor.PercentOfAvailable(m.LimitPercentage ?? 0),
+                m.SpikeLimitMib is > 0 ? m.SpikeLimitMib.Value * 1024 * 1024 : MemoryLimiterProcessor.PercentOfAvailable(m.SpikeLimitPercentage ?? 0),
                 m.CheckInterval,
                 m.MinGcIntervalWhenSoftLimited,
                 m.MinGcIntervalWhenHardLimited),

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Exporters;
 using TraceSeal.Collector.Exporters.Otlp;
+using TraceSeal.Collector.Exporters.SealedStore;
 using TraceSeal.Collector.Storage;
 using TraceSeal.Collector.Telemetry;
 

@@ -1,3 +1,4 @@
+using TraceSeal.Collector.Exporters.SealedStore;
 using TraceSeal.Storage;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;

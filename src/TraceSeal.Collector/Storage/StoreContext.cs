@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Exporters.SealedStore;
 using TraceSeal.Collector.Storage.Blocks;
 using TraceSeal.Collector.Storage.Wal;
 using TraceSeal.Sealing;

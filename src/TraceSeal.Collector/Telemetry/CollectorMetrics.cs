@@ -1,7 +1,9 @@
 using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Exporters;
+using TraceSeal.Collector.Exporters.Discard;
 using TraceSeal.Collector.Exporters.Otlp;
 using TraceSeal.Collector.Processors;
+using TraceSeal.Collector.Processors.MemoryLimiter;
 using TraceSeal.Collector.Receivers;
 using TraceSeal.Collector.Tls;
 using TraceSeal.Otlp;
@@ -28,7 +30,7 @@ internal sealed class CollectorMetrics(
     IReadOnlyList<ReceiverView> receivers,
     IReadOnlyDictionary<string, IExporter> exporters,
     TimeProvider time,
-    IReadOnlyList<MemoryLimiter>? limiters = null,
+    IReadOnlyList<MemoryLimiterProcessor>? limiters = null,
     AdmissionBudget? admission = null)
 {
     private static readonly string[] SignalNames = ["traces", "metrics", "logs"];
@@ -87,7 +89,7 @@ internal sealed class CollectorMetrics(
             }
         }
 
-        foreach (MemoryLimiter limiter in limiters ?? [])
+        foreach (MemoryLimiterProcessor limiter in limiters ?? [])
         {
             if (limiter.IsRefusing)
             {
@@ -193,32 +195,32 @@ internal sealed class CollectorMetrics(
     private void WriteAdmission(PrometheusText text)
     {
         text.Family("traceseal_memory_limiter_refusing", "gauge", "1 while the memory_limiter refuses data (managed heap in use above its soft limit), else 0.");
-        foreach (MemoryLimiter limiter in limiters ?? [])
+        foreach (MemoryLimiterProcessor limiter in limiters ?? [])
         {
             text.Sample("traceseal_memory_limiter_refusing", limiter.IsRefusing ? 1 : 0, "processor", limiter.Id);
         }
 
         text.Family("traceseal_memory_limiter_usage_bytes", "gauge", "Managed heap in use at the memory_limiter's last check (after any collection it forced).");
-        foreach (MemoryLimiter limiter in limiters ?? [])
+        foreach (MemoryLimiterProcessor limiter in limiters ?? [])
         {
             text.Sample("traceseal_memory_limiter_usage_bytes", limiter.UsageBytes, "processor", limiter.Id);
         }
 
         text.Family("traceseal_memory_limiter_limit_bytes", "gauge", "The memory_limiter's limits: soft (refuses above it) and hard (forces an aggressive collection above it).");
-        foreach (MemoryLimiter limiter in limiters ?? [])
+        foreach (MemoryLimiterProcessor limiter in limiters ?? [])
         {
             text.Sample("traceseal_memory_limiter_limit_bytes", limiter.SoftLimitBytes, "processor", limiter.Id, "limit", "soft");
             text.Sample("traceseal_memory_limiter_limit_bytes", limiter.HardLimitBytes, "processor", limiter.Id, "limit", "hard");
         }
 
         text.Family("traceseal_memory_limiter_refused_total", "counter", "Batches the memory_limiter refused (the client was told to retry).");
-        foreach (MemoryLimiter limiter in limiters ?? [])
+        foreach (MemoryLimiterProcessor limiter in limiters ?? [])
         {
             text.Sample("traceseal_memory_limiter_refused_total", limiter.RefusedBatches, "processor", limiter.Id);
         }
 
         text.Family("traceseal_memory_limiter_forced_gc_total", "counter", "Collections the memory_limiter forced (above its soft or hard limit).");
-        foreach (MemoryLimiter limiter in limiters ?? [])
+        foreach (MemoryLimiterProcessor limiter in limiters ?? [])
         {
             text.Sample("traceseal_memory_limiter_forced_gc_total", limiter.ForcedCollections, "processor", limiter.Id);
         }

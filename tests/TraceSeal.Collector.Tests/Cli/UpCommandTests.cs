@@ -1,5 +1,7 @@
 using TraceSeal.Cli.Commands;
 using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Exporters.SealedStore;
+using TraceSeal.Collector.Processors.MemoryLimiter;
 
 namespace TraceSeal.Collector.Tests.Cli;
 
@@ -56,7 +58,7 @@ public sealed class UpCommandTests : IDisposable
         var limiter = Assert.IsType<MemoryLimiterSettings>(config.Processors["memory_limiter"]);
         long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
 
-        Assert.Equal(available / 100 * 80, global::TraceSeal.Collector.Processors.MemoryLimiter.PercentOfAvailable(limiter.LimitPercentage!.Value));
+        Assert.Equal(available / 100 * 80, global::TraceSeal.Collector.Processors.MemoryLimiter.MemoryLimiterProcessor.PercentOfAvailable(limiter.LimitPercentage!.Value));
         Assert.Contains($"{available / (1024 * 1024)} MiB when", UpCommand.DefaultConfig(0, 0), StringComparison.Ordinal);
     }
 

@@ -1,4 +1,5 @@
 using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Processors.MemoryLimiter;
 
 namespace TraceSeal.Collector.Tests.Config;
 

@@ -1,5 +1,9 @@
 using System.Runtime.CompilerServices;
 using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Exporters.Otlp;
+using TraceSeal.Collector.Exporters.SealedStore;
+using TraceSeal.Collector.Processors.Batch;
+using TraceSeal.Collector.Processors.MemoryLimiter;
 using TraceSeal.Otlp;
 
 namespace TraceSeal.Collector.Tests.Config;

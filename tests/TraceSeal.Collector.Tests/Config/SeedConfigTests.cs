@@ -1,4 +1,5 @@
 using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Exporters.Discard;
 
 namespace TraceSeal.Collector.Tests.Config;
 

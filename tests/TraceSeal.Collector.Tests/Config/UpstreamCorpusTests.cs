@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Exporters.Otlp;
 
 namespace TraceSeal.Collector.Tests.Config;
 

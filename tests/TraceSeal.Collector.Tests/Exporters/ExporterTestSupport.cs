@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Exporters.Otlp;
 using TraceSeal.Collector.Pipeline;
+using TraceSeal.Collector.Processors.Batch;
 using TraceSeal.Collector.Tests.TestSupport;
 using TraceSeal.Otlp;
 

@@ -3,6 +3,7 @@ using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
 using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Exporters;
+using TraceSeal.Collector.Exporters.Discard;
 using TraceSeal.Collector.Hosting;
 using TraceSeal.Collector.Tests.TestSupport;
 using TraceSeal.Otlp;

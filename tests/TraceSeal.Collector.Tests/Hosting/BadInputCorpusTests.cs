@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using OpenTelemetry.Proto.Common.V1;
 using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Exporters;
+using TraceSeal.Collector.Exporters.Discard;
 using TraceSeal.Collector.Hosting;
 using TraceSeal.Otlp;
 

@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Microsoft.Extensions.Logging.Abstractions;
 using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Exporters;
+using TraceSeal.Collector.Exporters.Discard;
 using TraceSeal.Collector.Hosting;
 using TraceSeal.Otlp;
 

@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Exporters.SealedStore;
+using TraceSeal.Collector.Receivers;
 using YamlDotNet.RepresentationModel;
 
 namespace TraceSeal.Collector.Tests.Hosting;

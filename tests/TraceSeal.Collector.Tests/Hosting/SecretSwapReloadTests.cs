@@ -121,7 +121,7 @@ public sealed class SecretSwapReloadTests : IDisposable
         Assert.Equal(1, reloader.Generation);
         Assert.Equal(0, reloader.Failures);
         Assert.Equal(2, served.Count); // the first certificate, then the renewed one: nothing else was ever served
-        Assert.Equal(Interlocked.Read(ref ok) * 2, ((TraceSeal.Collector.Exporters.DiscardExporter)host.Exporters["discard"]).Items(TraceSeal.Otlp.OtlpSignal.Traces));
+        Assert.Equal(Interlocked.Read(ref ok) * 2, ((TraceSeal.Collector.Exporters.Discard.DiscardExporter)host.Exporters["discard"]).Items(TraceSeal.Otlp.OtlpSignal.Traces));
     }
 
     /// <summary>One version of the Secret as the kubelet writes it: a timestamped directory with cert-manager's three keys.</summary>

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using TraceSeal.Collector.Pipeline;
 using TraceSeal.Collector.Processors;
+using TraceSeal.Collector.Processors.MemoryLimiter;
 using TraceSeal.Collector.Tests.TestSupport;
 using TraceSeal.Otlp;
 
@@ -30,9 +31,9 @@ public sealed class MemoryLimiterTests
         // for 42 minutes. The soft limit is 384 MiB above today's heap, far more than tests running in parallel hold.
         var time = new ManualTimeProvider();
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true);
-        long baseline = MemoryLimiter.CurrentUsageBytes();
+        long baseline = MemoryLimiterProcessor.CurrentUsageBytes();
         var limits = new MemoryLimits(baseline + (512 * Mib), 128 * Mib, Check, MemoryLimits.DefaultMinGcIntervalWhenSoftLimited, MemoryLimits.DefaultMinGcIntervalWhenHardLimited);
-        await using var limiter = new MemoryLimiter("memory_limiter", limits, NullLogger.Instance, time);
+        await using var limiter = new MemoryLimiterProcessor("memory_limiter", limits, NullLogger.Instance, time);
         limiter.Check();
         Assert.False(limiter.IsRefusing);
 
@@ -199,7 +200,7 @@ public sealed class MemoryLimiterTests
         Assert.Equal(800 * Mib, limiter.SoftLimitBytes);
     }
 
-    private static MemoryLimiter Limiter(ModelHeap heap, ManualTimeProvider time, long limitMib, long spikeMib, TimeSpan? checkInterval = null) =>
+    private static MemoryLimiterProcessor Limiter(ModelHeap heap, ManualTimeProvider time, long limitMib, long spikeMib, TimeSpan? checkInterval = null) =>
         new(
             "memory_limiter",
             new MemoryLimits(limitMib * Mib, spikeMib * Mib, checkInterval ?? Check, MemoryLimits.DefaultMinGcIntervalWhenSoftLimited, MemoryLimits.DefaultMinGcIntervalWhenHardLimited),

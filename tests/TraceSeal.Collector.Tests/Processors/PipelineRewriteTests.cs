@@ -5,6 +5,7 @@ using OpenTelemetry.Proto.Collector.Trace.V1;
 using TraceSeal.Collector.Exporters;
 using TraceSeal.Collector.Pipeline;
 using TraceSeal.Collector.Processors;
+using TraceSeal.Collector.Processors.Batch;
 using TraceSeal.Collector.Storage.Index;
 using TraceSeal.Collector.Tests.TestSupport;
 using TraceSeal.Otlp;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Exporters;
 using TraceSeal.Collector.Processors;
+using TraceSeal.Collector.Processors.MemoryLimiter;
 using TraceSeal.Collector.Receivers;
 using TraceSeal.Collector.Telemetry;
 using TraceSeal.Collector.Tests.TestSupport;
@@ -23,7 +24,7 @@ public sealed class AdmissionTelemetryTests : IDisposable
     {
         long heap = 900 * Mib;
         var time = new ManualTimeProvider();
-        await using var limiter = new MemoryLimiter(
+        await using var limiter = new MemoryLimiterProcessor(
             "memory_limiter",
             new MemoryLimits(1000 * Mib, 200 * Mib, TimeSpan.FromSeconds(1), MemoryLimits.DefaultMinGcIntervalWhenSoftLimited, MemoryLimits.DefaultMinGcIntervalWhenHardLimited),
             NullLogger.Instance,

@@ -2,7 +2,7 @@ namespace TraceSeal.Collector.Tests.TestSupport;
 
 /// <summary>
 /// A clock that moves only when told (<see cref="Advance"/>), and timers that never fire: a test drives periodic
-/// work (e.g. <c>MemoryLimiter.Check</c>) itself, so nothing depends on sleeps or scheduling.
+/// work (e.g. <c>MemoryLimiterProcessor.Check</c>) itself, so nothing depends on sleeps or scheduling.
 /// </summary>
 internal sealed class ManualTimeProvider : TimeProvider
 {

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Microsoft.Extensions.Logging.Abstractions;
 using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Exporters.SealedStore;
 using TraceSeal.Collector.Pipeline;
 using TraceSeal.Collector.Storage;
 using TraceSeal.Otlp;

@@ -1,5 +1,6 @@
 using Amazon.S3.Model;
 using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Exporters.SealedStore;
 using TraceSeal.Collector.Pipeline;
 using TraceSeal.Query;
 using TraceSeal.Query.Compaction;

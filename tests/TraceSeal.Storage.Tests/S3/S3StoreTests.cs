@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Amazon.S3.Model;
 using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Exporters.SealedStore;
 using TraceSeal.Collector.Pipeline;
 using TraceSeal.Collector.Storage;
 using TraceSeal.Query;

@@ -1,5 +1,8 @@
 using TraceSeal.Collector.Exporters.Debug;
+using TraceSeal.Collector.Exporters.Discard;
 using TraceSeal.Collector.Exporters.Nop;
+using TraceSeal.Collector.Exporters.Otlp;
+using TraceSeal.Collector.Exporters.SealedStore;
 
 namespace TraceSeal.Collector.Config;
 

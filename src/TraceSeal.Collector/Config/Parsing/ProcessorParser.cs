@@ -1,5 +1,7 @@
 using TraceSeal.Collector.Processors;
 using TraceSeal.Collector.Processors.Attributes;
+using TraceSeal.Collector.Processors.Batch;
+using TraceSeal.Collector.Processors.MemoryLimiter;
 using TraceSeal.Collector.Processors.Redaction;
 using TraceSeal.Collector.Processors.Resource;
 

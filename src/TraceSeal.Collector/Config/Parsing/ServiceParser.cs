@@ -1,3 +1,4 @@
+using TraceSeal.Collector.Receivers;
 using TraceSeal.Otlp;
 using YamlDotNet.RepresentationModel;
 

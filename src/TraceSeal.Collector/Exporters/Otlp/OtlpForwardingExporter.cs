@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Exporters.Otlp.Queue;
 using TraceSeal.Collector.Pipeline;
+using TraceSeal.Collector.Processors.Batch;
 using TraceSeal.Otlp;
 
 namespace TraceSeal.Collector.Exporters.Otlp;

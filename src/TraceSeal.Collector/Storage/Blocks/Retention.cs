@@ -1,3 +1,4 @@
+using TraceSeal.Collector.Exporters.SealedStore;
 using TraceSeal.Storage;
 using System.Globalization;
 using Microsoft.Extensions.Logging;

@@ -5,6 +5,7 @@ using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Exporters.Otlp;
 using TraceSeal.Collector.Hosting;
 using TraceSeal.Collector.Pipeline;
+using TraceSeal.Collector.Processors.Batch;
 using TraceSeal.Collector.Tests.TestSupport;
 using TraceSeal.Otlp;
 

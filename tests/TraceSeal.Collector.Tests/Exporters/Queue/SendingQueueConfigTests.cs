@@ -1,4 +1,5 @@
 using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Exporters.Otlp;
 using TraceSeal.Collector.Tests.Config;
 
 namespace TraceSeal.Collector.Tests.Exporters.Queue;

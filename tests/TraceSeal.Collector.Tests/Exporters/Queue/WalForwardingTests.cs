@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Exporters;
 using TraceSeal.Collector.Exporters.Otlp;
+using TraceSeal.Collector.Exporters.SealedStore;
 using TraceSeal.Collector.Hosting;
 using TraceSeal.Collector.Pipeline;
 using TraceSeal.Collector.Storage;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Exporters.SealedStore;
 using TraceSeal.Collector.Storage;
 using TraceSeal.Collector.Storage.Blocks;
 using TraceSeal.Collector.Tests.TestSupport;

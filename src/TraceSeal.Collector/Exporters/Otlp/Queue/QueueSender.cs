@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Processors.Batch;
 using TraceSeal.Otlp;
 using TraceSeal.Sealing;
 using TraceSeal.Storage.Format;

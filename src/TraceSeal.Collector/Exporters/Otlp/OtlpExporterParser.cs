@@ -1,6 +1,7 @@
+using TraceSeal.Collector.Config;
 using YamlDotNet.RepresentationModel;
 
-namespace TraceSeal.Collector.Config;
+namespace TraceSeal.Collector.Exporters.Otlp;
 
 /// <summary>`otlp` and `otlphttp` exporters (upstream exporter/otlpexporter and otlphttpexporter config subset).</summary>
 internal static class OtlpExporterParser

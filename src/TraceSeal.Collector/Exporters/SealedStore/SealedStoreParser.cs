@@ -1,7 +1,8 @@
 using System.Text.RegularExpressions;
+using TraceSeal.Collector.Config;
 using YamlDotNet.RepresentationModel;
 
-namespace TraceSeal.Collector.Config;
+namespace TraceSeal.Collector.Exporters.SealedStore;
 
 /// <summary>`sealed_store` (TraceSeal). Recipients are checked now, so a misplaced private key never starts a collector.</summary>
 internal static partial class SealedStoreParser

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using TraceSeal.Collector.Pipeline;
 using TraceSeal.Otlp;
 
-namespace TraceSeal.Collector.Exporters;
+namespace TraceSeal.Collector.Exporters.Discard;
 
 /// <summary>
 /// Counts and drops. It exists so that ingest can run (and be measured) with nothing written anywhere:

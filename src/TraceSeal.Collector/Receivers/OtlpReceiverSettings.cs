@@ -1,31 +1,9 @@
-namespace TraceSeal.Collector.Config;
+using TraceSeal.Collector.Config;
+
+namespace TraceSeal.Collector.Receivers;
 
 // Settings of the `otlp` receiver as loaded from the collector YAML. The loader (CollectorConfigLoader)
 // fills these and reports every error with file:line; the receivers only ever see validated settings.
-
-/// <summary>`tls:` block of a receiver protocol (upstream configtls.ServerConfig keys).</summary>
-internal sealed class TlsServerSettings
-{
-    public required string CertFile { get; init; }
-    public required string KeyFile { get; init; }
-
-    /// <summary>Upstream: CA for *clients of this server to verify it*; it does not turn on mTLS. Kept for chain building.</summary>
-    public string? CaFile { get; init; }
-
-    /// <summary>CA bundle that client certificates must chain to. Set = mutual TLS required.</summary>
-    public string? ClientCaFile { get; init; }
-
-    /// <summary>Default 1.2: the seeds and PCI-DSS both rule out 1.0/1.1.</summary>
-    public string MinVersion { get; init; } = "1.2";
-
-    public string? MaxVersion { get; init; }
-
-    /// <summary>IANA names such as TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256; empty = platform defaults.</summary>
-    public IReadOnlyList<string> CipherSuites { get; init; } = [];
-
-    /// <summary>Polling interval on top of the file watcher; null = watcher only (plus a 1 minute safety poll).</summary>
-    public TimeSpan? ReloadInterval { get; init; }
-}
 
 /// <summary>One protocol (grpc or http) of the `otlp` receiver.</summary>
 internal sealed class OtlpProtocolSettings
@@ -51,16 +29,6 @@ internal sealed class OtlpProtocolSettings
     public const int DefaultMaxDecompressionRatio = 100;
 }
 
-/// <summary>`quota` of a tenant rule, or `limits::tenant_quota` for tenants without one (TraceSeal). Null rate = unlimited.</summary>
-internal sealed class TenantQuotaSettings
-{
-    public double? RequestsPerSecond { get; init; }
-    public double? BytesPerSecond { get; init; }
-    public double? ItemsPerSecond { get; init; }
-
-    public bool IsUnlimited => RequestsPerSecond is null && BytesPerSecond is null && ItemsPerSecond is null;
-}
-
 /// <summary>`limits` of the `otlp` receiver (TraceSeal): what one client, address or tenant may hold or take.</summary>
 internal sealed class ReceiverLimitSettings
 {
@@ -84,21 +52,6 @@ internal sealed class ReceiverLimitSettings
 
     /// <summary>The quota of every tenant whose rule has no `quota` (and of tenant `default`); null = unlimited.</summary>
     public TenantQuotaSettings? TenantQuota { get; init; }
-}
-
-/// <summary>Maps client identities (from the verified client certificate) to a tenant.</summary>
-internal sealed class TenantRule
-{
-    public required string Tenant { get; init; }
-
-    /// <summary>
-    /// Identity patterns: `cn:NAME`, `dns:NAME`, `uri:URI`; a pattern without prefix matches the subject CN only.
-    /// `*` matches any run of characters, e.g. `uri:spiffe://corp/ns/payments/*`.
-    /// </summary>
-    public required IReadOnlyList<string> Identities { get; init; }
-
-    /// <summary>Null = <see cref="ReceiverLimitSettings.TenantQuota"/>.</summary>
-    public TenantQuotaSettings? Quota { get; init; }
 }
 
 /// <summary>The `otlp` receiver: at least one protocol.</summary>

@@ -1,4 +1,6 @@
-namespace TraceSeal.Collector.Config;
+using TraceSeal.Collector.Config;
+
+namespace TraceSeal.Collector.Exporters.Otlp;
 
 /// <summary>Which OTLP transport an `otlp`/`otlphttp` exporter speaks.</summary>
 internal enum OtlpExporterProtocol

@@ -1,4 +1,6 @@
-namespace TraceSeal.Collector.Config;
+using TraceSeal.Collector.Config;
+
+namespace TraceSeal.Collector.Exporters.SealedStore;
 
 /// <summary>When a write counts as durable, and therefore when a client is acknowledged.</summary>
 internal enum SealedStoreDurability

@@ -1,13 +1,13 @@
 using Microsoft.Extensions.Logging;
 using TraceSeal.Collector.Pipeline;
 
-namespace TraceSeal.Collector.Processors;
+namespace TraceSeal.Collector.Processors.MemoryLimiter;
 
 /// <summary>Limits of one `memory_limiter`, in bytes, with upstream's GC rate limits.</summary>
 /// <param name="LimitBytes">Hard limit: above it a collection is forced at once (aggressive: compacts and decommits).</param>
 /// <param name="SpikeBytes">Soft limit = limit − spike; above the soft limit data is refused. 0 = 20% of the limit, as upstream.</param>
 /// <param name="CheckInterval">How often usage is measured.</param>
-/// <param name="MinGcIntervalWhenSoftLimited">Upstream's `min_gc_interval_when_soft_limited` (default 10 s); see <see cref="MemoryLimiter"/>.</param>
+/// <param name="MinGcIntervalWhenSoftLimited">Upstream's `min_gc_interval_when_soft_limited` (default 10 s); see <see cref="MemoryLimiterProcessor"/>.</param>
 /// <param name="MinGcIntervalWhenHardLimited">Upstream's `min_gc_interval_when_hard_limited` (default 0: every check).</param>
 internal readonly record struct MemoryLimits(
     long LimitBytes,
@@ -60,7 +60,7 @@ internal readonly record struct MemoryLimits(
 /// next check too when collections are cheap (a heap of buffers: the usual case here), and within
 /// <see cref="MemoryLimits.MinGcIntervalWhenSoftLimited"/> plus one check otherwise.</para>
 /// </remarks>
-internal sealed class MemoryLimiter : IProcessor
+internal sealed class MemoryLimiterProcessor : IProcessor
 {
     /// <summary>A forced collection whose pause was at most 1/100 of the time since the previous one (1% of one thread) is cheap enough to repeat.</summary>
     internal const int CheapCollectionRatio = 100;
@@ -84,13 +84,13 @@ internal sealed class MemoryLimiter : IProcessor
     private bool _collectedBefore;
     private TimeSpan _lastPause;
 
-    public MemoryLimiter(string id, MemoryLimits limits, ILogger logger, TimeProvider? time = null)
+    public MemoryLimiterProcessor(string id, MemoryLimits limits, ILogger logger, TimeProvider? time = null)
         : this(id, limits, logger, time ?? TimeProvider.System, CurrentUsageBytes, Collect)
     {
     }
 
     /// <summary>For tests: <paramref name="measure"/> replaces the heap reading, <paramref name="collect"/> (argument: aggressive) the forced collection and returns its pause.</summary>
-    internal MemoryLimiter(string id, MemoryLimits limits, ILogger logger, TimeProvider time, Func<long> measure, Func<bool, TimeSpan> collect)
+    internal MemoryLimiterProcessor(string id, MemoryLimits limits, ILogger logger, TimeProvider time, Func<long> measure, Func<bool, TimeSpan> collect)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(limits.LimitBytes, 0);
         ArgumentOutOfRangeException.ThrowIfNegative(limits.SpikeBytes);
@@ -110,7 +110,7 @@ internal sealed class MemoryLimiter : IProcessor
         _collect = collect;
         _logger = logger;
         ProcessorLog.MemoryLimiterLimits(logger, id, limits.LimitBytes / (1024 * 1024), _softLimitBytes / (1024 * 1024), limits.CheckInterval);
-        _timer = time.CreateTimer(static state => ((MemoryLimiter)state!).Check(), this, TimeSpan.Zero, limits.CheckInterval);
+        _timer = time.CreateTimer(static state => ((MemoryLimiterProcessor)state!).Check(), this, TimeSpan.Zero, limits.CheckInterval);
     }
 
     public string Id { get; }

@@ -1,7 +1,8 @@
 using System.Globalization;
+using TraceSeal.Collector.Config;
 using YamlDotNet.RepresentationModel;
 
-namespace TraceSeal.Collector.Config;
+namespace TraceSeal.Collector.Receivers;
 
 /// <summary>The `otlp` receiver (upstream receiver/otlpreceiver config) plus TraceSeal's `allow_plaintext` and `tenants`.</summary>
 internal static class ReceiverParser

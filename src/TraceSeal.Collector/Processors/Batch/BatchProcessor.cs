@@ -1,6 +1,6 @@
 using TraceSeal.Collector.Pipeline;
 
-namespace TraceSeal.Collector.Processors;
+namespace TraceSeal.Collector.Processors.Batch;
 
 /// <summary>
 /// `batch`: a pass-through at admission, on purpose. A client is acknowledged once its request is durable (sealed

@@ -1,0 +1,6 @@
+using TraceSeal.Collector.Config;
+
+namespace TraceSeal.Collector.Exporters.Discard;
+
+/// <summary>`discard` (TraceSeal): counts and drops; for load tests with nothing written anywhere.</summary>
+internal sealed class DiscardExporterSettings : ExporterSettings;
