@@ -122,7 +122,12 @@ public sealed class StoreCompactor
         //    block, so merging a rare service's block into a busy one would make a search for it read the busy one.
         var now = _time.GetUtcNow();
         var usable = bucket.Candidates.Where(c => c.Committed || now - c.Written >= _options.MinAge).ToList();
-        var small = usable.Where(c => c.BlockSize < _options.TargetBlockBytes / 2)
+
+        //    A block a forwarder reading the collector's WAL has not passed (its key header exists, docs/format.md §14.11)
+        //    is not merged: the forwarder finds it by its name after a restart. It joins the manifest as it is.
+        //    (Only on the filesystem: with `s3` a forwarder reads the collector's local copy, not the bucket's.)
+        var held = _store is FileSystemObjectStore local ? StoreFormat.ForwardHeldIds(local.Root, bucket.Tenant) : [];
+        var small = usable.Where(c => c.BlockSize < _options.TargetBlockBytes / 2 && !held.Contains(Path.GetFileNameWithoutExtension(c.BlockKey)))
             .OrderBy(c => ServiceKey(c.Summary), StringComparer.Ordinal).ThenBy(c => c.Summary.MinStart).ThenBy(c => c.BlockKey, StringComparer.Ordinal).ToList();
         var groups = new List<List<CompactionCandidate>>();
         var group = new List<CompactionCandidate>();

@@ -97,6 +97,9 @@ internal static partial class StoreFormat
     public const string IndexExtension = ".index";
     public const string RecoveredExtension = ".walseg";
 
+    /// <summary>A WAL segment's key header for the forwarders reading it (docs/format.md §14.11): `wal/TENANT/SEQ-ID.walkey`.</summary>
+    public const string KeyHeaderExtension = ".walkey";
+
     /// <summary>A block's summary (docs/format.md §15.1), next to its `.block` and `.index`.</summary>
     public const string SummaryExtension = ".summary";
 
@@ -128,6 +131,28 @@ internal static partial class StoreFormat
     /// </summary>
     public static string LogSegmentFileName(ulong seq, string objectIdHex, string extension = WalExtension) =>
         string.Create(CultureInfo.InvariantCulture, $"{seq:D10}-{BlockStemFromObjectId(objectIdHex)}{extension}");
+
+    /// <summary>
+    /// The ids (16 hex digits, a block's stem) of a tenant's segments that a forwarder reading the WAL has not passed:
+    /// those with a key header (docs/format.md §14.11, "Held while owed"). Nothing but that forwarder removes them.
+    /// </summary>
+    public static HashSet<string> ForwardHeldIds(string root, string tenant)
+    {
+        var held = new HashSet<string>(StringComparer.Ordinal);
+        var walDir = Path.Combine(root, WalDir, tenant);
+        if (Directory.Exists(walDir))
+        {
+            foreach (var path in Directory.EnumerateFiles(walDir, "*" + KeyHeaderExtension))
+            {
+                if (TryParseLogStem(Path.GetFileNameWithoutExtension(path), out _, out var id))
+                {
+                    held.Add(id);
+                }
+            }
+        }
+
+        return held;
+    }
 
     /// <summary>Parses a v2 segment stem `SEQ-ID` (ID 16 hex digits); see <see cref="TryParseSegmentStem"/> for v1's 8.</summary>
     public static bool TryParseLogStem(string stem, out ulong seq, out string id)

@@ -83,6 +83,24 @@ public sealed class CompactionTests : IDisposable
     }
 
     [Fact]
+    public async Task A_block_a_forwarder_reading_the_wal_has_not_passed_is_not_merged_but_joins_the_manifest()
+    {
+        var sent = await BlocksAsync(6);
+        var blocks = _f.Files("*.block").Order(StringComparer.Ordinal).ToList();
+        string owed = Path.GetFileNameWithoutExtension(blocks[2]);
+
+        // Its key header (docs/format.md §14.11) says a forwarder still reads it; its content does not matter here.
+        File.WriteAllBytes(Path.Combine(_f.Store, "wal", "acme", $"0000000001-{owed}.walkey"), [1]);
+
+        var report = Compactor().Run();
+
+        Assert.Equal((5, 1, 1), (report.BlocksMerged, report.BlocksWritten, report.ManifestsWritten));
+        Assert.Contains(blocks[2], _f.Files("*.block"));
+        Assert.Equal(2, _f.Files("*.block").Count());
+        Assert.Equal(sent, Spans(_f.Reader()));
+    }
+
+    [Fact]
     public async Task A_long_lived_reader_answers_from_its_cache_and_sees_what_compaction_changed()
     {
         await BlocksAsync(4);

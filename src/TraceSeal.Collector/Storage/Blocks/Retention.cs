@@ -68,7 +68,7 @@ internal static class Retention
 
         // A segment a forwarder reading the WAL has not passed stays until it has (ForwardHolds): counted as deleted,
         // so that holding it costs no newer block; what is held is bounded by wal::max_backlog_bytes.
-        var held = ForwardHolds.HeldIds(ctx.Root, tenant);
+        var held = StoreFormat.ForwardHeldIds(ctx.Root, tenant);
         int kept = 0;
         string? keptReason = null;
         foreach (var unit in ordered)

@@ -25,25 +25,6 @@ internal sealed class ForwardHolds(string root)
     /// <summary>Held segments already in the bucket (`s3`), by key header path: the local file the last forwarder deletes.</summary>
     private readonly Dictionary<string, string> _uploaded = new(StringComparer.Ordinal);
 
-    /// <summary>The ids (16 hex digits, the block's stem) of a tenant's segments some forwarder has not passed.</summary>
-    public static HashSet<string> HeldIds(string root, string tenant)
-    {
-        var held = new HashSet<string>(StringComparer.Ordinal);
-        var walDir = Path.Combine(root, StoreFormat.WalDir, tenant);
-        if (Directory.Exists(walDir))
-        {
-            foreach (var path in Directory.EnumerateFiles(walDir, "*" + WalFeed.KeyHeaderExtension))
-            {
-                if (StoreFormat.TryParseLogStem(Path.GetFileNameWithoutExtension(path), out _, out var id))
-                {
-                    held.Add(id);
-                }
-            }
-        }
-
-        return held;
-    }
-
     /// <summary>
     /// The segment id of a unit file under `blocks/` (`ID.block` or `SEQ-ID.walseg`); null for any other file (an
     /// index or summary is never held: a forwarder reads only the segment).

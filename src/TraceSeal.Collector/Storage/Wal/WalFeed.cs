@@ -3,6 +3,7 @@ using Microsoft.Win32.SafeHandles;
 using TraceSeal.Collector.Exporters.Otlp.Queue;
 using TraceSeal.Sealing;
 using TraceSeal.Storage;
+using TraceSeal.Storage.Format;
 using TraceSeal.Storage.Log;
 
 namespace TraceSeal.Collector.Storage.Wal;
@@ -86,7 +87,7 @@ internal sealed class ForwardedSegment(string keyHeaderPath, int consumers, Safe
 /// </summary>
 internal sealed class WalFeed(WalConsumer consumer, string tenant, string walDir, QueueCursor start, ulong recoveredThroughSeq) : ISenderLog
 {
-    public const string KeyHeaderExtension = ".walkey";
+    public const string KeyHeaderExtension = StoreFormat.KeyHeaderExtension;
     public const string CursorExtension = ".cursor";
 
     private readonly Lock _lock = new();
