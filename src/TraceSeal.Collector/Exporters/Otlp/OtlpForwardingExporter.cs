@@ -127,13 +127,14 @@ internal sealed class OtlpForwardingExporter : IExporter
     public string? ReadsWalOf { get; private set; }
 
     /// <summary>
-    /// Makes this exporter a consumer of a sealed store's WAL (docs/architecture.md): the store's pipelines are exactly
-    /// this exporter's, so the pipelines no longer call <see cref="ExportAsync"/>; the store acknowledges once the
+    /// Makes this exporter a consumer of a sealed store's WAL (docs/architecture.md): every request of its pipelines is in
+    /// that WAL (Hosting/WalForwarding.Reads), so the pipelines no longer call <see cref="ExportAsync"/>; the store acknowledges once the
     /// request is sealed and fsync'd in its WAL, and this exporter forwards from there, one sender per tenant with a
     /// cursor of its own. Its key opens the segments' key headers: the sending queue's key when one is configured,
     /// else <c>STORE.forward.key</c> next to the store's directory (created 0600 on first start).
     /// </summary>
-    public Storage.Wal.WalConsumer ReadWal(string storeId, string storeRoot)
+    /// <param name="signals">The signals it forwards when the store's WAL also holds others (null: all).</param>
+    public Storage.Wal.WalConsumer ReadWal(string storeId, string storeRoot, IReadOnlySet<OtlpSignal>? signals = null)
     {
         string keyFile = _settings.Queue.QueueKeyFile ?? Path.TrimEndingDirectorySeparator(storeRoot) + ".forward.key";
         QueueKey key;
@@ -156,7 +157,7 @@ internal sealed class OtlpForwardingExporter : IExporter
         {
             _walFeeds.Add(log);
             return new QueueSender(log, DeliverFromWalAsync, Counters, _logger, Id, _batching);
-        }, Counters);
+        }, Counters, signals);
     }
 
     /// <summary>The sealed queue is configured.</summary>

@@ -17,7 +17,10 @@ namespace TraceSeal.Collector.Storage.Wal;
 /// <param name="Key">The forwarder's key: every segment's key header is sealed to it, so it opens the frames.</param>
 /// <param name="CreateSender">Makes the forwarder's sender (its delivery, counters and batching) for one tenant's feed.</param>
 /// <param name="Counters">The forwarder's counters: segments found gone at start are counted there.</param>
-internal sealed record WalConsumer(string Id, QueueKey Key, Func<ISenderLog, QueueSender> CreateSender, Exporters.Otlp.ExporterCounters Counters)
+/// <param name="Signals">The signals it forwards; null = all. Set when the store has a pipeline the forwarder is not
+/// in, whose signal no pipeline of the forwarder's has (Hosting/WalForwarding): its records are passed over.</param>
+internal sealed record WalConsumer(string Id, QueueKey Key, Func<ISenderLog, QueueSender> CreateSender, Exporters.Otlp.ExporterCounters Counters,
+    IReadOnlySet<TraceSeal.Otlp.OtlpSignal>? Signals = null)
 {
     /// <summary>`wal/TENANT/forward-ID.cursor`; characters other than [A-Za-z0-9_-] as `~xx` (UTF-8 hex), so ids map one to one.</summary>
     public string CursorFileName { get; } = "forward-" + Escape(Id) + WalFeed.CursorExtension;
@@ -198,6 +201,8 @@ internal sealed class WalFeed(WalConsumer consumer, string tenant, string walDir
     public void Release(long frameBytes) => Interlocked.Add(ref _backlog, -frameBytes);
 
     public void WriteCursor(QueueCursor cursor) => cursor.Write(walDir, consumer.CursorFileName);
+
+    public bool Wants(TraceSeal.Otlp.OtlpSignal signal) => consumer.Signals?.Contains(signal) ?? true;
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 

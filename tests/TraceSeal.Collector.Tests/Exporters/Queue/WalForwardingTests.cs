@@ -399,7 +399,7 @@ public sealed class WalForwardingTests : IDisposable
             var line = Assert.Single(logs.Messages);
             Assert.Equal(LogLevel.Information, line.Level);
             Assert.Equal(
-                "exporter otlp/more: does not read the WAL of sealed_store and keeps acknowledging only after upstream accepted (no sending_queue): its pipelines [logs, traces] are not exactly the store's [traces], so the WAL would hold requests that are not its own or miss some that are; each request is then written twice",
+                "exporter otlp/more: does not read the WAL of sealed_store and keeps acknowledging only after upstream accepted (no sending_queue): its pipelines [logs, traces] are neither the store's [traces] nor all of the store's pipelines of their signals, so the WAL would miss requests of its own or hold others it cannot tell apart; each request is then written twice",
                 line.Text);
             Assert.Equal("sealed_store", ((OtlpForwardingExporter)exporters["otlp/same"]).ReadsWalOf);
             Assert.Null(((OtlpForwardingExporter)exporters["otlp/more"]).ReadsWalOf);
@@ -407,6 +407,77 @@ public sealed class WalForwardingTests : IDisposable
             {
                 Assert.True(File.Exists(StoreDir + ".forward.key")); // no queue key configured: a key of its own next to the store
             }
+        }
+        finally
+        {
+            foreach (var exporter in exporters.Values)
+            {
+                await exporter.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_forwarder_in_all_of_the_stores_pipelines_of_its_signal_reads_the_wal_and_forwards_that_signal_only()
+    {
+        await using var upstream = new SwitchableUpstream(_pki, OtlpExporterProtocol.Grpc);
+        string recipient = Path.Combine(_dir, "keys", "ops.recipient.pem");
+        var tls = ExporterTestSupport.MutualTls(_pki);
+        string forwarderTls = $"tls: {{ca_file: {tls.CaFile}, cert_file: {tls.CertFile}, key_file: {tls.KeyFile}}}";
+        string config = $"""
+            receivers:
+              otlp:
+                protocols:
+                  grpc:
+                    endpoint: 127.0.0.1:0
+                    tls: {'{'}cert_file: {_pki.ServerCertPath}, key_file: {_pki.ServerKeyPath}, client_ca_file: {_pki.CaPath}{'}'}
+            exporters:
+              sealed_store:
+                directory: {StoreDir}
+                recipients: [{recipient}]
+              otlp/traces:
+                endpoint: {upstream.Endpoint}
+                {forwarderTls}
+              otlp/metrics-a:
+                endpoint: {upstream.Endpoint}
+                {forwarderTls}
+            service:
+              pipelines:
+                traces:
+                  receivers: [otlp]
+                  exporters: [sealed_store, otlp/traces]
+                logs:
+                  receivers: [otlp]
+                  exporters: [sealed_store]
+                metrics/a:
+                  receivers: [otlp]
+                  exporters: [sealed_store, otlp/metrics-a]
+                metrics/b:
+                  receivers: [otlp]
+                  exporters: [sealed_store]
+            """;
+        var parsed = CollectorConfigLoader.Parse(config, Path.Combine(_dir, "collector.yaml"));
+        var exporters = parsed.Exporters.ToDictionary(e => e.Key, e => ComponentFactory.CreateExporter(e.Key, e.Value, parsed.SourcePath), StringComparer.Ordinal);
+        try
+        {
+            // otlp/traces: every traces pipeline of the store's is its own, so each trace record in the WAL is its own.
+            // otlp/metrics-a: metrics/b's records are metrics too, and nothing in the WAL says which pipeline wrote one.
+            Assert.Equal(["otlp/traces"], WalForwarding.Attach(parsed, exporters));
+            var store = (SealedStoreExporter)exporters["sealed_store"];
+            var forwarder = (OtlpForwardingExporter)exporters["otlp/traces"];
+            await forwarder.StartAsync(CancellationToken.None);
+            await store.StartAsync(CancellationToken.None);
+            foreach (var (signal, items) in new (OtlpSignal, int)[] { (OtlpSignal.Logs, 2), (OtlpSignal.Traces, 3), (OtlpSignal.Metrics, 4), (OtlpSignal.Traces, 5), (OtlpSignal.Logs, 6) })
+            {
+                Assert.True((await store.ExportAsync(ExporterTestSupport.Batch(signal, items), CancellationToken.None)).Accepted);
+            }
+
+            await upstream.StartAsync();
+            await Eventually.TrueAsync(() => forwarder.QueueBacklogBytes == 0, "the forwarder to pass every frame", Deadline);
+            Assert.Equal(8, upstream.Sink.Items(OtlpSignal.Traces));
+            Assert.Equal(0, upstream.Sink.Items(OtlpSignal.Logs));
+            Assert.Equal(0, upstream.Sink.Items(OtlpSignal.Metrics));
+            Assert.Equal(8, PipelineStats.For(forwarder).Ok(OtlpSignal.Traces));
         }
         finally
         {

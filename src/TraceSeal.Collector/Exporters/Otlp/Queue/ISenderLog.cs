@@ -1,3 +1,4 @@
+using TraceSeal.Otlp;
 using TraceSeal.Sealing;
 
 namespace TraceSeal.Collector.Exporters.Otlp.Queue;
@@ -45,4 +46,10 @@ internal interface ISenderLog
 
     /// <summary>Persists the cursor atomically (temp 0600, fsync, rename, fsync directory).</summary>
     void WriteCursor(QueueCursor cursor);
+
+    /// <summary>
+    /// Whether records of <paramref name="signal"/> are the sender's to forward; the others are passed over as forwarded.
+    /// Its own queue holds only its own; a WAL may also hold a signal of a pipeline the forwarder is not in (WalFeed).
+    /// </summary>
+    bool Wants(OtlpSignal signal) => true;
 }

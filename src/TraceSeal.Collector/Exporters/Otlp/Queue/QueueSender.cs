@@ -223,7 +223,15 @@ internal sealed class QueueSender(ISenderLog log, QueueDelivery deliver, Exporte
             _frameRecords.RemoveRange(0, Math.Min(startRecord, _frameRecords.Count));
         }
 
-        if (_frameRecords.Count == 0)
+        // Records of a signal that is not the sender's (ISenderLog.Wants) are passed over: the frame ends, for the
+        // cursor and the backlog, with the last record it forwards.
+        int lastWanted = _frameRecords.Count - 1;
+        while (lastWanted >= 0 && !log.Wants((OtlpSignal)_frameRecords[lastWanted].Signal))
+        {
+            lastWanted--;
+        }
+
+        if (lastWanted < 0)
         {
             CryptographicOperations.ZeroMemory(plain);
             await SkipFrameAsync(segment, frame, frameBytes, stop).ConfigureAwait(false);
@@ -232,13 +240,17 @@ internal sealed class QueueSender(ISenderLog log, QueueDelivery deliver, Exporte
 
         _openFrames.Add(plain);
         bool replayed = segment.Seq <= log.RecoveredThroughSeq;
-        int count = _frameRecords.Count;
-        for (int i = 0; i < count; i++)
+        for (int i = 0; i <= lastWanted; i++)
         {
             OtlpSignal signal = (OtlpSignal)_frameRecords[i].Signal;
+            if (!log.Wants(signal))
+            {
+                continue;
+            }
+
             ReadOnlyMemory<byte> payload = _frameRecords[i].Payload;
             int index = startRecord + i;
-            bool last = i == count - 1;
+            bool last = i == lastWanted;
 
             // Recomputed rather than stored: the queue format (docs/format.md §13) has no count, the sender validated
             // each record this way before batching existed, and a parse of a payload costs far less than sending it.
