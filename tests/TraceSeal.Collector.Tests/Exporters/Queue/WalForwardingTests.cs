@@ -359,35 +359,11 @@ public sealed class WalForwardingTests : IDisposable
     public async Task Only_a_forwarder_with_exactly_the_stores_pipelines_reads_its_wal()
     {
         await using var upstream = new SwitchableUpstream(_pki, OtlpExporterProtocol.Grpc);
-        string recipient = Path.Combine(_dir, "keys", "ops.recipient.pem");
-        string config = $"""
-            receivers:
-              otlp:
-                protocols:
-                  grpc:
-                    endpoint: 127.0.0.1:0
-                    tls: {'{'}cert_file: {_pki.ServerCertPath}, key_file: {_pki.ServerKeyPath}, client_ca_file: {_pki.CaPath}{'}'}
-            exporters:
-              sealed_store:
-                directory: {StoreDir}
-                recipients: [{recipient}]
-              otlp/same:
-                endpoint: {upstream.Endpoint}
-                tls: {'{'}ca_file: {_pki.CaPath}{'}'}
-              otlp/more:
-                endpoint: {upstream.Endpoint}
-                tls: {'{'}ca_file: {_pki.CaPath}{'}'}
-            service:
-              pipelines:
-                traces:
-                  receivers: [otlp]
-                  exporters: [sealed_store, otlp/same, otlp/more]
-                logs:
-                  receivers: [otlp]
-                  exporters: [otlp/more]
-            """;
-        var parsed = CollectorConfigLoader.Parse(config, Path.Combine(_dir, "collector.yaml"));
-        var exporters = parsed.Exporters.ToDictionary(e => e.Key, e => ComponentFactory.CreateExporter(e.Key, e.Value, parsed.SourcePath), StringComparer.Ordinal);
+        var (parsed, exporters) = Build(
+            [("otlp/same", $"tls: {{ca_file: {_pki.CaPath}}}"), ("otlp/more", $"tls: {{ca_file: {_pki.CaPath}}}")],
+            upstream,
+            ("traces", "sealed_store, otlp/same, otlp/more"),
+            ("logs", "otlp/more"));
         using var logs = new CapturingLoggerProvider();
         try
         {
@@ -421,43 +397,15 @@ public sealed class WalForwardingTests : IDisposable
     public async Task A_forwarder_in_all_of_the_stores_pipelines_of_its_signal_reads_the_wal_and_forwards_that_signal_only()
     {
         await using var upstream = new SwitchableUpstream(_pki, OtlpExporterProtocol.Grpc);
-        string recipient = Path.Combine(_dir, "keys", "ops.recipient.pem");
         var tls = ExporterTestSupport.MutualTls(_pki);
         string forwarderTls = $"tls: {{ca_file: {tls.CaFile}, cert_file: {tls.CertFile}, key_file: {tls.KeyFile}}}";
-        string config = $"""
-            receivers:
-              otlp:
-                protocols:
-                  grpc:
-                    endpoint: 127.0.0.1:0
-                    tls: {'{'}cert_file: {_pki.ServerCertPath}, key_file: {_pki.ServerKeyPath}, client_ca_file: {_pki.CaPath}{'}'}
-            exporters:
-              sealed_store:
-                directory: {StoreDir}
-                recipients: [{recipient}]
-              otlp/traces:
-                endpoint: {upstream.Endpoint}
-                {forwarderTls}
-              otlp/metrics-a:
-                endpoint: {upstream.Endpoint}
-                {forwarderTls}
-            service:
-              pipelines:
-                traces:
-                  receivers: [otlp]
-                  exporters: [sealed_store, otlp/traces]
-                logs:
-                  receivers: [otlp]
-                  exporters: [sealed_store]
-                metrics/a:
-                  receivers: [otlp]
-                  exporters: [sealed_store, otlp/metrics-a]
-                metrics/b:
-                  receivers: [otlp]
-                  exporters: [sealed_store]
-            """;
-        var parsed = CollectorConfigLoader.Parse(config, Path.Combine(_dir, "collector.yaml"));
-        var exporters = parsed.Exporters.ToDictionary(e => e.Key, e => ComponentFactory.CreateExporter(e.Key, e.Value, parsed.SourcePath), StringComparer.Ordinal);
+        var (parsed, exporters) = Build(
+            [("otlp/traces", forwarderTls), ("otlp/metrics-a", forwarderTls)],
+            upstream,
+            ("traces", "sealed_store, otlp/traces"),
+            ("logs", "sealed_store"),
+            ("metrics/a", "sealed_store, otlp/metrics-a"),
+            ("metrics/b", "sealed_store"));
         try
         {
             // otlp/traces: every traces pipeline of the store's is its own, so each trace record in the WAL is its own.
@@ -486,6 +434,42 @@ public sealed class WalForwardingTests : IDisposable
                 await exporter.DisposeAsync();
             }
         }
+    }
+
+    /// <summary>
+    /// A config with one mTLS receiver, the store (`sealed_store`), <paramref name="forwarders"/> (id, tls line) to
+    /// <paramref name="upstream"/> and <paramref name="pipelines"/> (name, exporters; the signal is the name's type), and
+    /// its exporters built as the host builds them.
+    /// </summary>
+    private (CollectorConfig Parsed, Dictionary<string, IExporter> Exporters) Build(
+        (string Id, string Tls)[] forwarders, SwitchableUpstream upstream, params (string Name, string Exporters)[] pipelines)
+    {
+        var yaml = new System.Text.StringBuilder($$"""
+            receivers:
+              otlp:
+                protocols:
+                  grpc:
+                    endpoint: 127.0.0.1:0
+                    tls: {cert_file: {{_pki.ServerCertPath}}, key_file: {{_pki.ServerKeyPath}}, client_ca_file: {{_pki.CaPath}}}
+            exporters:
+              sealed_store:
+                directory: {{StoreDir}}
+                recipients: [{{Path.Combine(_dir, "keys", "ops.recipient.pem")}}]
+
+            """);
+        foreach (var (id, tls) in forwarders)
+        {
+            yaml.Append($"  {id}:\n    endpoint: {upstream.Endpoint}\n    {tls}\n");
+        }
+
+        yaml.Append("service:\n  pipelines:\n");
+        foreach (var (name, exporters) in pipelines)
+        {
+            yaml.Append($"    {name}:\n      receivers: [otlp]\n      exporters: [{exporters}]\n");
+        }
+
+        var parsed = CollectorConfigLoader.Parse(yaml.ToString(), Path.Combine(_dir, "collector.yaml"));
+        return (parsed, parsed.Exporters.ToDictionary(e => e.Key, e => ComponentFactory.CreateExporter(e.Key, e.Value, parsed.SourcePath), StringComparer.Ordinal));
     }
 
     private SealedStoreExporterSettings StoreSettings(long backlog = 1L << 30) => new()
