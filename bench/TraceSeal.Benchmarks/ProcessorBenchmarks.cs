@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.Logging.Abstractions;
+using TraceSeal.Collector.Components;
 using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Exporters;
 using TraceSeal.Collector.Exporters.Discard;
@@ -54,7 +55,7 @@ public class ProcessorBenchmarks
         var keyFile = Path.Combine(_dir, "hash.key");
         File.WriteAllBytes(keyFile, RandomNumberGenerator.GetBytes(32));
         File.SetUnixFileMode(keyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        // Each processor through the collector's own parser (ProcessorParser) and factory, as a loaded config builds it.
+        // Each processor through the collector's own parser and factory (Components/ComponentTable.cs), as a loaded config builds it.
         var ctx = new ConfigContext(Path.Combine(_dir, "collector.yaml"), _dir, ConfigLoadOptions.Default);
         var stream = new YamlStream();
         stream.Load(new StringReader(Processors));
@@ -64,7 +65,7 @@ public class ProcessorBenchmarks
         {
             string id = ((YamlScalarNode)key).Value!;
             string type = id.Split('/')[0];
-            settings[id] = ProcessorParser.Parse(ctx, id, type, YamlMap.From(ctx, value, key, "processors::" + id)!)
+            settings[id] = ComponentTable.Find(ComponentKind.Processor, type)!.Parse(ctx, id, YamlMap.From(ctx, value, key, "processors::" + id)!) as ProcessorSettings
                 ?? throw new InvalidOperationException(string.Join('\n', ctx.Errors));
         }
 

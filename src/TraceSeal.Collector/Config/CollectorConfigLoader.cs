@@ -1,3 +1,4 @@
+using TraceSeal.Collector.Components;
 using TraceSeal.Collector.Extensions.HealthCheck;
 using TraceSeal.Collector.Receivers;
 using TraceSeal.Collector.Receivers.Nop;
@@ -14,7 +15,6 @@ namespace TraceSeal.Collector.Config;
 internal static class CollectorConfigLoader
 {
     private static readonly string[] TopLevelKeys = ["receivers", "processors", "exporters", "extensions", "service"];
-    private static readonly string[] ReceiverTypes = ["otlp", "nop"];
 
     public static CollectorConfig Load(string path) => Load(path, ConfigLoadOptions.Default);
 
@@ -95,15 +95,11 @@ internal static class CollectorConfigLoader
         var root = YamlMap.From(ctx, rootNode, rootNode, "")!;
         root.CheckKeys(TopLevelKeys);
 
-        var receivers = Section<object>(ctx, root, "receivers", "receiver", ReceiverTypes, null,
-            (id, type, map) => type == "nop" ? NopReceiverSettings.Parse(id, map) : ReceiverParser.Parse(ctx, id, map), out var receiverIds);
+        var receivers = Section<object>(ctx, root, ComponentKind.Receiver, out var receiverIds);
         var otlpReceivers = receivers.Values.OfType<OtlpReceiverSettings>().ToList();
-        var processors = Section(ctx, root, "processors", "processor", ProcessorParser.Types, null,
-            (id, type, map) => ProcessorParser.Parse(ctx, id, type, map), out var processorIds);
-        var exporters = Section(ctx, root, "exporters", "exporter", ExporterParser.Types, ExporterParser.RefusalReason,
-            (id, type, map) => ExporterParser.Parse(ctx, id, type, map), out var exporterIds);
-        var extensions = Section(ctx, root, "extensions", "extension", ExtensionParser.Types, ExtensionParser.RefusalReason,
-            (id, type, map) => ExtensionParser.Parse(ctx, id, type, map), out var extensionIds);
+        var processors = Section<ProcessorSettings>(ctx, root, ComponentKind.Processor, out var processorIds);
+        var exporters = Section<ExporterSettings>(ctx, root, ComponentKind.Exporter, out var exporterIds);
+        var extensions = Section<HealthCheckSettings>(ctx, root, ComponentKind.Extension, out var extensionIds);
 
         var used = new HashSet<string>(StringComparer.Ordinal);
         var pipelines = new List<PipelineSettings>();
@@ -151,11 +147,12 @@ internal static class CollectorConfigLoader
     }
 
     /// <summary>Parses one component section; <paramref name="ids"/> gets every id written, parsed or not.</summary>
-    private static Dictionary<string, T> Section<T>(
-        ConfigContext ctx, YamlMap root, string section, string kind, string[] types, Func<string, string?>? refusalReason,
-        Func<string, string, YamlMap, T?> parse, out List<string> ids)
+    private static Dictionary<string, T> Section<T>(ConfigContext ctx, YamlMap root, ComponentKind componentKind, out List<string> ids)
         where T : class
     {
+        string section = ComponentTable.Section(componentKind);
+        string kind = componentKind.ToString().ToLowerInvariant();
+        string[] types = ComponentTable.Types(componentKind);
         var result = new Dictionary<string, T>(StringComparer.Ordinal);
         ids = [];
         var map = root.Map(section);
@@ -169,15 +166,15 @@ internal static class CollectorConfigLoader
             {
                 ctx.Error(key, path, idError!);
             }
-            else if (refusalReason?.Invoke(type) is { } reason)
+            else if (ComponentTable.RefusalReason(componentKind, type) is { } reason)
             {
                 ctx.Error(key, path, $"{reason} (supported: {string.Join(", ", types)})");
             }
-            else if (!types.Contains(type))
+            else if (ComponentTable.Find(componentKind, type) is not { } entry)
             {
                 ctx.Error(key, path, $"unknown {kind} type \"{type}\" (supported: {string.Join(", ", types)})");
             }
-            else if (YamlMap.From(ctx, value, key, path) is { } component && parse(id, type, component) is { } parsed)
+            else if (YamlMap.From(ctx, value, key, path) is { } component && entry.Parse(ctx, id, component) is T parsed)
             {
                 result[id] = parsed;
             }

@@ -1,40 +1,20 @@
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
+using TraceSeal.Collector.Components;
 using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Exporters;
-using TraceSeal.Collector.Exporters.Debug;
-using TraceSeal.Collector.Exporters.Discard;
-using TraceSeal.Collector.Exporters.Nop;
-using TraceSeal.Collector.Exporters.Otlp;
-using TraceSeal.Collector.Exporters.SealedStore;
 using TraceSeal.Collector.Processors;
 using TraceSeal.Collector.Processors.Batch;
-using TraceSeal.Collector.Processors.MemoryLimiter;
-using TraceSeal.Collector.Storage;
 using TraceSeal.Collector.Telemetry;
 
 namespace TraceSeal.Collector.Hosting;
 
-/// <summary>Validated settings → running components. The one place that knows every component type.</summary>
+/// <summary>Validated settings → running components, by the factories of the component table (Components/ComponentTable.cs).</summary>
 internal static class ComponentFactory
 {
     /// <param name="loggerFactory">Null = no logs (the host passes its factory once it is wired through).</param>
     /// <param name="batch">For otlp / otlphttp: <see cref="BatchFor"/> (the sealed queue's sender merges by it); null = no merging.</param>
-    public static IExporter CreateExporter(string id, ExporterSettings settings, string configPath, ILoggerFactory? loggerFactory = null, BatchSettings? batch = null) => settings switch
-    {
-        DiscardExporterSettings => new DiscardExporter(id),
-        NopExporterSettings => new NopExporter(id),
-        DebugExporterSettings d => new DebugExporter(id, d, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("TraceSeal.Exporters.Debug")),
-        // Loads the recipient files and refuses any that holds a private key (the collector never opens).
-        SealedStoreExporterSettings s => SealedStoreExporter.Create(
-            id, s, configPath, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("TraceSeal.Storage")),
-        // otlp / otlphttp: pinned-CA TLS, retry per the OTLP spec; acknowledges once the batch is in the sealed
-        // sending queue (sending_queue.directory), else only after upstream accepted.
-        OtlpExporterSettings o => Exporters.Otlp.OtlpForwardingExporter.Create(
-            id, o, configPath, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("TraceSeal.Exporters.Otlp"), batch),
-        // Every exporter type the loader accepts is built above; reaching this is a bug, and refusing beats dropping.
-        _ => throw new InvalidOperationException($"{configPath}: exporters::{id}: no exporter is built for {settings.GetType().Name}"),
-    };
+    public static IExporter CreateExporter(string id, ExporterSettings settings, string configPath, ILoggerFactory? loggerFactory = null, BatchSettings? batch = null) =>
+        ComponentTable.For(ComponentKind.Exporter, id).CreateExporter!(id, settings, new ExporterBuild(configPath, loggerFactory, batch));
 
     /// <summary>
     /// What the pipelines call instead of <paramref name="exporter"/>: counts items by signal and outcome and times
@@ -43,14 +23,9 @@ internal static class ComponentFactory
     /// </summary>
     public static IExporter Instrument(IExporter exporter, ExporterSettings settings)
     {
-        switch (settings)
+        if (ComponentTable.For(ComponentKind.Exporter, settings.Name).BacklogBytes?.Invoke(settings) is { } capacity)
         {
-            case OtlpExporterSettings { Queue.IsSealedQueue: true } o:
-                PipelineStats.SetQueueCapacity(exporter, o.Queue.MaxBacklogBytes);
-                break;
-            case SealedStoreExporterSettings s:
-                PipelineStats.SetQueueCapacity(exporter, s.Wal.MaxBacklogBytes);
-                break;
+            PipelineStats.SetQueueCapacity(exporter, capacity);
         }
 
         return PipelineStats.Count(exporter);
@@ -98,20 +73,6 @@ internal static class ComponentFactory
         return combined;
     }
 
-    public static IProcessor CreateProcessor(string id, ProcessorSettings settings, ILogger logger) => settings switch
-    {
-        // attributes, resource, redaction: their settings build them (Processors/<name>/).
-        IProcessorFactory factory => factory.Create(id, logger),
-        MemoryLimiterSettings m => new MemoryLimiterProcessor(
-            id,
-            new MemoryLimits(
-                m.LimitMib is > 0 ? m.LimitMib.Value * 1024 * 1024 : MemoryLimiterProcessor.PercentOfAvailable(m.LimitPercentage ?? 0),
-                m.SpikeLimitMib is > 0 ? m.SpikeLimitMib.Value * 1024 * 1024 : MemoryLimiterProcessor.PercentOfAvailable(m.SpikeLimitPercentage ?? 0),
-                m.CheckInterval,
-                m.MinGcIntervalWhenSoftLimited,
-                m.MinGcIntervalWhenHardLimited),
-            logger),
-        BatchSettings => new BatchProcessor(id),
-        _ => throw new InvalidOperationException($"processors::{id}: unsupported processor settings {settings.GetType().Name}"),
-    };
+    public static IProcessor CreateProcessor(string id, ProcessorSettings settings, ILogger logger) =>
+        ComponentTable.For(ComponentKind.Processor, id).CreateProcessor!(id, settings, logger);
 }

@@ -4,7 +4,7 @@ namespace TraceSeal.Collector.Processors;
 
 /// <summary>
 /// Settings that build their own processor, so a new processor is its folder (settings, parser, processor, README)
-/// plus one line in ProcessorParser, not a case in a central switch (ComponentFactory asks settings for this first).
+/// plus one line in Components/ComponentTable.cs, whose factory for them is this method.
 /// </summary>
 internal interface IProcessorFactory
 {

@@ -1,3 +1,4 @@
+using TraceSeal.Collector.Components;
 using TraceSeal.Collector.Receivers;
 using TraceSeal.Otlp;
 using YamlDotNet.RepresentationModel;
@@ -125,7 +126,7 @@ internal static class ServiceParser
             var id = item.Value ?? "";
             if (!defined.Contains(id))
             {
-                ctx.Error(item, service.Child("extensions"), $"extension \"{id}\" is not defined; define it under extensions (supported: {string.Join(", ", ExtensionParser.Types)}) or remove it");
+                ctx.Error(item, service.Child("extensions"), $"extension \"{id}\" is not defined; define it under extensions (supported: {string.Join(", ", ComponentTable.Types(ComponentKind.Extension))}) or remove it");
             }
             else if (ids.Contains(id))
             {

@@ -1,39 +1,17 @@
-using TraceSeal.Collector.Processors;
-using TraceSeal.Collector.Processors.Attributes;
-using TraceSeal.Collector.Processors.Batch;
-using TraceSeal.Collector.Processors.MemoryLimiter;
-using TraceSeal.Collector.Processors.Redaction;
-using TraceSeal.Collector.Processors.Resource;
+using TraceSeal.Collector.Config;
 
-namespace TraceSeal.Collector.Config;
+namespace TraceSeal.Collector.Processors.MemoryLimiter;
 
-/// <summary>
-/// Every processor type (upstream processor configs, same keys and defaults): `memory_limiter` and `batch` here,
-/// the processors that change telemetry (`attributes`, `resource`, `redaction`) by the parser in their folder.
-/// </summary>
-internal static class ProcessorParser
+/// <summary>`memory_limiter` (upstream processor/memorylimiterprocessor config: same keys, defaults and checks).</summary>
+internal static class MemoryLimiterParser
 {
-    public static readonly string[] Types = ["memory_limiter", "batch", AttributesParser.Type, ResourceParser.Type, RedactionParser.Type];
-
-    private static readonly string[] MemoryLimiterKeys =
+    private static readonly string[] Keys =
         ["check_interval", "limit_mib", "spike_limit_mib", "limit_percentage", "spike_limit_percentage",
             "min_gc_interval_when_soft_limited", "min_gc_interval_when_hard_limited"];
 
-    private static readonly string[] BatchKeys = ["send_batch_size", "timeout", "send_batch_max_size"];
-
-    public static ProcessorSettings? Parse(ConfigContext ctx, string id, string type, YamlMap map) => type switch
+    public static MemoryLimiterSettings? Parse(ConfigContext ctx, string id, YamlMap m)
     {
-        "memory_limiter" => MemoryLimiter(ctx, id, map),
-        "batch" => Batch(ctx, id, map),
-        AttributesParser.Type => AttributesParser.Parse(ctx, id, map),
-        ResourceParser.Type => ResourceParser.Parse(ctx, id, map),
-        RedactionParser.Type => RedactionParser.Parse(ctx, id, map),
-        _ => null,
-    };
-
-    private static MemoryLimiterSettings? MemoryLimiter(ConfigContext ctx, string id, YamlMap m)
-    {
-        m.CheckKeys(MemoryLimiterKeys);
+        m.CheckKeys(Keys);
         var interval = m.Duration("check_interval");
         var limitMib = m.Integer("limit_mib", 1);
         var spikeMib = m.Integer("spike_limit_mib", 0);
@@ -98,20 +76,4 @@ internal static class ProcessorParser
     }
 
     private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) + "s";
-
-    private static BatchSettings Batch(ConfigContext ctx, string id, YamlMap m)
-    {
-        m.CheckKeys(BatchKeys);
-        var defaults = new BatchSettings { Name = id };
-        var size = (int?)m.Integer("send_batch_size", 1, int.MaxValue) ?? defaults.SendBatchSize;
-        var timeout = m.Duration("timeout", allowZero: true) ?? defaults.Timeout;
-        var max = (int?)m.Integer("send_batch_max_size", 0, int.MaxValue) ?? defaults.SendBatchMaxSize;
-        if (max != 0 && max < size)
-        {
-            ctx.Error(m.ValueNode("send_batch_max_size")!, m.Child("send_batch_max_size"),
-                $"must be 0 (no limit) or at least send_batch_size ({size}), found {max}");
-        }
-
-        return new BatchSettings { Name = id, SendBatchSize = size, Timeout = timeout, SendBatchMaxSize = max };
-    }
 }
