@@ -118,6 +118,7 @@ internal static class CollectorConfigLoader
         {
             ServiceParser.CheckKeys(service);
             pipelines = ServiceParser.Pipelines(ctx, service, new(receiverIds, processorIds, exporterIds), used);
+            Processors.Attributes.AttributesParser.CheckPipelines(ctx, processors, pipelines);
             foreach (var id in ServiceParser.Extensions(ctx, service, extensionIds, used))
             {
                 if (extensions.TryGetValue(id, out var extension))

@@ -107,7 +107,7 @@ public sealed class PipelineRewriteTests : IDisposable
     }
 
     /// <summary>Keeps a copy of the last payload (the batch's buffer is only valid during the call) and its index reference.</summary>
-    private sealed class CapturingExporter : IExporter
+    internal sealed class CapturingExporter : IExporter
     {
         public string Id => "capture";
 

@@ -98,9 +98,31 @@ public sealed class TransformConfigErrorTests : IDisposable
 
         Assert.Equal(
             [
-                At(8, 5, "processors::attributes::include: not supported: match properties (services, span_names, attributes, ...) are not implemented, so the actions would apply to every span, log record and data point; remove it"),
-                At(12, 23, "processors::attributes::actions[0]::from_context: not supported: TraceSeal hands processors no request metadata (headers, auth, client address); use value or from_attribute"),
-                At(15, 5, "processors::redaction::db_sanitizer: not supported: remove it, and use blocked_values or blocked_key_patterns for what must not be stored"),
+                At(12, 37, "processors::attributes::actions[0]::from_context: \"metadata.tenant\" is not available: TraceSeal's receivers hand processors no request headers (include_metadata is not supported); supported: auth.identity (the client certificate's identity) and auth.tenant (the tenant its identity rules chose)"),
+                At(16, 22, "processors::redaction::db_sanitizer::sql::enabled: not supported: TraceSeal has no database query sanitizer; remove it or set enabled: false, and use blocked_values or blocked_key_patterns for what must not be stored"),
+            ],
+            errors);
+    }
+
+    [Fact]
+    public void redaction_refuses_skip_conditions_enabled_sanitizers_and_other_hash_functions_and_accepts_disabled_sanitizers()
+    {
+        var errors = Errors("""
+              redaction:
+                allow_all_keys: true
+                hash_function: sha256
+                skip_conditions: ['resource.attributes["env"] == "dev"']
+                url_sanitizer: {enabled: false, attributes: [http.url]}
+                db_sanitizer:
+                  sql: {enabled: false}
+                  redis: {enabled: true}
+            """, "redaction");
+
+        Assert.Equal(
+            [
+                At(9, 20, "processors::redaction::hash_function: unsupported value \"sha256\": TraceSeal hashes only with a key (HMAC-SHA-256); use hmac-sha256 with hash_key_file"),
+                At(10, 5, "processors::redaction::skip_conditions: not supported: TraceSeal has no OTTL to evaluate the conditions, and a skipped item would be stored unredacted; remove it, or put the items to spare in another pipeline"),
+                At(14, 24, "processors::redaction::db_sanitizer::redis::enabled: not supported: TraceSeal has no database query sanitizer; remove it or set enabled: false, and use blocked_values or blocked_key_patterns for what must not be stored"),
             ],
             errors);
     }

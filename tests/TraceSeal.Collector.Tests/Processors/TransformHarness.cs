@@ -41,7 +41,10 @@ internal sealed class TransformHarness : IDisposable
     }
 
     /// <summary>A full config around <paramref name="processors"/> (indented by two spaces) with every processor in one traces pipeline.</summary>
-    public static string Config(string processors, params string[] ids) => $"""
+    public static string Config(string processors, params string[] ids) => Config(processors, OtlpSignal.Traces, ids);
+
+    /// <summary>The same with the pipeline of <paramref name="signal"/> (include / exclude properties depend on it).</summary>
+    public static string Config(string processors, OtlpSignal signal, params string[] ids) => $"""
         receivers:
           otlp:
             protocols:
@@ -53,7 +56,7 @@ internal sealed class TransformHarness : IDisposable
           discard:
         service:
           pipelines:
-            traces:
+            {signal.ToString().ToLowerInvariant()}:
               receivers: [otlp]
               processors: [{string.Join(", ", ids)}]
               exporters: [discard]
@@ -64,16 +67,19 @@ internal sealed class TransformHarness : IDisposable
     public string[] Errors(string processors, params string[] ids) => _f.Errors(Config(processors, ids));
 
     /// <summary>The processors of the config, built as the host builds them, in pipeline order.</summary>
-    public IProcessor[] Processors(string processors, params string[] ids)
+    public IProcessor[] Processors(string processors, params string[] ids) => Processors(processors, OtlpSignal.Traces, ids);
+
+    /// <summary>The same, loaded in a pipeline of <paramref name="signal"/>.</summary>
+    public IProcessor[] Processors(string processors, OtlpSignal signal, params string[] ids)
     {
-        var config = Load(processors, ids);
+        var config = _f.Parse(Config(processors, signal, ids));
         return [.. ids.Select(id => ComponentFactory.CreateProcessor(id, config.Processors[id], NullLogger.Instance))];
     }
 
     /// <summary>The bytes the exporters would get (the input array itself when nothing changed).</summary>
     public byte[] Rewrite(string processors, byte[] payload, OtlpSignal signal, params string[] ids)
     {
-        var rewriter = PayloadRewriter.For(Processors(processors, ids))!;
+        var rewriter = PayloadRewriter.For(Processors(processors, signal, ids))!;
         using var result = rewriter.Rewrite(Batch(payload, signal));
         return result.Rewritten ? result.Batch.Payload.ToArray() : payload;
     }

@@ -3,7 +3,7 @@ using TraceSeal.Collector.Processors.Transform;
 
 namespace TraceSeal.Collector.Processors.Attributes;
 
-/// <summary>Reads `processors::attributes[/name]` (upstream's keys; `include` / `exclude` are refused, see README.md).</summary>
+/// <summary>Reads `processors::attributes[/name]` with upstream's keys: `actions`, `include`, `exclude`, plus `hash_key_file`.</summary>
 internal static class AttributesParser
 {
     public const string Type = "attributes";
@@ -14,16 +14,27 @@ internal static class AttributesParser
     {
         m.CheckKeys(Keys);
         int errors = ctx.Errors.Count;
-        foreach (var key in (string[])["include", "exclude"])
+        var match = MatchParser.Parse(ctx, m, out _);
+        var settings = AttributeActionsParser.Settings(ctx, m, "actions", (actions, keyFile) => new AttributesSettings { Name = id, Actions = actions, HashKeyFile = keyFile, Match = match });
+        return ctx.Errors.Count == errors ? settings : null;
+    }
+
+    /// <summary>
+    /// Once pipelines are known: each property written under include / exclude must exist for the signal of every
+    /// pipeline that lists the processor (upstream's ValidateForSpans / ValidateForLogs / ValidateForMetrics).
+    /// </summary>
+    public static void CheckPipelines(ConfigContext ctx, IReadOnlyDictionary<string, ProcessorSettings> processors, IEnumerable<PipelineSettings> pipelines)
+    {
+        var checkedFor = new HashSet<(string, Otlp.OtlpSignal)>();
+        foreach (var pipeline in pipelines)
         {
-            if (m.KeyNode(key) is { } node)
+            foreach (var id in pipeline.Processors)
             {
-                ctx.Error(node, m.Child(key),
-                    "not supported: match properties (services, span_names, attributes, ...) are not implemented, so the actions would apply to every span, log record and data point; remove it");
+                if (processors.TryGetValue(id, out var settings) && settings is AttributesSettings { Match: { } match } && checkedFor.Add((id, pipeline.Signal)))
+                {
+                    MatchParser.CheckSignal(ctx, match, pipeline.Signal, pipeline.Name);
+                }
             }
         }
-
-        var settings = AttributeActionsParser.Settings(ctx, m, "actions", (actions, keyFile) => new AttributesSettings { Name = id, Actions = actions, HashKeyFile = keyFile });
-        return ctx.Errors.Count == errors ? settings : null;
     }
 }

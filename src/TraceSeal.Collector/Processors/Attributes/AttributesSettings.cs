@@ -2,8 +2,11 @@ using TraceSeal.Collector.Processors.Transform;
 
 namespace TraceSeal.Collector.Processors.Attributes;
 
-/// <summary>`attributes`: upstream's actions on span, log record and data point attributes.</summary>
+/// <summary>`attributes`: upstream's actions on span, log record and data point attributes, and its include / exclude.</summary>
 internal sealed class AttributesSettings : AttributeActionsSettings
 {
-    protected override IProcessor Create(string id, AttributeActions actions) => new AttributesProcessor(id, actions);
+    /// <summary>Null = every item (no include / exclude), as upstream.</summary>
+    public MatchConfig? Match { get; init; }
+
+    protected override IProcessor Create(string id, AttributeActions actions) => new AttributesProcessor(id, actions, Match);
 }

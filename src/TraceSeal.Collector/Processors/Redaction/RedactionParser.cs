@@ -15,18 +15,20 @@ internal static class RedactionParser
     private static readonly string[] Keys =
         ["allow_all_keys", "allowed_keys", "ignored_keys", "ignored_key_patterns", "blocked_key_patterns", "blocked_values",
             "allowed_values", "redact_all_types", "hash_function", "hmac_key", "summary", "url_sanitizer", "db_sanitizer",
-            AttributeActionsParser.HashKeyFile];
+            "skip_conditions", AttributeActionsParser.HashKeyFile];
+
+    /// <summary>upstream's db_sanitizer sections, each with `enabled` and `attributes`.</summary>
+    private static readonly string[] DbSections = ["sql", "redis", "valkey", "memcached", "mongo", "opensearch", "es"];
 
     public static RedactionSettings? Parse(ConfigContext ctx, string id, YamlMap m)
     {
         m.CheckKeys(Keys);
         int errors = ctx.Errors.Count;
-        foreach (var key in (string[])["url_sanitizer", "db_sanitizer"])
+        Sanitizers(ctx, m);
+        if (m.KeyNode("skip_conditions") is { } skip)
         {
-            if (m.KeyNode(key) is { } node)
-            {
-                ctx.Error(node, m.Child(key), "not supported: remove it, and use blocked_values or blocked_key_patterns for what must not be stored");
-            }
+            ctx.Error(skip, m.Child("skip_conditions"),
+                "not supported: TraceSeal has no OTTL to evaluate the conditions, and a skipped item would be stored unredacted; remove it, or put the items to spare in another pipeline");
         }
 
         if (m.KeyNode("hmac_key") is { } inlineKey)
@@ -79,8 +81,44 @@ internal static class RedactionParser
                     $"\"{node.Value}\" is an unkeyed hash: a low-entropy value (a card number, a user id, an e-mail address) is recovered by hashing every candidate; use {HmacSha256} with {AttributeActionsParser.HashKeyFile}");
                 return false;
             default:
-                ctx.Error(node, m.Child("hash_function"), $"unsupported value \"{node.Value}\" (supported: {HmacSha256}, with {AttributeActionsParser.HashKeyFile})");
+                ctx.Error(node, m.Child("hash_function"), $"unsupported value \"{node.Value}\": TraceSeal hashes only with a key (HMAC-SHA-256); use {HmacSha256} with {AttributeActionsParser.HashKeyFile}");
                 return false;
+        }
+    }
+
+    /// <summary>
+    /// `url_sanitizer` / `db_sanitizer`: accepted while every part is disabled (upstream's default, often written out);
+    /// an enabled one is an error at its `enabled`, since a sanitizer that silently does nothing would store the ids and
+    /// query literals it was meant to remove.
+    /// </summary>
+    private static void Sanitizers(ConfigContext ctx, YamlMap m)
+    {
+        const string Why = "not supported: TraceSeal has no {0} sanitizer; remove it or set enabled: false, and use blocked_values or blocked_key_patterns for what must not be stored";
+        if (m.Map("url_sanitizer") is { } url)
+        {
+            url.CheckKeys(["enabled", "attributes", "sanitize_span_name", "sanitize_log_body"]);
+            Enabled(ctx, url, string.Format(System.Globalization.CultureInfo.InvariantCulture, Why, "URL"));
+        }
+
+        if (m.Map("db_sanitizer") is { } db)
+        {
+            db.CheckKeys([.. DbSections, "sanitize_span_name"]);
+            foreach (var section in DbSections)
+            {
+                if (db.Map(section) is { } part)
+                {
+                    part.CheckKeys(["enabled", "attributes"]);
+                    Enabled(ctx, part, string.Format(System.Globalization.CultureInfo.InvariantCulture, Why, "database query"));
+                }
+            }
+        }
+    }
+
+    private static void Enabled(ConfigContext ctx, YamlMap part, string message)
+    {
+        if (part.Bool("enabled") == true)
+        {
+            ctx.Error(part.ValueNode("enabled")!, part.Child("enabled"), message);
         }
     }
 

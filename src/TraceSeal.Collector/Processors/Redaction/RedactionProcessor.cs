@@ -11,7 +11,7 @@ namespace TraceSeal.Collector.Processors.Redaction;
 /// </summary>
 internal sealed class RedactionProcessor(string id, Redactor redactor) : TransformProcessor(id)
 {
-    public override bool Apply(IMessage request)
+    public override bool Apply(IMessage request, TransformContext context)
     {
         bool changed = OtlpItems.ApplyToEach(OtlpItems.AllAttributes(request), redactor.Attributes);
         if (request is ExportLogsServiceRequest logs)

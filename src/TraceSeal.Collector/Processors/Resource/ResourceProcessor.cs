@@ -9,6 +9,14 @@ namespace TraceSeal.Collector.Processors.Resource;
 /// </summary>
 internal sealed class ResourceProcessor(string id, AttributeActions actions) : TransformProcessor(id)
 {
-    public override bool Apply(IMessage request) =>
-        OtlpItems.ApplyToEach(OtlpItems.Resources(request, create: true).Select(r => r.Attributes), actions.Apply);
+    public override bool Apply(IMessage request, TransformContext context)
+    {
+        bool changed = false;
+        foreach (var resource in OtlpItems.Resources(request, create: true))
+        {
+            changed |= actions.Apply(resource.Attributes, context);
+        }
+
+        return changed;
+    }
 }

@@ -34,7 +34,10 @@ internal sealed class AttributeAction
     /// <summary>insert / update / upsert: copy the value of this attribute of the same item.</summary>
     public string? FromAttribute { get; init; }
 
-    /// <summary>insert / update / upsert: used when <see cref="Value"/> / <see cref="FromAttribute"/> provide nothing.</summary>
+    /// <summary>insert / update / upsert: `from_context`, the batch's identity or tenant (see <see cref="TransformContext"/>).</summary>
+    public ContextKey? FromContext { get; init; }
+
+    /// <summary>insert / update / upsert: used when <see cref="Value"/> / <see cref="FromAttribute"/> / <see cref="FromContext"/> provide nothing.</summary>
     public AnyValue? DefaultValue { get; init; }
 
     /// <summary>delete / hash: keys to act on; extract: the pattern whose named groups become attributes.</summary>
@@ -47,13 +50,23 @@ internal sealed class AttributeAction
     public string? ConvertedType { get; init; }
 }
 
+/// <summary>What `from_context` can read: the names are upstream's `auth.` prefix (what the authenticator established).</summary>
+internal enum ContextKey
+{
+    /// <summary>`auth.identity`: the identity that admitted the client (`uri:spiffe://...`, `dns:...`, `cn:...`, or `anonymous`).</summary>
+    Identity,
+
+    /// <summary>`auth.tenant`: the tenant the identity rules chose.</summary>
+    Tenant,
+}
+
 /// <summary>Applies a list of <see cref="AttributeAction"/>s to one attribute map, in order, as upstream's AttrProc.Process.</summary>
 internal sealed class AttributeActions(IReadOnlyList<AttributeAction> actions, KeyedHasher? hasher)
 {
     public IReadOnlyList<AttributeAction> Actions { get; } = actions;
 
     /// <summary>True when the map was changed.</summary>
-    public bool Apply(RepeatedField<KeyValue> attributes)
+    public bool Apply(RepeatedField<KeyValue> attributes, TransformContext context)
     {
         bool changed = false;
         foreach (var action in Actions)
@@ -64,7 +77,7 @@ internal sealed class AttributeActions(IReadOnlyList<AttributeAction> actions, K
                     changed |= OtlpItems.RemoveWhere(attributes, action.Key, action.Pattern);
                     break;
                 case AttributeActionKind.Insert:
-                    if (OtlpItems.IndexOf(attributes, action.Key!) < 0 && Source(action, attributes) is { } inserted)
+                    if (OtlpItems.IndexOf(attributes, action.Key!) < 0 && Source(action, attributes, context) is { } inserted)
                     {
                         attributes.Add(new KeyValue { Key = action.Key, Value = inserted.Clone() });
                         changed = true;
@@ -72,7 +85,7 @@ internal sealed class AttributeActions(IReadOnlyList<AttributeAction> actions, K
 
                     break;
                 case AttributeActionKind.Update:
-                    if (OtlpItems.IndexOf(attributes, action.Key!) >= 0 && Source(action, attributes) is { } updated)
+                    if (OtlpItems.IndexOf(attributes, action.Key!) >= 0 && Source(action, attributes, context) is { } updated)
                     {
                         OtlpItems.Put(attributes, action.Key!, updated);
                         changed = true;
@@ -80,7 +93,7 @@ internal sealed class AttributeActions(IReadOnlyList<AttributeAction> actions, K
 
                     break;
                 case AttributeActionKind.Upsert:
-                    if (Source(action, attributes) is { } upserted)
+                    if (Source(action, attributes, context) is { } upserted)
                     {
                         OtlpItems.Put(attributes, action.Key!, upserted);
                         changed = true;
@@ -111,10 +124,18 @@ internal sealed class AttributeActions(IReadOnlyList<AttributeAction> actions, K
     }
 
     /// <summary>The value an insert / update / upsert writes, or null (then the action does nothing, as upstream).</summary>
-    private static AnyValue? Source(AttributeAction action, RepeatedField<KeyValue> attributes) =>
+    private static AnyValue? Source(AttributeAction action, RepeatedField<KeyValue> attributes, TransformContext context) =>
         action.Value
         ?? (action.FromAttribute is not null ? OtlpItems.Get(attributes, action.FromAttribute) : null)
+        ?? (action.FromContext is { } key ? FromContext(key, context) : null)
         ?? action.DefaultValue;
+
+    /// <summary>As upstream: a context value that is not there (empty) writes nothing, so default_value applies.</summary>
+    private static AnyValue? FromContext(ContextKey key, TransformContext context)
+    {
+        string? value = key == ContextKey.Identity ? context.Identity : context.Tenant;
+        return string.IsNullOrEmpty(value) ? null : OtlpItems.String(value);
+    }
 
     /// <summary>Named groups of the first match become string attributes (overwriting); the source is left as it is.</summary>
     private static bool Extract(AttributeAction action, RepeatedField<KeyValue> attributes)

@@ -115,11 +115,7 @@ internal static class AttributeActionsParser
 
         var kind = Enum.Parse<AttributeActionKind>(name, ignoreCase: true);
         int errors = ctx.Errors.Count;
-        if (a.KeyNode("from_context") is { } fromContext)
-        {
-            ctx.Error(fromContext, a.Child("from_context"),
-                "not supported: TraceSeal hands processors no request metadata (headers, auth, client address); use value or from_attribute");
-        }
+        ContextKey? contextKey = a.Has("from_context") ? FromContext(ctx, a) : null;
 
         string? key = a.String("key");
         var pattern = a.Scalar("pattern");
@@ -129,13 +125,14 @@ internal static class AttributeActionsParser
             case AttributeActionKind.Insert or AttributeActionKind.Update or AttributeActionKind.Upsert:
                 RequireKey(ctx, a, key, name);
                 NotUsed(ctx, a, name, "pattern", "converted_type");
-                if (hasValue && hasFrom)
+                if ((hasValue ? 1 : 0) + (hasFrom ? 1 : 0) + (hasContext ? 1 : 0) > 1)
                 {
-                    ctx.Error(a.KeyNode("from_attribute")!, a.Child("from_attribute"), "set only one of value and from_attribute");
+                    string second = hasContext ? "from_context" : "from_attribute";
+                    ctx.Error(a.KeyNode(second)!, a.Child(second), "set only one of value, from_attribute and from_context");
                 }
                 else if (!hasValue && !hasFrom && !hasDefault && !hasContext)
                 {
-                    ctx.Error(a.At, a.Path, $"action {name} needs one of value, from_attribute or default_value: what to write under \"{key}\"");
+                    ctx.Error(a.At, a.Path, $"action {name} needs one of value, from_attribute, from_context or default_value: what to write under \"{key}\"");
                 }
 
                 break;
@@ -145,7 +142,7 @@ internal static class AttributeActionsParser
                     ctx.Error(a.At, a.Path, $"action {name} needs key and/or pattern: the attributes to {name}");
                 }
 
-                NotUsed(ctx, a, name, "value", "from_attribute", "default_value", "converted_type");
+                NotUsed(ctx, a, name, "value", "from_attribute", "from_context", "default_value", "converted_type");
                 break;
             case AttributeActionKind.Extract:
                 RequireKey(ctx, a, key, name);
@@ -154,11 +151,11 @@ internal static class AttributeActionsParser
                     ctx.Error(a.At, a.Path, "action extract needs pattern: a regular expression whose named groups become attributes, e.g. ^/api/(?P<version>v[0-9]+)/");
                 }
 
-                NotUsed(ctx, a, name, "value", "from_attribute", "default_value", "converted_type");
+                NotUsed(ctx, a, name, "value", "from_attribute", "from_context", "default_value", "converted_type");
                 break;
             case AttributeActionKind.Convert:
                 RequireKey(ctx, a, key, name);
-                NotUsed(ctx, a, name, "value", "from_attribute", "default_value", "pattern");
+                NotUsed(ctx, a, name, "value", "from_attribute", "from_context", "default_value", "pattern");
                 if (!a.Has("converted_type"))
                 {
                     ctx.Error(a.At, a.Path, $"action convert needs converted_type ({string.Join(", ", ConvertedTypes)})");
@@ -191,11 +188,49 @@ internal static class AttributeActionsParser
             Key = key,
             Value = value,
             FromAttribute = a.String("from_attribute"),
+            FromContext = kind is AttributeActionKind.Insert or AttributeActionKind.Update or AttributeActionKind.Upsert ? contextKey : null,
             DefaultValue = defaultValue,
             Pattern = regex,
             ExtractNames = names,
             ConvertedType = convertedType,
         };
+    }
+
+    /// <summary>The `from_context` keys TraceSeal has, by name.</summary>
+    public const string AuthIdentity = "auth.identity", AuthTenant = "auth.tenant";
+
+    /// <summary>
+    /// `from_context`: upstream reads `metadata.*` (request headers), `auth.*` (what the server authenticator set) and
+    /// `client.address`. A TraceSeal batch carries only what mutual TLS established: the admitted identity and the
+    /// tenant, as `auth.identity` and `auth.tenant`. Anything else is refused with why (a key that can never be found
+    /// would silently write default_value or nothing).
+    /// </summary>
+    private static ContextKey? FromContext(ConfigContext ctx, YamlMap a)
+    {
+        var node = a.Scalar("from_context");
+        if (node is null)
+        {
+            return null;
+        }
+
+        string name = node.Value ?? "";
+        switch (name)
+        {
+            case AuthIdentity:
+                return ContextKey.Identity;
+            case AuthTenant:
+                return ContextKey.Tenant;
+        }
+
+        string why = name.StartsWith("metadata.", StringComparison.Ordinal)
+            ? "TraceSeal's receivers hand processors no request headers (include_metadata is not supported)"
+            : name == "client.address"
+                ? "the client address does not travel with a batch"
+                : name.StartsWith("auth.", StringComparison.Ordinal)
+                    ? "the mutual-TLS authenticator sets only the identity and the tenant"
+                    : "not a context key";
+        ctx.Error(node, a.Child("from_context"), $"\"{name}\" is not available: {why}; supported: {AuthIdentity} (the client certificate's identity) and {AuthTenant} (the tenant its identity rules chose)");
+        return null;
     }
 
     private static void RequireKey(ConfigContext ctx, YamlMap a, string? key, string action)
@@ -237,7 +272,7 @@ internal static class AttributeActionsParser
     }
 
     /// <summary>A value typed as YAML reads it, as upstream: plain true/false, whole numbers and decimals are bool, int and double; anything quoted is a string.</summary>
-    private static AnyValue? Value(ConfigContext ctx, YamlMap a, string field)
+    internal static AnyValue? Value(ConfigContext ctx, YamlMap a, string field)
     {
         var node = a.ValueNode(field);
         if (node is not YamlScalarNode s)

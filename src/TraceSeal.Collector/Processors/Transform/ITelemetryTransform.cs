@@ -11,5 +11,12 @@ namespace TraceSeal.Collector.Processors.Transform;
 internal interface ITelemetryTransform
 {
     /// <summary>Changes <paramref name="request"/> in place; true when anything changed (false keeps the received bytes).</summary>
-    bool Apply(IMessage request);
+    bool Apply(IMessage request, TransformContext context);
 }
+
+/// <summary>
+/// What travels with a batch besides its bytes and a transform may read (upstream's client.Info, as far as TraceSeal
+/// has it): the identity that admitted the client and the tenant its identity rules chose. The actions' `from_context`
+/// reads them as `auth.identity` and `auth.tenant`.
+/// </summary>
+internal readonly record struct TransformContext(string Identity, string Tenant);

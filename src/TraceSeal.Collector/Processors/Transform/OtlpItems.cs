@@ -216,7 +216,8 @@ internal static class OtlpItems
         }
     }
 
-    private static IEnumerable<RepeatedField<KeyValue>> DataPointAttributes(Metric metric)
+    /// <summary>The attributes of each data point of <paramref name="metric"/>, whatever its type.</summary>
+    public static IEnumerable<RepeatedField<KeyValue>> DataPointAttributes(Metric metric)
     {
         switch (metric.DataCase)
         {

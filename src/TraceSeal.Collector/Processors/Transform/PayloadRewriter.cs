@@ -42,9 +42,10 @@ internal sealed class PayloadRewriter
     {
         IMessage request = Decode(batch.Signal, batch.Payload);
         bool changed = false;
+        var context = new TransformContext(batch.Identity, batch.Tenant);
         foreach (var transform in _transforms)
         {
-            changed |= transform.Apply(request);
+            changed |= transform.Apply(request, context);
         }
 
         if (!changed)

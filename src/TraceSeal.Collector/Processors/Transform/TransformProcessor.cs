@@ -15,7 +15,7 @@ internal abstract class TransformProcessor(string id) : IProcessor, ITelemetryTr
 
     public SinkResult Admit(in ReceivedBatch batch) => SinkResult.Ok;
 
-    public abstract bool Apply(IMessage request);
+    public abstract bool Apply(IMessage request, TransformContext context);
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
