@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # What processors that change telemetry (attributes, resource, redaction) cost per span: a 1000-span request (as
 # loadgen builds it) through TelemetryPipeline.ProcessAsync to an exporter that does nothing: batch only (no decode)
-# vs one attributes upsert (the decode + re-encode floor) vs attributes (hash, insert, delete) + redaction (allow
-# list, two blocked_values patterns). Pinned to one CPU; the load average before and after.
+# vs one attributes upsert (the decode + re-encode floor) vs the same upsert behind include (regexp on service and
+# span name) / exclude (an attribute key) that every span passes vs attributes (hash, insert, delete) + redaction
+# (allow list, two blocked_values patterns). Two rounds (read the second: the first pays tiered JIT). Pinned to one
+# CPU; the load average before and after.
 #   bench/processors.sh                 # CPU time per span (10 s per pipeline), then BenchmarkDotNet's default job
 #   bench/processors.sh --quick         # CPU time, then BenchmarkDotNet's ShortRun job
 #   bench/processors.sh --cpu-only      # CPU time only

@@ -8,14 +8,9 @@ public sealed class AttributesMatchConfigTests : IDisposable
 
     public void Dispose() => _h.Dispose();
 
-    private string At(int line, int column, string message) => _h.Fixture.At(line, column, message);
+    private string At(int line, int column, string message) => _h.At(line, column, message);
 
-    private string[] Errors(string processors, params string[] ids)
-    {
-        var errors = _h.Errors(processors, ids);
-        Assert.All(errors, e => Assert.DoesNotContain('\n', e));
-        return errors;
-    }
+    private string[] Errors(string processors, params string[] ids) => _h.OneLineErrors(processors, ids);
 
     [Fact]
     public void regexp_without_match_type_an_unknown_key_and_a_pattern_that_is_not_a_string()

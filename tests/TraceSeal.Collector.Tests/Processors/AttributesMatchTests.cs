@@ -151,6 +151,22 @@ public sealed class AttributesMatchTests : IDisposable
         Assert.Equal([true, true, true, false], Spans(regexpDouble).Select(HasCard));
     }
 
+    [Theory]
+    [InlineData(1e21, "^1000000000000000000000$")]
+    [InlineData(1e-7, "^0\\.0000001$")]
+    [InlineData(0.1 + 0.2, "^0\\.30000000000000004$")]
+    public void a_regexp_sees_a_double_as_gos_strconv_writes_it(double value, string pattern)
+    {
+        var result = _h.Traces($$"""
+              attributes:
+                include:
+                  match_type: regexp
+                  attributes: [{key: ratio, value: '{{pattern}}'}]
+            """ + DeleteCard, Trace(Attr("ratio", value), Attr("credit_card", "1234")), "attributes");
+
+        Assert.False(HasCard(OnlySpan(result)));
+    }
+
     [Fact]
     public void log_records_match_by_body_severity_text_and_severity_number()
     {

@@ -10,14 +10,9 @@ public sealed class TransformConfigErrorTests : IDisposable
 
     public void Dispose() => _h.Dispose();
 
-    private string At(int line, int column, string message) => _h.Fixture.At(line, column, message);
+    private string At(int line, int column, string message) => _h.At(line, column, message);
 
-    private string[] Errors(string processors, params string[] ids)
-    {
-        var errors = _h.Errors(processors, ids);
-        Assert.All(errors, e => Assert.DoesNotContain('\n', e));
-        return errors;
-    }
+    private string[] Errors(string processors, params string[] ids) => _h.OneLineErrors(processors, ids);
 
     [Fact]
     public void hash_without_a_key_file_says_why_a_key_is_needed()

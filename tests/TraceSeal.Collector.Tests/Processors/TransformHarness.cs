@@ -66,6 +66,17 @@ internal sealed class TransformHarness : IDisposable
 
     public string[] Errors(string processors, params string[] ids) => _f.Errors(Config(processors, ids));
 
+    /// <summary>The load errors of <see cref="Config"/>, each asserted to be one line (no stack trace, no wrapped message).</summary>
+    public string[] OneLineErrors(string processors, params string[] ids)
+    {
+        var errors = Errors(processors, ids);
+        Assert.All(errors, e => Assert.DoesNotContain('\n', e));
+        return errors;
+    }
+
+    /// <summary>How an error or warning at <paramref name="line"/>:<paramref name="column"/> of the config renders.</summary>
+    public string At(int line, int column, string message) => _f.At(line, column, message);
+
     /// <summary>The processors of the config, built as the host builds them, in pipeline order.</summary>
     public IProcessor[] Processors(string processors, params string[] ids) => Processors(processors, OtlpSignal.Traces, ids);
 

@@ -14,7 +14,7 @@ internal static class AttributesParser
     {
         m.CheckKeys(Keys);
         int errors = ctx.Errors.Count;
-        var match = MatchParser.Parse(ctx, m, out _);
+        var match = MatchParser.Parse(ctx, m);
         var settings = AttributeActionsParser.Settings(ctx, m, "actions", (actions, keyFile) => new AttributesSettings { Name = id, Actions = actions, HashKeyFile = keyFile, Match = match });
         return ctx.Errors.Count == errors ? settings : null;
     }

@@ -33,13 +33,12 @@ internal static class MatchParser
     private static readonly string[] SeverityNames = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
 
     /// <summary>Null (nothing reported) when neither key is present; null with errors reported when either is invalid.</summary>
-    public static MatchConfig? Parse(ConfigContext ctx, YamlMap m, out bool ok)
+    public static MatchConfig? Parse(ConfigContext ctx, YamlMap m)
     {
         int errors = ctx.Errors.Count;
         var include = Read(ctx, m, "include");
         var exclude = Read(ctx, m, "exclude");
-        ok = ctx.Errors.Count == errors;
-        return ok && (include is not null || exclude is not null) ? new MatchConfig { Include = include?.Match, Exclude = exclude?.Match, Written = [.. Written(include), .. Written(exclude)] } : null;
+        return ctx.Errors.Count == errors && (include is not null || exclude is not null) ? new MatchConfig { Include = include?.Match, Exclude = exclude?.Match, Written = [.. Written(include), .. Written(exclude)] } : null;
     }
 
     /// <summary>Each property written under include / exclude that <paramref name="signal"/> does not have is an error naming the pipeline.</summary>

@@ -159,9 +159,24 @@ internal sealed class AttributeMatcher
         AnyValue.ValueOneofCase.StringValue => value.StringValue,
         AnyValue.ValueOneofCase.BoolValue => value.BoolValue ? "true" : "false",
         AnyValue.ValueOneofCase.IntValue => value.IntValue.ToString(CultureInfo.InvariantCulture),
-        AnyValue.ValueOneofCase.DoubleValue => value.DoubleValue.ToString("0.############################", CultureInfo.InvariantCulture),
+        AnyValue.ValueOneofCase.DoubleValue => GoFloat(value.DoubleValue),
         _ => null,
     };
+
+    /// <summary>strconv.FormatFloat(d, 'f', -1, 64): the shortest digits that round-trip, never an exponent.</summary>
+    private static string GoFloat(double d)
+    {
+        string shortest = d.ToString("R", CultureInfo.InvariantCulture);
+        if (!shortest.Contains('E', StringComparison.Ordinal))
+        {
+            return shortest;
+        }
+
+        // Large magnitudes: "F0" writes the exact integer; small ones: decimal keeps the shortest digits while it can.
+        return Math.Abs(d) >= 1 ? d.ToString("F0", CultureInfo.InvariantCulture)
+            : Math.Abs(d) >= 1e-28 ? ((decimal)d).ToString(CultureInfo.InvariantCulture)
+            : shortest;
+    }
 }
 
 /// <summary>`libraries` entry: the scope name matches, and the version when one is given (an empty one matches only an empty version).</summary>
