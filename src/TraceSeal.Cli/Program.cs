@@ -18,7 +18,7 @@ internal static class Program
 
     public static async Task<int> Main(string[] args)
     {
-        var root = BuildRoot();
+        var root = BuildRoot(args.Length > 0 ? args[0] : null);
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
@@ -46,20 +46,41 @@ internal static class Program
         }
     }
 
-    internal static RootCommand BuildRoot()
+    /// <summary>The commands, in `--help` order. Names only until one is built: building all of them is start-up time.</summary>
+    private static readonly (string Name, Func<Command> Create)[] Commands =
+    [
+        ("up", UpCommand.Create),
+        ("collector", CollectorCommand.Create),
+        ("certs", CertsCommand.Create),
+        ("keys", KeysCommand.Create),
+        ("verify", VerifyCommand.Create),
+        ("query", QueryCommand.Create),
+        ("compact", CompactCommand.Create),
+        ("serve", ServeCommand.Create),
+        ("loadgen", LoadgenCommand.Create),
+    ];
+
+    internal static RootCommand BuildRoot() => BuildRoot(only: null);
+
+    /// <summary>
+    /// The root with every command, or, when <paramref name="only"/> names one, with that command alone: a cold
+    /// `traceseal query` then neither builds nor JIT-compiles the options of the eight others (nor loads what they
+    /// reference). Parsing, help and errors of that command are the same either way; anything else gets every command.
+    /// </summary>
+    internal static RootCommand BuildRoot(string? only)
     {
         var root = new RootCommand(
             "TraceSeal: a secure OpenTelemetry trace pipeline. OTLP over mutual TLS in, sealed (encrypted and " +
             "authenticated) data at rest, and tools that prove it.");
-        root.Subcommands.Add(UpCommand.Create());
-        root.Subcommands.Add(CollectorCommand.Create());
-        root.Subcommands.Add(CertsCommand.Create());
-        root.Subcommands.Add(KeysCommand.Create());
-        root.Subcommands.Add(VerifyCommand.Create());
-        root.Subcommands.Add(QueryCommand.Create());
-        root.Subcommands.Add(CompactCommand.Create());
-        root.Subcommands.Add(ServeCommand.Create());
-        root.Subcommands.Add(LoadgenCommand.Create());
+        bool known = Array.Exists(Commands, c => c.Name == only);
+        foreach (var (name, create) in Commands)
+        {
+            if (!known || name == only)
+            {
+                root.Subcommands.Add(create());
+            }
+        }
+
         return root;
     }
 

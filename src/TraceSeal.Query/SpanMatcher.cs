@@ -46,6 +46,8 @@ internal sealed class SpanMatcher(TraceQuery query)
     private readonly Dictionary<UInt128, ulong> _traceStart = new(TraceIdComparer.Instance);
     private readonly UInt128? _traceId = query.TraceId is { Length: 16 } id ? BinaryPrimitives.ReadUInt128BigEndian(id) : null;
     private readonly List<SkippedRecord> _skipped = [];
+    private ulong _oldestWanted;
+    private int _oldestWantedAt = -1;
 
     public void Add(StoredRecord record)
     {
@@ -102,6 +104,31 @@ internal sealed class SpanMatcher(TraceQuery query)
                 _matched.Add(outRs);
             }
         }
+    }
+
+    /// <summary>
+    /// How recent (start, Unix ns) a span must be to matter now: with <see cref="TraceQuery.Limit"/> traces found, a
+    /// span that started before the earliest start of the limit-th most recent one cannot bring a new trace into the
+    /// answer. 0 while fewer have been found, or with no limit. (A trace already found keeps its place even if an
+    /// older block held an earlier span of it: the search stops without reading that block.)
+    /// </summary>
+    public ulong OldestWanted()
+    {
+        if (query.Limit <= 0 || _traceStart.Count < query.Limit)
+        {
+            return 0;
+        }
+
+        if (_traceStart.Count != _oldestWantedAt)
+        {
+            var starts = new ulong[_traceStart.Count];
+            _traceStart.Values.CopyTo(starts, 0);
+            Array.Sort(starts);
+            _oldestWanted = starts[^query.Limit];
+            _oldestWantedAt = _traceStart.Count;
+        }
+
+        return _oldestWanted;
     }
 
     public QueryResult Result()

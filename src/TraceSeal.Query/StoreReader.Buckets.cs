@@ -73,9 +73,22 @@ public sealed partial class StoreReader
         return listing;
     }
 
+    /// <summary>Every bucket of the tenant, planned (<see cref="PlanBucket"/>) before any block is read.</summary>
+    private List<BucketRead> PlanBuckets(string tenant, TraceQuery? prune, Dictionary<string, Source> liveLogs, HashSet<IndexedSegment> covered, bool lazyIndexes = false)
+    {
+        var listing = ListBuckets(tenant);
+        var buckets = new List<BucketRead>(listing.Count);
+        foreach (var (dir, bucket) in listing)
+        {
+            buckets.Add(PlanBucket(dir, bucket, tenant, prune, listing.Sizes, liveLogs, covered, lazyIndexes));
+        }
+
+        return buckets;
+    }
+
     /// <summary>What to read of one bucket: decided from its manifest, summaries and (where needed) indexes, before any block is read.</summary>
     private BucketRead PlanBucket(string dir, BucketFiles files, string tenant, TraceQuery? prune, Dictionary<string, long> sizes,
-        Dictionary<string, Source> liveLogs, HashSet<IndexedSegment> covered)
+        Dictionary<string, Source> liveLogs, HashSet<IndexedSegment> covered, bool lazyIndexes)
     {
         var plan = new BucketRead();
         var committed = new Dictionary<string, BlockSummary>(StringComparer.Ordinal);
@@ -146,19 +159,26 @@ public sealed partial class StoreReader
                 continue;
             }
 
-            var check = sizes.ContainsKey(indexKey) ? ReadIndexCached(indexKey, tenant, sizes) : null;
-            if (summary is not null && check is not null && !summary.BlockObjectId.AsSpan().SequenceEqual(check.Index.BlockObjectId))
+            var describedBy = fromManifest ? manifestKey! : summaryKey;
+            if (lazyIndexes && summary is not null)
             {
-                throw new StoreIntegrityException(_store.Describe(fromManifest ? manifestKey! : summaryKey), StoreCodes.SummaryMismatch,
-                    $"(its entry for {stem} describes another block)");
+                // A search reads blocks newest first and may stop before this one: its index is opened when it is read.
+                // (v1 segments the index lists as folded are not dropped then: a search's first pass keeps trace ids only.)
+                var summarised = summary;
+                Func<IndexCheck?> deferred = sizes.ContainsKey(indexKey) ? () => CheckIndex(indexKey, tenant, sizes, summarised, describedBy, stem) : () => null;
+                plan.Blocks.Add((blockKey, null, summary.MaxEnd, deferred));
+                continue;
             }
 
+            var check = sizes.ContainsKey(indexKey) ? CheckIndex(indexKey, tenant, sizes, summary, describedBy, stem) : null;
             if (check is not null)
             {
                 covered.UnionWith(check.Index.Segments);
             }
 
-            plan.Blocks.Add((blockKey, check));
+            // How recent the block's spans may be, for a search that reads the newest blocks first (unknown: read it first).
+            ulong maxEnd = summary?.MaxEnd ?? check?.Index.MaxEnd ?? ulong.MaxValue;
+            plan.Blocks.Add((blockKey, check, maxEnd, null));
         }
 
         foreach (var name in files.Names)
@@ -172,9 +192,21 @@ public sealed partial class StoreReader
         return plan;
     }
 
+    /// <summary>A block's index (<see cref="ReadIndexCached"/>), which must describe the block its summary (or manifest entry) describes.</summary>
+    private IndexCheck CheckIndex(string indexKey, string tenant, Dictionary<string, long> sizes, BlockSummary? summary, string describedBy, string stem)
+    {
+        var check = ReadIndexCached(indexKey, tenant, sizes);
+        if (summary is not null && !summary.BlockObjectId.AsSpan().SequenceEqual(check.Index.BlockObjectId))
+        {
+            throw new StoreIntegrityException(_store.Describe(describedBy), StoreCodes.SummaryMismatch, $"(its entry for {stem} describes another block)");
+        }
+
+        return check;
+    }
+
     private void ReadBucket(BucketRead plan, string tenant, TraceQuery? prune, Dictionary<string, Source> liveLogs, HashSet<IndexedSegment> covered, List<Source> sources)
     {
-        foreach (var (key, check) in plan.Blocks)
+        foreach (var (key, check, _, _) in plan.Blocks)
         {
             if (ReadBlock(key, tenant, check, prune, liveLogs) is { } source)
             {
@@ -184,15 +216,21 @@ public sealed partial class StoreReader
 
         foreach (var key in plan.Recovered)
         {
-            var bytes = Get(key, StoreCodes.BlockMissing);
-            var source = StoreFormat.HasSealedMagic(bytes)
-                ? ReadLog(key, tenant, bytes, LogPlace.Recovered, check: null, selected: null)
-                : ReadSegmentV1(key, tenant, bytes, live: false);
+            var source = ReadRecovered(key, tenant);
             if (source.Segment is not { } segment || !covered.Contains(segment))
             {
                 sources.Add(source);
             }
         }
+    }
+
+    /// <summary>A WAL segment a collector recovered after a crash (`.walseg`): v2 (a sealed log) or v1.</summary>
+    private Source ReadRecovered(string key, string tenant)
+    {
+        var bytes = Get(key, StoreCodes.BlockMissing);
+        return StoreFormat.HasSealedMagic(bytes)
+            ? ReadLog(key, tenant, bytes, LogPlace.Recovered, check: null, selected: null)
+            : ReadSegmentV1(key, tenant, bytes, live: false);
     }
 
     /// <summary>The bucket's manifest: the highest generation listed (older ones are a compaction's leftovers), checked against its name and bucket.</summary>
@@ -358,7 +396,8 @@ public sealed partial class StoreReader
 
     private sealed class BucketRead
     {
-        public List<(string Key, IndexCheck? Check)> Blocks { get; } = [];
+        /// <summary>Blocks to read; with <c>Deferred</c> (a search's plan), the index is opened and checked only when the block is read.</summary>
+        public List<(string Key, IndexCheck? Check, ulong MaxEnd, Func<IndexCheck?>? Deferred)> Blocks { get; } = [];
 
         public List<string> Recovered { get; } = [];
     }

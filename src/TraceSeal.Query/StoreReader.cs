@@ -189,6 +189,127 @@ public sealed partial class StoreReader
     {
         // 1. Live WAL first (see the class comment for why the order matters). Keys, not paths, from here on:
         //    `wal/TENANT/NAME.wal`, `[ROOT/]blocks/TENANT/yyyy/MM/dd/HH/NAME.ext` in either store.
+        var (live, liveLogs) = ReadLive(tenant);
+
+        // 2. Blocks, indexes, summaries, manifests and recovered segments, bucket by bucket, under every root.
+        var sources = new List<Source>();
+        var covered = new HashSet<IndexedSegment>();
+        var buckets = PlanBuckets(tenant, prune, liveLogs, covered);
+        foreach (var plan in buckets)
+        {
+            ReadBucket(plan, tenant, prune, liveLogs, covered, sources);
+        }
+
+        foreach (var source in live)
+        {
+            if (!source.Superseded && (source.Segment is not { } segment || !covered.Contains(segment)))
+            {
+                sources.Add(source);
+            }
+        }
+
+        sources.Sort(static (a, b) => a.Order != b.Order ? a.Order.CompareTo(b.Order) : string.CompareOrdinal(a.Path, b.Path));
+        var result = new List<StoredRecord>();
+        foreach (var source in sources)
+        {
+            result.AddRange(source.Records);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// The first pass of a search (<see cref="TraceSearch"/>): which traces match, reading the newest blocks first and
+    /// stopping once no older block can change the answer. Blocks the summaries rule out are not read (as in
+    /// <see cref="Query"/>); the live WAL is read first (it is the newest), then blocks by the latest span end their
+    /// summary (or index) records, newest first. Before each block, <see cref="SpanMatcher.OldestWanted"/> says how
+    /// recent a span must be to enter the <see cref="TraceQuery.Limit"/> most recent traces found so far: a block whose
+    /// every span ended before that is not read, nor any older one. Nothing is de-duplicated here (the first pass keeps
+    /// only trace ids and their earliest start, which a span read twice does not change).
+    /// </summary>
+    internal QueryResult SearchTraceIds(TraceQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var ids = query with { IdsOnly = true };
+        var tenants = ids.Tenant is null ? Tenants() : [ids.Tenant];
+        var matcher = new SpanMatcher(ids);
+        foreach (var tenant in tenants)
+        {
+            if (!StoreFormat.IsValidTenant(tenant))
+            {
+                throw new ArgumentException($"invalid tenant name \"{tenant}\"");
+            }
+
+            for (int attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    SearchNewestFirst(tenant, ids, matcher);
+                    break;
+                }
+                catch (StoreIntegrityException e) when (e.Code == StoreCodes.BlockMissing && attempt < MaxListingAttempts)
+                {
+                    // Listed, then deleted before it was read (see Read): list again. What was added stays (ids only).
+                }
+            }
+        }
+
+        return matcher.Result();
+    }
+
+    private void SearchNewestFirst(string tenant, TraceQuery query, SpanMatcher matcher)
+    {
+        var (live, liveLogs) = ReadLive(tenant);
+        foreach (var source in live)
+        {
+            Add(matcher, source);
+        }
+
+        var covered = new HashSet<IndexedSegment>();
+        var reads = new List<(ulong MaxEnd, string Key, IndexCheck? Check, Func<IndexCheck?>? Deferred, bool Recovered)>();
+        foreach (var plan in PlanBuckets(tenant, query, liveLogs, covered, lazyIndexes: true))
+        {
+            foreach (var (key, check, maxEnd, deferred) in plan.Blocks)
+            {
+                reads.Add((maxEnd, key, check, deferred, false));
+            }
+
+            foreach (var key in plan.Recovered)
+            {
+                reads.Add((ulong.MaxValue, key, null, null, true)); // no summary says how recent it is
+            }
+        }
+
+        reads.Sort(static (a, b) => a.MaxEnd != b.MaxEnd ? b.MaxEnd.CompareTo(a.MaxEnd) : string.CompareOrdinal(a.Key, b.Key));
+        foreach (var (maxEnd, key, check, deferred, recovered) in reads)
+        {
+            if (maxEnd < matcher.OldestWanted())
+            {
+                break; // this block and every one after it ended before the oldest trace kept began
+            }
+
+            var source = recovered ? ReadRecovered(key, tenant) : ReadBlock(key, tenant, check ?? deferred?.Invoke(), query, liveLogs);
+            if (source is not null)
+            {
+                Add(matcher, source);
+            }
+        }
+    }
+
+    private static void Add(SpanMatcher matcher, Source source)
+    {
+        foreach (var record in source.Records)
+        {
+            if (record.Signal == OtlpSignal.Traces)
+            {
+                matcher.Add(record);
+            }
+        }
+    }
+
+    /// <summary>The tenant's live WAL segments, read (none when the store's WAL is not visible), and those that are sealed logs by object id.</summary>
+    private (List<Source> Live, Dictionary<string, Source> ByObjectId) ReadLive(string tenant)
+    {
         var live = new List<Source>();
         var liveLogs = new Dictionary<string, Source>(StringComparer.Ordinal);
         if (SeesLiveWal)
@@ -218,37 +339,7 @@ public sealed partial class StoreReader
             }
         }
 
-        // 2. Blocks, indexes, summaries, manifests and recovered segments, bucket by bucket, under every root.
-        var sources = new List<Source>();
-        var covered = new HashSet<IndexedSegment>();
-        var listing = ListBuckets(tenant);
-        var buckets = new List<BucketRead>(listing.Count);
-        foreach (var (dir, bucket) in listing)
-        {
-            buckets.Add(PlanBucket(dir, bucket, tenant, prune, listing.Sizes, liveLogs, covered));
-        }
-
-        foreach (var plan in buckets)
-        {
-            ReadBucket(plan, tenant, prune, liveLogs, covered, sources);
-        }
-
-        foreach (var source in live)
-        {
-            if (!source.Superseded && (source.Segment is not { } segment || !covered.Contains(segment)))
-            {
-                sources.Add(source);
-            }
-        }
-
-        sources.Sort(static (a, b) => a.Order != b.Order ? a.Order.CompareTo(b.Order) : string.CompareOrdinal(a.Path, b.Path));
-        var result = new List<StoredRecord>();
-        foreach (var source in sources)
-        {
-            result.AddRange(source.Records);
-        }
-
-        return result;
+        return (live, liveLogs);
     }
 
     /// <summary>Authenticates an index and checks it against the head of the block next to it (the block is not read in full here).</summary>

@@ -4,10 +4,13 @@ using TraceSeal.Storage.Format;
 namespace TraceSeal.Query;
 
 /// <summary>
-/// Filters select traces; results are whole traces. Two passes over the store: the first keeps only the ids of the
-/// traces with a matching span (the most recent <see cref="TraceQuery.Limit"/>), the second reads every span of
-/// those traces and nothing else (blocks whose index lists none of them are skipped, §12). A trace's other spans may
-/// sit in blocks the first pass ruled out (another service, another hour), which is why it is a second pass.
+/// Filters select traces; results are whole traces. The first pass keeps only the ids of the traces with a matching
+/// span (the most recent <see cref="TraceQuery.Limit"/>): it reads the blocks the summaries do not rule out newest
+/// first and stops once no older block can bring a more recent trace (<see cref="StoreReader.SearchTraceIds"/>), so
+/// its cost follows the answer, not the store. The second reads every span of those traces and nothing else: blocks
+/// whose summary's trace-id filter and index list none of them are skipped, and of the others only the frames that
+/// hold them are read (§12, §15). A trace's other spans may sit in blocks the first pass ruled out (another service,
+/// another hour), which is why there is a second pass.
 /// </summary>
 public static class TraceSearch
 {
@@ -15,7 +18,7 @@ public static class TraceSearch
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(query);
-        var first = reader.Query(query with { IdsOnly = true });
+        var first = reader.SearchTraceIds(query);
         if (first.SelectedTraceIds.Count == 0)
         {
             return first;

@@ -60,6 +60,48 @@ public sealed class CompactionTests : IDisposable
     }
 
     [Fact]
+    public async Task A_search_reads_the_newest_blocks_first_and_stops_once_the_limit_is_found()
+    {
+        // Twelve blocks of one trace each, trace 100·n starting 100·n ms after the epoch of the fixture: block n ends
+        // (spans last at most 40 ms) before block n + 1 begins.
+        await using (var exporter = await _f.StartAsync())
+        {
+            for (int n = 1; n <= 12; n++)
+            {
+                Assert.Equal(SinkResult.Ok, await exporter.ExportAsync(Batch(Request("checkout", [100 * n], children: n % 2 == 0)), default));
+                await exporter.CutBlocksAsync();
+            }
+        }
+
+        // Reference: the same filter over every block (Query reads all the blocks its summaries let through).
+        var all = _f.Reader().Query(new TraceQuery { Service = "checkout", Limit = 3 });
+        var reader = _f.Reader();
+        var found = TraceSearch.WholeTraces(reader, new TraceQuery { Service = "checkout", Limit = 3 });
+
+        Assert.Equal(TraceIds(all), TraceIds(found));
+        Assert.Equal([TraceId(1000), TraceId(1100), TraceId(1200)], TraceIds(found).Select(Convert.FromHexString));
+        Assert.Equal(5, found.SpanCount); // 1000 and 1200 have a child span
+        // First pass: blocks 12, 11, 10 and none older; the second pass finds those three indexes in the reader's cache
+        // (plus at most a Bloom false positive or two among the other nine summaries).
+        Assert.InRange(reader.IndexesOpened, 3, 5);
+
+        // No filter at all: bounded by the limit the same way, not by the store.
+        var bare = _f.Reader();
+        var newest = TraceSearch.WholeTraces(bare, new TraceQuery { Limit = 2 });
+        Assert.Equal([TraceId(1100), TraceId(1200)], TraceIds(newest).Select(Convert.FromHexString));
+        Assert.InRange(bare.IndexesOpened, 2, 4);
+
+        // No limit: every block is read, as before.
+        var unbounded = _f.Reader();
+        Assert.Equal(12, TraceSearch.WholeTraces(unbounded, new TraceQuery { Limit = 0 }).TraceCount);
+        Assert.Equal(12, unbounded.IndexesOpened);
+    }
+
+    private static List<string> TraceIds(QueryResult result) =>
+        [.. result.Request.ResourceSpans.SelectMany(rs => rs.ScopeSpans).SelectMany(ss => ss.Spans)
+            .Select(s => Convert.ToHexString(s.TraceId.Span)).Distinct().Order(StringComparer.Ordinal)];
+
+    [Fact]
     public async Task Compaction_merges_a_bucket_into_one_block_and_a_manifest_and_every_span_reads_back_once()
     {
         var sent = await BlocksAsync(10);
