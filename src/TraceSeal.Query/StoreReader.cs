@@ -281,18 +281,65 @@ public sealed partial class StoreReader
         }
 
         reads.Sort(static (a, b) => a.MaxEnd != b.MaxEnd ? b.MaxEnd.CompareTo(a.MaxEnd) : string.CompareOrdinal(a.Key, b.Key));
-        foreach (var (maxEnd, key, check, deferred, recovered) in reads)
+        foreach (var (maxEnd, key, planned, deferred, recovered) in reads)
         {
             if (maxEnd < matcher.OldestWanted())
             {
                 break; // this block and every one after it ended before the oldest trace kept began
             }
 
-            var source = recovered ? ReadRecovered(key, tenant) : ReadBlock(key, tenant, check ?? deferred?.Invoke(), query, liveLogs);
-            if (source is not null)
+            if (recovered)
+            {
+                Add(matcher, ReadRecovered(key, tenant));
+                continue;
+            }
+
+            var check = planned ?? deferred?.Invoke();
+            if (check is { Index.Version: StoreFormat.IndexVersion2 })
+            {
+                if (!(liveLogs.TryGetValue(check.Header.ObjectId, out var liveRead) && liveRead.Complete))
+                {
+                    ReadNewestRecords(key, tenant, check, query, matcher);
+                }
+
+                continue; // else read already, all of it, as the live segment it was
+            }
+
+            if (ReadBlock(key, tenant, check, query, liveLogs) is { } source)
             {
                 Add(matcher, source);
             }
+        }
+    }
+
+    /// <summary>
+    /// Of a v2 block (a sealed log with an index v2), the records the index lets through, newest first by the latest
+    /// span end the index records for each: the frames of the newest 2, then 4, 8... records are fetched by themselves
+    /// (<see cref="ReadFrames"/>) until the matcher has what it needs, or beyond <see cref="MaxRangedFrames"/> frames
+    /// the rest is read with the block in one piece. A search with no filter reads a frame or two of the newest block.
+    /// </summary>
+    private void ReadNewestRecords(string key, string tenant, IndexCheck check, TraceQuery query, SpanMatcher matcher)
+    {
+        var records = check.Index.Records;
+        var selected = SelectRecords(check.Index, query);
+        selected.Sort((a, b) => records[b].MaxEnd != records[a].MaxEnd ? records[b].MaxEnd.CompareTo(records[a].MaxEnd) : a.CompareTo(b));
+        int next = 0, batch = 2, framesRead = 0;
+        while (next < selected.Count && records[selected[next]].MaxEnd >= matcher.OldestWanted())
+        {
+            int take = Math.Min(batch, selected.Count - next);
+            var part = selected.GetRange(next, take);
+            int frames = CountFrames(check.Index, part);
+            if (framesRead + frames > MaxRangedFrames)
+            {
+                // The rest in one read of the block (one GET on object storage instead of a ranged one per frame).
+                Add(matcher, ReadLog(key, tenant, Get(key, StoreCodes.BlockMissing), LogPlace.Block, check, selected.GetRange(next, selected.Count - next)));
+                return;
+            }
+
+            Add(matcher, ReadFrames(key, tenant, check, part));
+            framesRead += frames;
+            next += take;
+            batch *= 2;
         }
     }
 

@@ -95,6 +95,15 @@ public sealed class CompactionTests : IDisposable
         var unbounded = _f.Reader();
         Assert.Equal(12, TraceSearch.WholeTraces(unbounded, new TraceQuery { Limit = 0 }).TraceCount);
         Assert.Equal(12, unbounded.IndexesOpened);
+
+        // Inside one block too: merged into one block of a frame per record, a search with no filter opens the frames of
+        // the newest records (and the end frame), in both passes, not the 12 data frames of the block.
+        Compactor(options: new CompactionOptions { MinAge = TimeSpan.Zero, FrameBytes = 64 }).Run();
+        Assert.Single(_f.Files("*.block"));
+        var merged = _f.Reader();
+        Assert.Equal([TraceId(1100), TraceId(1200)], TraceIds(TraceSearch.WholeTraces(merged, new TraceQuery { Limit = 2 })).Select(Convert.FromHexString));
+        Assert.InRange(merged.FramesOpened, 4, 6);
+        Assert.Equal(TraceIds(_f.Reader().Query(new TraceQuery { Limit = 5 })), TraceIds(TraceSearch.WholeTraces(_f.Reader(), new TraceQuery { Limit = 5 })));
     }
 
     private static List<string> TraceIds(QueryResult result) =>
