@@ -8,15 +8,21 @@
 # fsync'd acknowledgements, block::max_bytes --block-bytes so the store holds many blocks, as hours of production
 # at block::max_age cuts do), filled with `traceseal loadgen` (gRPC, --spans spans per request, one trace per request)
 # in 20 s rounds until the size is reached, plus 5 traces with known ids (service bench-known) sent over OTLP/HTTP
-# with curl before and after the load. Then, before and after `traceseal compact`:
+# with curl before and after the load. The collector is stopped before anything is measured (no live WAL is read).
+# Then, before and after `traceseal compact`:
 #   objects   files under data/blocks
-#   cold      `traceseal query --trace-id` from a fresh process (median of --reps; CLI start-up included)
+#   cold      `traceseal query --trace-id` from a fresh process: hyperfine, --reps runs after one warm-up (the
+#             file cache is warm, the process is not), median and min-max; CLI start-up included. The CLI is the
+#             ReadyToRun publish of src/TraceSeal.Cli (`dotnet publish -r linux-x64`, README) unless --cli is given
 #   warm      the same lookups through one long-lived StoreReader with its index cache (bench/QueryBench, what
 #             `serve` holds), p50 over --reps rounds of the 5 ids after a first round
-#   search    `traceseal query --service bench-known --since 1h` from a fresh process (median of --reps)
-# and the growth ratio largest/smallest size. Everything listens on 127.0.0.1; the run is bounded (BENCH_MAX_SECONDS,
-# default 3600) and every child is killed on exit. Stores and raw output stay in BENCH_OUT (default /tmp/ts-query-bench)
-# with --keep, else the stores are deleted at the end.
+#   search    `traceseal query --service bench-known --since 1h` from a fresh process (hyperfine as cold)
+#   wsearch   the same search warm through QueryBench's reader (serve's whole-trace search), p50 of --reps;
+#             nofilter: a search with no filter at all (limit 20), warm, p50
+#   startup   the same CLI doing nothing but read a key file (its .NET start-up), hyperfine median
+# and the growth ratio largest/smallest size, with the load average before each measurement. Everything listens on
+# 127.0.0.1; the run is bounded (BENCH_MAX_SECONDS, default 3600) and every child is killed on exit. Stores and raw
+# output stay in BENCH_OUT (default /tmp/ts-query-bench) with --keep, else the stores are deleted at the end.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -49,16 +55,21 @@ cleanup() {
 }
 trap cleanup EXIT
 
+command -v hyperfine >/dev/null || { echo "bench/query.sh needs hyperfine (apt-get install hyperfine)" >&2; exit 2; }
 if [[ -z "$CLI_DLL" ]]; then
-  dotnet build "$ROOT/src/TraceSeal.Cli" -c Release -v quiet -nologo >/dev/null
-  CLI_DLL="$ROOT/src/TraceSeal.Cli/bin/Release/net10.0/traceseal.dll"
+  dotnet publish "$ROOT/src/TraceSeal.Cli" -c Release -r linux-x64 -o "$OUT/cli" -v quiet -nologo >/dev/null
+  CLI_DLL="$OUT/cli/traceseal.dll"
 fi
 dotnet build "$ROOT/bench/QueryBench" -c Release -v quiet -nologo >/dev/null
 QB="$ROOT/bench/QueryBench/bin/Release/net10.0/QueryBench.dll"
 ts() { dotnet "$CLI_DLL" "$@"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-ms_of() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# hf CMD ARGS...: "median/min/max" in ms of --reps fresh runs (hyperfine without a shell; one warm-up run; exit codes ignored).
+hf() {
+  hyperfine -N -i --warmup 1 --runs "$REPS" --export-json "$OUT/hf.json" "$(printf '%q ' "$@")" >/dev/null 2>&1
+  jq -r '.results[0] | [.median, .min, .max] | map(. * 1000 | round | tostring) | join("/")' "$OUT/hf.json"
+}
+load1() { cut -d' ' -f1 /proc/loadavg; }
 KNOWN=(5eed0000000000000000000000000001 5eed0000000000000000000000000002 5eed0000000000000000000000000003 5eed0000000000000000000000000004 5eed0000000000000000000000000005)
 
 send_known() {  # $1 = http port, $2 = dir
@@ -73,14 +84,16 @@ JSON
   done
 }
 
-measure() {  # $1 = dir, $2 = label → prints "label objects cold_ms warm_ms search_ms startup_ms"
-  local d=$1 objects cold warm search
+measure() {  # $1 = dir, $2 = label → prints "label objects cold warm search wsearch nofilter startup load" (hf fields are median/min/max)
+  local d=$1 objects cold warm search qb startup load
   objects=$(find "$d/data/blocks" -type f | wc -l)
-  cold=$(for _ in $(seq "$REPS"); do ms_of ts query --store "$d/data" --identity "$d/keys/reader.identity.pem" --trace-id "${KNOWN[2]}" --format json; done | median)
-  warm=$(dotnet "$QB" "$d/data" "$d/keys/reader.identity.pem" "$REPS" "${KNOWN[@]}" | tee -a "$OUT/raw.txt" | jq -r .warm_p50_ms)
-  search=$(for _ in $(seq "$REPS"); do ms_of ts query --store "$d/data" --identity "$d/keys/reader.identity.pem" --service bench-known --since 1h --format json; done | median)
-  startup=$(for _ in $(seq "$REPS"); do ms_of ts keys inspect "$d/keys/reader.recipient.pem"; done | median)
-  echo "$2 $objects $cold $warm $search $startup"
+  load=$(load1)
+  cold=$(hf dotnet "$CLI_DLL" query --store "$d/data" --identity "$d/keys/reader.identity.pem" --trace-id "${KNOWN[2]}" --format json)
+  qb=$(dotnet "$QB" "$d/data" "$d/keys/reader.identity.pem" "$REPS" "${KNOWN[@]}" | tee -a "$OUT/raw.txt")
+  warm=$(jq -r .warm_p50_ms <<<"$qb")
+  search=$(hf dotnet "$CLI_DLL" query --store "$d/data" --identity "$d/keys/reader.identity.pem" --service bench-known --since 1h --format json)
+  startup=$(hf dotnet "$CLI_DLL" keys inspect "$d/keys/reader.recipient.pem")
+  echo "$2 $objects $cold $warm $search $(jq -r .search_p50_ms <<<"$qb") $(jq -r .nofilter_p50_ms <<<"$qb") ${startup%%/*} $load"
 }
 
 echo "# bench/query.sh $(date -u +%FT%TZ) sizes=$SIZES block_bytes=$BLOCK_BYTES spans/request=$SPANS loadavg: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/raw.txt"
@@ -132,14 +145,17 @@ done
 
 echo
 echo "loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "cold and search are whole CLI runs; startup is the same CLI doing nothing but read a key file (its .NET start-up)"
-printf '%-10s | %-17s | %-19s | %-19s | %-19s | %-8s | %s\n' spans "objects bef→aft" "cold bef/aft" "warm p50 bef/aft" "search bef/aft" startup "compact"
+echo "cold, search: whole CLI runs, median/min/max ms of $REPS (hyperfine); warm, wsearch (serve's whole-trace search by service, 1 h)"
+echo "and nofilter (no filter, limit 20): one long-lived reader, p50 ms; startup: the CLI reading a key file; load: 1-min load average"
+printf '%-10s | %-13s | %-25s | %-19s | %-25s | %-17s | %-17s | %-7s | %-9s | %s\n' spans "objects" "cold bef → aft" "warm bef → aft" "search bef → aft" "wsearch bef → aft" "nofilter bef → aft" startup compact "load bef/aft"
 for row in "${ROWS[@]}"; do
-  read -r n _ ob cb wb sb st _ oa ca wa sa _ cms <<<"$row"
-  printf '%-10s | %7s → %-7s | %7s / %-9s | %7s / %-9s | %7s / %-9s | %5s ms | %6s ms\n' "$n" "$ob" "$oa" "$cb ms" "$ca ms" "$wb ms" "$wa ms" "$sb ms" "$sa ms" "$st" "$cms"
+  read -r n _ ob cb wb sb wsb nfb st lb _ oa ca wa sa wsa nfa _ la cms <<<"$row"
+  printf '%-10s | %5s → %-5s | %11s → %-11s | %7s → %-9s | %11s → %-11s | %6s → %-8s | %6s → %-8s | %4s ms | %6s ms | %s/%s\n' \
+    "$n" "$ob" "$oa" "$cb" "$ca" "$wb" "$wa" "$sb" "$sa" "$wsb" "$wsa" "$nfb" "$nfa" "$st" "$cms" "$lb" "$la"
 done
 if [[ ${#ROWS[@]} -ge 2 ]]; then
-  read -r n1 _ _ _ _ _ _ _ _ c1 w1 s1 _ _ <<<"${ROWS[0]}"
-  read -r n2 _ _ _ _ _ _ _ _ c2 w2 s2 _ _ <<<"${ROWS[${#ROWS[@]}-1]}"
-  echo "growth ${n2}/${n1} spans (after compaction): cold $(jq -n "$c2/$c1*100|round/100")x, warm $(jq -n "$w2/$w1*100|round/100")x, search $(jq -n "$s2/$s1*100|round/100")x"
+  read -r n1 _ _ _ _ _ _ _ _ _ _ _ c1 w1 s1 ws1 nf1 _ _ _ <<<"${ROWS[0]}"
+  read -r n2 _ _ _ _ _ _ _ _ _ _ _ c2 w2 s2 ws2 nf2 _ _ _ <<<"${ROWS[${#ROWS[@]}-1]}"
+  ratio() { jq -n "(\"$2\" | split(\"/\")[0] | tonumber) / (\"$1\" | split(\"/\")[0] | tonumber) * 100 | round / 100"; }
+  echo "growth ${n2}/${n1} spans (after compaction, medians): cold $(ratio "$c1" "$c2")x, warm $(ratio "$w1" "$w2")x, search $(ratio "$s1" "$s2")x, wsearch $(ratio "$ws1" "$ws2")x, nofilter $(ratio "$nf1" "$nf2")x"
 fi
