@@ -3,7 +3,7 @@
 #
 #   bench/run.sh [--quick] [--duration 10s] [--warmup 30s] [--warmup-max 120s] [--spans 100] [--connections 4]
 #                [--concurrency 4] [--reps 3] [--protocols grpc,h2,h1] [--targets nginx,discard,up]
-#                [--wait-load LOAD] [--profile SECONDS] [--profile-protocol grpc|h2|h1]
+#                [--wait-load LOAD] [--profile SECONDS] [--profile-protocol grpc|h2|h1] [--profile-target up|discard]
 #                [--cli PATH/traceseal.dll] [--skip-load] [--skip-micro]
 #
 # From a fresh clone: builds Release, installs nginx and jq with apt-get if missing, then, with the server
@@ -18,7 +18,8 @@
 # the tiered JIT has settled (see warm_up). Per run: spans/s, requests/s, p50/p99, errors and refusals by status,
 # the server's CPU (utime+stime from /proc/PID/stat over the measured run), server-µs of CPU per acknowledged
 # span, and the server's peak RSS (VmHWM). The summary shows min/median/max and each target's µs/span over nginx's.
-# --profile N: afterwards, one `perf record -g` of N seconds of a warm `up` server under load (DOTNET_PerfMapEnabled=1,
+# --profile N: afterwards, one `perf record -g` of N seconds of a warm `up` server (or --profile-target discard) under
+#   load (DOTNET_PerfMapEnabled=1,
 #   DOTNET_EnableWriteXorExecute=0 so JIT frames have names), `perf stat`, and bench/perf-categories.py's summary.
 # --wait-load L: first wait (at most BENCH_WAIT_MAX seconds, default 600) until the 1-minute load average is <= L.
 # Then `openssl speed -evp aes-256-gcm` next to the BenchmarkDotNet micro-benchmarks (--quick: ShortRun).
@@ -38,7 +39,7 @@ if [[ -z "${TS_BENCH_BOUNDED:-}" ]]; then
 fi
 
 QUICK=0 DURATION=10s WARMUP=30s WARMUP_MAX=120s SPANS=100 CONNECTIONS=4 CONCURRENCY=4 CLI_DLL="" SKIP_LOAD=0 SKIP_MICRO=0
-REPS=3 PROTOCOLS=grpc,h2,h1 TARGETS=nginx,discard,up WAIT_LOAD="" PROFILE=0 PROFILE_PROTOCOL=grpc
+REPS=3 PROTOCOLS=grpc,h2,h1 TARGETS=nginx,discard,up WAIT_LOAD="" PROFILE=0 PROFILE_PROTOCOL=grpc PROFILE_TARGET=up
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) QUICK=1 ;;
@@ -54,16 +55,18 @@ while [[ $# -gt 0 ]]; do
     --wait-load) WAIT_LOAD=$2; shift ;;
     --profile) PROFILE=${2%s}; shift ;;
     --profile-protocol) PROFILE_PROTOCOL=$2; shift ;;
+    --profile-target) PROFILE_TARGET=$2; shift ;;
     --cli) CLI_DLL=$2; shift ;;
     --skip-load) SKIP_LOAD=1 ;;
     --skip-micro) SKIP_MICRO=1 ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --reps must be a positive integer" >&2; exit 2; }
 for p in ${PROTOCOLS//,/ }; do [[ $p =~ ^(grpc|h2|h1)$ ]] || { echo "run.sh: unknown protocol $p (grpc, h2, h1)" >&2; exit 2; }; done
+[[ $PROFILE_TARGET =~ ^(discard|up)$ ]] || { echo "run.sh: --profile-target is up or discard" >&2; exit 2; }
 for t in ${TARGETS//,/ }; do [[ $t =~ ^(nginx|discard|up)$ ]] || { echo "run.sh: unknown target $t (nginx, discard, up)" >&2; exit 2; }; done
 
 ART=${TS_ARTIFACTS:-/tmp/ts-bench-artifacts}
@@ -482,10 +485,10 @@ EOF
 
   # ------------------------------------------------------------ profile of `up` under load
   if [[ $PROFILE -gt 0 ]]; then
-    TARGET=up PERFMAP=1
-    if start_server up; then
+    TARGET=$PROFILE_TARGET PERFMAP=1
+    if start_server "$PROFILE_TARGET"; then
       PROFILED_PID=$SERVER_PID
-      say "profile: perf record -g on the up server (pid $SERVER_PID) for ${PROFILE}s under $PROFILE_PROTOCOL load"
+      say "profile: perf record -g on the $PROFILE_TARGET server (pid $SERVER_PID) for ${PROFILE}s under $PROFILE_PROTOCOL load"
       warm_up "$PROFILE_PROTOCOL" 1
       say "profile: warm after ${WARMED}s"
       loadgen "$PROFILE_PROTOCOL" "$((PROFILE + 4))s" "$OUT/profile-load.json" &
@@ -510,14 +513,14 @@ EOF
         perf script -i "$OUT/perf.data" -F comm,tid,ip,sym,dso 2>/dev/null | python3 "$ROOT/bench/perf-categories.py" >"$OUT/perf-categories.txt" || true
       fi
       stop "$SERVER_PID"
-      echo "profile of traceseal up under $PROFILE_PROTOCOL load (${PROFILE}s, perf record -e cpu-clock -F 999 -g; JIT symbols from DOTNET_PerfMapEnabled=1):"
+      echo "profile of traceseal $PROFILE_TARGET under $PROFILE_PROTOCOL load (${PROFILE}s, perf record -e cpu-clock -F 999 -g; JIT symbols from DOTNET_PerfMapEnabled=1):"
       jq -r '"  load during the profile: \(.spans_per_second | floor) spans/s, errors \(.errors)"' "$OUT/profile-load.json" 2>/dev/null || true
       grep -E 'task-clock|faults|switches|migrations|seconds time' "$OUT/perf-stat.txt" || true
       cat "$OUT/perf-categories.txt" 2>/dev/null || head -40 "$OUT/perf-report.txt"
       echo "(full report: $OUT/perf-report.txt; perf.data and the perf map are kept there)"
       echo
     else
-      echo "run.sh: profile: up did not start" >&2
+      echo "run.sh: profile: $PROFILE_TARGET did not start" >&2
     fi
   fi
 fi
