@@ -109,7 +109,7 @@ internal static class GrpcHandler
                 return;
             }
 
-            await WriteResponseAsync(context, signal).ConfigureAwait(false);
+            WriteResponse(context, signal);
         }
         catch (OperationCanceledException) when (deadline is not null && deadline.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested)
         {
@@ -227,7 +227,12 @@ internal static class GrpcHandler
         return await ExportProcessor.ExportAsync(listener, signal, inflated.WrittenMemory, decision, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task WriteResponseAsync(HttpContext context, OtlpSignal signal)
+    /// <summary>
+    /// The response message and its trailers, written but not flushed: Kestrel sends headers, message and trailers
+    /// in one write (one TLS record, one send) when the handler returns, where a flush here would cost a second one.
+    /// Once the sink accepted, the answer goes out even if the deadline passes meanwhile: the data is stored.
+    /// </summary>
+    private static void WriteResponse(HttpContext context, OtlpSignal signal)
     {
         HttpResponse response = context.Response;
         response.ContentType = GrpcContentType;
@@ -238,9 +243,6 @@ internal static class GrpcHandler
         body.Span.CopyTo(span[GrpcWire.PrefixLength..]);
         writer.Advance(GrpcWire.PrefixLength + body.Length);
         response.AppendTrailer("grpc-status", GrpcWire.StatusString(GrpcCodes.Ok));
-
-        // Once the sink accepted, the answer goes out even if the deadline passes meanwhile: the data is stored.
-        await writer.FlushAsync(context.RequestAborted).ConfigureAwait(false);
     }
 
     /// <summary>A trailers-only response: HTTP 200, grpc-status/grpc-message/grpc-status-details-bin in the headers.</summary>

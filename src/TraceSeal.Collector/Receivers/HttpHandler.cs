@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -103,7 +104,10 @@ internal static class HttpHandler
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = json ? JsonContentType : ProtobufContentType;
         response.ContentLength = body.Length;
-        await response.BodyWriter.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
+
+        // Written, not flushed: Kestrel sends headers, body and the end of the stream in one write (one TLS record,
+        // one send) when the handler returns; a flush here would send the end of the stream in a second one.
+        response.BodyWriter.Write(body.Span);
     }
 
     private static async ValueTask<ExportOutcome> ReceiveAsync(HttpContext context, ProtocolListener listener, OtlpSignal signal, bool json, ContentCoding coding, long limit, TenantDecision decision)
