@@ -90,6 +90,7 @@ internal sealed class LoadWorker
             }
 
             _template.PatchTraceId(body, runId, ++sequence);
+            _template.PatchTimes(body, (ulong)DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000);
             string? failure;
             bool transport = false;
             try

@@ -9,9 +9,10 @@ using TraceSeal.Otlp;
 namespace TraceSeal.LoadGen;
 
 /// <summary>
-/// One request body built once per run, plus the offsets of its trace id. Workers copy it into their own
-/// buffer and patch the trace id there before each send, so the hot path builds no protobuf objects and
-/// every request still carries a distinct trace (servers that index or deduplicate by trace id see real data).
+/// One request body built once per run, plus the offsets of its trace id and of every span's start and end time.
+/// Workers copy it into their own buffer and patch the trace id and the times there before each send, so the hot
+/// path builds no protobuf objects and every request still carries a distinct trace sent at its own time (servers
+/// that index or deduplicate by trace id, or skip blocks by time range, see real data).
 /// </summary>
 internal sealed class PayloadTemplate
 {
@@ -26,13 +27,25 @@ internal sealed class PayloadTemplate
 
     private static readonly ByteString RootSpanId = ByteString.CopyFrom(0x5E, 0xA1, 0, 0, 0, 0, 0, 1);
 
+    // Span i starts SpanStepNanos * i after the request's start and lasts SpanDurationNanos.
+    private const ulong SpanStepNanos = 1000;
+    private const ulong SpanDurationNanos = 500_000;
+
+    // OTLP/JSON writes a uint64 as a decimal string; every Unix time in nanoseconds from 2001 to 2286 has 19 digits,
+    // so a time is patched in place without moving anything after it.
+    private const int JsonTimeDigits = 19;
+
     private readonly int[] _offsets;
+    private readonly int[] _startOffsets;
+    private readonly int[] _endOffsets;
     private readonly bool _hex;
 
-    private PayloadTemplate(byte[] bytes, int[] offsets, bool hex, int spans)
+    private PayloadTemplate(byte[] bytes, int[] offsets, (int[] Start, int[] End) times, bool hex, int spans)
     {
         Bytes = bytes;
         _offsets = offsets;
+        _startOffsets = times.Start;
+        _endOffsets = times.End;
         _hex = hex;
         Spans = spans;
     }
@@ -44,21 +57,52 @@ internal sealed class PayloadTemplate
 
     public static PayloadTemplate Build(LoadProtocol protocol, int spans, int attributes, int attributeBytes)
     {
-        var protobuf = BuildRequest(spans, attributes, attributeBytes).ToByteArray();
+        var start = (ulong)(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000);
+        var protobuf = BuildRequest(spans, attributes, attributeBytes, start).ToByteArray();
         switch (protocol)
         {
             case LoadProtocol.Grpc:
                 var framed = new byte[GrpcPrefixLength + protobuf.Length];
                 BinaryPrimitives.WriteUInt32BigEndian(framed.AsSpan(1), (uint)protobuf.Length);
                 protobuf.CopyTo(framed, GrpcPrefixLength);
-                return new PayloadTemplate(framed, FindAll(framed, Marker, spans), hex: false, spans);
+                return new PayloadTemplate(framed, FindAll(framed, Marker, spans), FindTimes(framed, start, spans, json: false), hex: false, spans);
             case LoadProtocol.HttpJson:
                 // OTLP/JSON writes ids as lowercase hex strings.
                 var json = System.Text.Encoding.UTF8.GetBytes(OtlpJson.ToJson(protobuf, OtlpSignal.Traces));
                 var hexMarker = System.Text.Encoding.ASCII.GetBytes(Convert.ToHexStringLower(Marker));
-                return new PayloadTemplate(json, FindAll(json, hexMarker, spans), hex: true, spans);
+                return new PayloadTemplate(json, FindAll(json, hexMarker, spans), FindTimes(json, start, spans, json: true), hex: true, spans);
             default:
-                return new PayloadTemplate(protobuf, FindAll(protobuf, Marker, spans), hex: false, spans);
+                return new PayloadTemplate(protobuf, FindAll(protobuf, Marker, spans), FindTimes(protobuf, start, spans, json: false), hex: false, spans);
+        }
+    }
+
+    /// <summary>
+    /// Writes span i's start = <paramref name="startUnixNano"/> + i µs and its end 0.5 ms later into <paramref name="body"/>,
+    /// a copy of <see cref="Bytes"/>: each request carries the time it is sent, as an instrumented app's would.
+    /// </summary>
+    public void PatchTimes(Span<byte> body, ulong startUnixNano)
+    {
+        for (int i = 0; i < _startOffsets.Length; i++)
+        {
+            ulong start = startUnixNano + ((ulong)i * SpanStepNanos);
+            WriteTime(body, _startOffsets[i], start);
+            WriteTime(body, _endOffsets[i], start + SpanDurationNanos);
+        }
+    }
+
+    private void WriteTime(Span<byte> body, int offset, ulong value)
+    {
+        if (!_hex)
+        {
+            // fixed64: 8 bytes little-endian after the field's tag.
+            BinaryPrimitives.WriteUInt64LittleEndian(body.Slice(offset, sizeof(ulong)), value);
+            return;
+        }
+
+        var digits = body.Slice(offset, JsonTimeDigits);
+        if (!value.TryFormat(digits, out int written, default, System.Globalization.CultureInfo.InvariantCulture) || written != JsonTimeDigits)
+        {
+            throw new InvalidOperationException($"payload template: a span time of {value} ns does not have {JsonTimeDigits} digits");
         }
     }
 
@@ -81,10 +125,9 @@ internal sealed class PayloadTemplate
         }
     }
 
-    private static ExportTraceServiceRequest BuildRequest(int spans, int attributes, int attributeBytes)
+    private static ExportTraceServiceRequest BuildRequest(int spans, int attributes, int attributeBytes, ulong start)
     {
         var scope = new ScopeSpans { Scope = new InstrumentationScope { Name = "traceseal.loadgen", Version = "1" } };
-        var start = (ulong)(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000);
         var value = AttributeValue(attributeBytes);
         var spanId = new byte[8];
         for (int i = 0; i < spans; i++)
@@ -97,8 +140,8 @@ internal sealed class PayloadTemplate
                 SpanId = ByteString.CopyFrom(spanId),
                 Name = i == 0 ? "GET /checkout" : "db.query",
                 Kind = i == 0 ? Span.Types.SpanKind.Server : Span.Types.SpanKind.Client,
-                StartTimeUnixNano = start + (ulong)i * 1000,
-                EndTimeUnixNano = start + (ulong)i * 1000 + 500_000,
+                StartTimeUnixNano = start + ((ulong)i * SpanStepNanos),
+                EndTimeUnixNano = start + ((ulong)i * SpanStepNanos) + SpanDurationNanos,
                 Status = new Status { Code = Status.Types.StatusCode.Ok },
             };
             if (i > 0)
@@ -131,6 +174,59 @@ internal sealed class PayloadTemplate
         }
 
         return new string(chars);
+    }
+
+    /// <summary>
+    /// The offsets of every span's start and end time, found in order (span i's start, then its end, then span i + 1):
+    /// protobuf = the 8 bytes after the fixed64 tag of field 7 / 8 (0x39 / 0x41) holding that exact value; OTLP/JSON =
+    /// the digits of that value inside quotes. Searching in order keeps a later span's start from matching an earlier
+    /// span's end of equal value.
+    /// </summary>
+    private static (int[] Start, int[] End) FindTimes(byte[] body, ulong start, int spans, bool json)
+    {
+        var starts = new int[spans];
+        var ends = new int[spans];
+        int from = 0;
+        for (int i = 0; i < spans; i++)
+        {
+            ulong spanStart = start + ((ulong)i * SpanStepNanos);
+            starts[i] = FindTime(body, ref from, spanStart, json ? (byte)0 : (byte)0x39);
+            ends[i] = FindTime(body, ref from, spanStart + SpanDurationNanos, json ? (byte)0 : (byte)0x41);
+        }
+
+        return (starts, ends);
+    }
+
+    private static int FindTime(byte[] body, ref int from, ulong value, byte tag)
+    {
+        byte[] needle;
+        int skip;
+        if (tag == 0)
+        {
+            needle = System.Text.Encoding.ASCII.GetBytes("\"" + value.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\"");
+            if (needle.Length != JsonTimeDigits + 2)
+            {
+                throw new InvalidOperationException($"payload template: a span time of {value} ns does not have {JsonTimeDigits} digits");
+            }
+
+            skip = 1;
+        }
+        else
+        {
+            needle = new byte[1 + sizeof(ulong)];
+            needle[0] = tag;
+            BinaryPrimitives.WriteUInt64LittleEndian(needle.AsSpan(1), value);
+            skip = 1;
+        }
+
+        int i = body.AsSpan(from).IndexOf(needle);
+        if (i < 0)
+        {
+            throw new InvalidOperationException($"payload template: span time {value} not found after offset {from}");
+        }
+
+        from += i + needle.Length;
+        return from - needle.Length + skip;
     }
 
     private static int[] FindAll(byte[] haystack, byte[] needle, int expected)
