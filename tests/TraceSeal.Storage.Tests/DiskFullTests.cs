@@ -59,7 +59,9 @@ public sealed class DiskFullTests : IDisposable
         var tmpfs = MountStore();
         var acknowledged = new List<string>();
         int refused = 0;
-        await using var exporter = await _f.StartAsync();
+        var log = new LineLogger();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await using var exporter = await _f.StartAsync(logger: log);
 
         // The tenant's directories exist before the first episode (a first request, on a disk with room).
         var (first, firstIds) = NextRequest();
@@ -117,6 +119,16 @@ public sealed class DiskFullTests : IDisposable
         var stored = StoredTraceIds();
         Assert.Empty(acknowledged.Except(stored)); // every acknowledged span, after ten episodes
         Assert.True(refused >= 10, $"{refused} refusals over 10 episodes");
+
+        // A disk that keeps filling and freeing logs one Error (with its exception) per 30 s, not one per episode,
+        // and a "succeed again" line only for an Error it answers; a block cut's recovery is its own line.
+        int allowed = 1 + (int)(clock.ElapsedMilliseconds / 30_000);
+        int walErrors = log.Count(Microsoft.Extensions.Logging.LogLevel.Error, "writing the WAL failed");
+        int cutErrors = log.Count(Microsoft.Extensions.Logging.LogLevel.Error, "writing a block failed");
+        Assert.InRange(walErrors, 1, allowed);
+        Assert.InRange(cutErrors, 1, allowed);
+        Assert.InRange(log.Count(Microsoft.Extensions.Logging.LogLevel.Information, "WAL writes succeed again"), 1, walErrors);
+        Assert.InRange(log.Count(Microsoft.Extensions.Logging.LogLevel.Information, "writing blocks succeeds again"), 1, cutErrors);
     }
 
     [TmpfsFact]

@@ -29,6 +29,9 @@ internal static partial class StorageLog
     [LoggerMessage(4017, LogLevel.Information, "tenant {Tenant}: WAL writes succeed again", EventName = "WalWriteRecovered")]
     public static partial void WalWriteRecovered(ILogger logger, string tenant);
 
+    [LoggerMessage(4021, LogLevel.Information, "tenant {Tenant}: writing blocks succeeds again", EventName = "BlockWriteRecovered")]
+    public static partial void BlockWriteRecovered(ILogger logger, string tenant);
+
     [LoggerMessage(4006, LogLevel.Debug, "tenant {Tenant}: WAL backlog limit {Limit} byte(s) reached; request refused (retryable)", EventName = "WalBacklogLimit")]
     public static partial void BacklogLimit(ILogger logger, string tenant, long limit);
 

@@ -43,9 +43,9 @@ internal sealed class StoreFixture : IDisposable
         Block = new StoreBlockSettings { MaxBytes = blockBytes, MaxAge = TimeSpan.FromHours(1) },
     };
 
-    public async Task<SealedStoreExporter> StartAsync(SealedStoreExporterSettings? settings = null)
+    public async Task<SealedStoreExporter> StartAsync(SealedStoreExporterSettings? settings = null, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
-        var exporter = SealedStoreExporter.Create("sealed_store", settings ?? Settings(), Path.Combine(Dir, "collector.yaml"), NullLogger.Instance);
+        var exporter = SealedStoreExporter.Create("sealed_store", settings ?? Settings(), Path.Combine(Dir, "collector.yaml"), logger ?? NullLogger.Instance);
         await exporter.StartAsync(CancellationToken.None);
         return exporter;
     }

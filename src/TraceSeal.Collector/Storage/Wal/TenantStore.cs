@@ -97,8 +97,13 @@ internal sealed class TenantStore
     private const long FailureLogIntervalMs = 30_000;
     private volatile bool _writeFailing;
     private volatile bool _cutFailing;
+    // When the last failure was logged at Error (0 = never), and whether its "succeed again" line is still owed. The
+    // Error line is limited to one per FailureLogIntervalMs across recoveries, so a disk that keeps filling and freeing
+    // logs one Error (and one recovery) per interval, not one per flip; the recovery is logged only after an Error was.
     private long _lastFailureLogged;
     private long _lastCutFailureLogged;
+    private bool _writeRecoveryOwed;
+    private bool _cutRecoveryOwed;
 
     private long _lastBacklogRefusal = long.MinValue / 2;
 
@@ -430,7 +435,7 @@ internal sealed class TenantStore
             if (_writeFailing)
             {
                 _writeFailing = false;
-                StorageLog.WalWriteRecovered(_ctx.Logger, Tenant);
+                LogWriteRecovered();
             }
 
             if (_segment.Length >= SegmentLimit)
@@ -445,10 +450,11 @@ internal sealed class TenantStore
             // A full disk fails every commit: log the first failure (and one every 30 s) at Error with the
             // exception, the rest at Debug, so a full disk cannot also flood the log.
             long now = Environment.TickCount64;
-            if (!_writeFailing || now - _lastFailureLogged >= FailureLogIntervalMs)
+            if (_lastFailureLogged == 0 || now - _lastFailureLogged >= FailureLogIntervalMs)
             {
                 StorageLog.WalWriteFailed(_ctx.Logger, Tenant, _batch.Count, e);
                 _lastFailureLogged = now;
+                _writeRecoveryOwed = true;
             }
             else
             {
@@ -579,21 +585,35 @@ internal sealed class TenantStore
                 if (_cutFailing)
                 {
                     _cutFailing = false;
-                    StorageLog.WalWriteRecovered(_ctx.Logger, Tenant);
+                    if (_cutRecoveryOwed)
+                    {
+                        _cutRecoveryOwed = false;
+                        StorageLog.BlockWriteRecovered(_ctx.Logger, Tenant);
+                    }
                 }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
             {
                 long now = Environment.TickCount64;
-                if (!_cutFailing || now - _lastCutFailureLogged >= FailureLogIntervalMs)
+                if (_lastCutFailureLogged == 0 || now - _lastCutFailureLogged >= FailureLogIntervalMs)
                 {
                     StorageLog.BlockWriteFailed(_ctx.Logger, Tenant, e);
                     _lastCutFailureLogged = now;
+                    _cutRecoveryOwed = true;
                 }
 
                 _cutFailing = true;
                 return;
             }
+        }
+    }
+
+    private void LogWriteRecovered()
+    {
+        if (_writeRecoveryOwed)
+        {
+            _writeRecoveryOwed = false;
+            StorageLog.WalWriteRecovered(_ctx.Logger, Tenant);
         }
     }
 
@@ -615,7 +635,7 @@ internal sealed class TenantStore
             }
 
             _writeFailing = false;
-            StorageLog.WalWriteRecovered(_ctx.Logger, Tenant);
+            LogWriteRecovered();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
