@@ -2,12 +2,14 @@
 # bench/query.sh — do lookups grow with the store? (issue 12)
 #
 #   bench/query.sh [--sizes 1000000,10000000] [--block-bytes 4MiB] [--spans 100] [--connections 2] [--reps 5]
-#                  [--cli PATH/traceseal.dll] [--keep]
+#                  [--rate 2000] [--cli PATH/traceseal.dll] [--keep]
 #
 # For each size: a fresh filesystem store behind `traceseal collector` (mTLS on 127.0.0.1, sealed_store with
 # fsync'd acknowledgements, block::max_bytes --block-bytes so the store holds many blocks, as hours of production
 # at block::max_age cuts do), filled with `traceseal loadgen` (gRPC, --spans spans per request, one trace per request)
-# in 20 s rounds until the size is reached, plus 5 traces with known ids (service bench-known) sent over OTLP/HTTP
+# at --rate requests/s (default 2000, i.e. 200k spans/s; 0 = flat out), in rounds of at most 20 s sized to what is
+# still missing, so a store holds about the size asked (a flat-out round on a quiet machine stores ~6M spans), until
+# the size is reached, plus 5 traces with known ids (service bench-known) sent over OTLP/HTTP
 # with curl before and after the load. The collector is stopped before anything is measured (no live WAL is read).
 # Then, before and after `traceseal compact`:
 #   objects   files under data/blocks
@@ -32,13 +34,14 @@ if [[ -z "${TS_BENCH_BOUNDED:-}" ]]; then
   exec timeout --signal=TERM --kill-after=15 "$MAX_SECONDS" "$0" "$@"
 fi
 
-SIZES=1000000,10000000 BLOCK_BYTES=4MiB SPANS=100 CONNECTIONS=2 REPS=5 CLI_DLL="" KEEP=0
+SIZES=1000000,10000000 BLOCK_BYTES=4MiB SPANS=100 CONNECTIONS=2 REPS=5 RATE=2000 CLI_DLL="" KEEP=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --sizes) SIZES=$2; shift 2 ;;
     --block-bytes) BLOCK_BYTES=$2; shift 2 ;;
     --spans) SPANS=$2; shift 2 ;;
     --connections) CONNECTIONS=$2; shift 2 ;;
+    --rate) RATE=$2; shift 2 ;;
     --reps) REPS=$2; shift 2 ;;
     --cli) CLI_DLL=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
@@ -125,8 +128,12 @@ YAML
   send_known "$hp" "$d"
   sent=0 start=$(date +%s)
   while (( sent < size )); do
+    round=20
+    if (( RATE > 0 )); then
+      round=$(( (size - sent + RATE * SPANS - 1) / (RATE * SPANS) )); (( round > 20 )) && round=20; (( round < 1 )) && round=1
+    fi
     n=$(ts loadgen --endpoint "https://127.0.0.1:$gp" --protocol grpc --ca "$d/certs/ca.crt" --cert "$d/certs/client.crt" --key "$d/certs/client.key" \
-          --duration 20s --spans-per-request "$SPANS" --connections "$CONNECTIONS" --json --quiet | jq -r .spans)
+          --duration "${round}s" --rate "$RATE" --spans-per-request "$SPANS" --connections "$CONNECTIONS" --json --quiet | jq -r .spans)
     sent=$((sent + n))
     echo "  $size: $sent spans stored ($(( $(date +%s) - start )) s)" >&2
   done
