@@ -269,6 +269,88 @@ public sealed class CompactionTests : IDisposable
     }
 
     [Fact]
+    public async Task A_traceseal_compact_process_killed_with_sigkill_mid_pass_leaves_a_complete_store_and_a_rerun_finishes()
+    {
+        // The real `traceseal compact` as a child process, SIGKILLed right after it made its k-th change in the store
+        // (a file created, written, renamed or deleted, seen through inotify), for k spread over a whole pass, until a
+        // pass ends before its k-th change. After every kill the store reads back complete; a rerun finishes the pass.
+        var sent = await BlocksAsync(6);
+        var pristine = Path.Combine(_f.Dir, "pristine");
+        CopyDirectory(_f.Store, pristine);
+        int kills = 0;
+        for (int k = 1; ; k += 1 + (k / 3))
+        {
+            Directory.Delete(_f.Store, recursive: true);
+            CopyDirectory(pristine, _f.Store);
+            var (killed, exit, output) = await RunCompactAsync(killAfterChanges: k);
+            if (!killed)
+            {
+                Assert.True(exit == 0, $"traceseal compact exited {exit}:\n{output}");
+            }
+
+            Assert.Equal(sent, Spans(_f.Reader()));
+            Assert.Equal(2, _f.Reader().Query(new TraceQuery { TraceId = TraceId(2) }).SpanCount);
+
+            var rerun = await RunCompactAsync(killAfterChanges: int.MaxValue);
+            Assert.True(rerun.Exit == 0, $"the rerun exited {rerun.Exit}:\n{rerun.Output}");
+            Assert.Equal(sent, Spans(_f.Reader()));
+            Assert.Single(_f.Files("*.block"));
+            if (!killed)
+            {
+                break;
+            }
+
+            kills++;
+        }
+
+        Assert.True(kills >= 3, $"only {kills} kills landed inside a pass");
+    }
+
+    private async Task<(bool Killed, int Exit, string Output)> RunCompactAsync(int killAfterChanges)
+    {
+        using var watcher = new FileSystemWatcher(_f.Store) { IncludeSubdirectories = true };
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h && File.Exists(h) ? h
+            : Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
+        var info = new System.Diagnostics.ProcessStartInfo(host,
+            [Path.Combine(AppContext.BaseDirectory, "traceseal.dll"), "compact", "--store", _f.Store, "--identity", _f.Identity, "--recipient", _f.Recipient, "--min-age", "0s"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        using var process = new System.Diagnostics.Process { StartInfo = info };
+        int changes = 0;
+        bool killed = false;
+        void OnChange()
+        {
+            if (Interlocked.Increment(ref changes) == killAfterChanges)
+            {
+                try
+                {
+                    process.Kill(); // SIGKILL to this process only: no handler, no cleanup
+                    killed = true;
+                }
+                catch (InvalidOperationException)
+                {
+                    // it had already exited
+                }
+            }
+        }
+
+        watcher.Created += (_, _) => OnChange();
+        watcher.Changed += (_, _) => OnChange();
+        watcher.Renamed += (_, _) => OnChange();
+        watcher.Deleted += (_, _) => OnChange();
+        watcher.EnableRaisingEvents = true;
+        process.Start();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+        watcher.EnableRaisingEvents = false;
+        return (killed && process.ExitCode != 0, process.ExitCode, await stdout + await stderr);
+    }
+
+    [Fact]
     public async Task A_store_written_before_summaries_reads_and_compacts()
     {
         var sent = await BlocksAsync(5);
