@@ -105,7 +105,7 @@ internal sealed class CollectorHost : IAsyncDisposable
         foreach (var receiver in config.Receivers)
         {
             var router = new ReceiverRouter(pipelines.Where((_, i) => config.Pipelines[i].Receivers.Contains(receiver.Name)));
-            receivers.Add(new OtlpReceiver(receiver, PipelineStats.Count(router, receiver), loggerFactory, admission));
+            receivers.Add(new OtlpReceiver(receiver, router, loggerFactory, admission)); // counted per protocol by the receiver
         }
 
         return new CollectorHost(config, exporters, processors.Values.ToList(), receivers, admission, logger)

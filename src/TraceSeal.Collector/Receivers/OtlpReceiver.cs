@@ -165,7 +165,10 @@ internal sealed class OtlpReceiver : IAsyncDisposable
 
     private ProtocolListener AddListener(string protocol, OtlpProtocolSettings settings)
     {
-        var listener = new ProtocolListener(_settings.Name, protocol, settings, _settings.Tenants, _sink, Counters, Admission, Guards, _logger);
+        // What the pipelines accept from (or refuse to) this protocol, counted under its own settings object: upstream's
+        // otelcol_receiver_* metrics carry transport="grpc" / "http" (Telemetry/CollectorMetrics.WriteUpstreamCompatible).
+        var sink = Telemetry.PipelineStats.Count(_sink, settings);
+        var listener = new ProtocolListener(_settings.Name, protocol, settings, _settings.Tenants, sink, Counters, Admission, Guards, _logger);
         _listeners.Add(listener);
         return listener;
     }

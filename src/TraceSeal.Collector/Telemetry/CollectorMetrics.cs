@@ -320,8 +320,14 @@ internal sealed class CollectorMetrics(
                 text.Family(name, "counter", help);
                 foreach (ReceiverView view in receivers)
                 {
-                    SignalCounts counts = PipelineStats.For(view.Settings);
-                    text.Sample(name, ok ? counts.Ok(signal) : counts.Failed(signal), "receiver", view.Settings.Name, "transport", view.CounterProtocol);
+                    foreach (var (protocol, transport) in (ReadOnlySpan<(OtlpProtocolSettings?, string)>)[(view.Settings.Grpc, "grpc"), (view.Settings.Http, "http")])
+                    {
+                        if (protocol is not null)
+                        {
+                            SignalCounts counts = PipelineStats.For(protocol);
+                            text.Sample(name, ok ? counts.Ok(signal) : counts.Failed(signal), "receiver", view.Settings.Name, "transport", transport);
+                        }
+                    }
                 }
             }
         }

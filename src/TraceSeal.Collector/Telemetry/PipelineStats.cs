@@ -47,7 +47,7 @@ internal static class PipelineStats
     /// <summary>How long the exporter took to take a batch (for sealed_store: sealed, written and fsync'd).</summary>
     public static LatencyHistogram LatencyOf(IExporter exporter) => Latencies.GetValue(exporter, static _ => new LatencyHistogram());
 
-    /// <summary>Counts what the pipelines accept from (or refuse to) a receiver, keyed by <paramref name="receiverKey"/>.</summary>
+    /// <summary>Counts what the pipelines accept from (or refuse to) a receiver's protocol, keyed by <paramref name="receiverKey"/> (its protocol settings).</summary>
     public static ITelemetrySink Count(ITelemetrySink sink, object receiverKey) => new CountingSink(sink, For(receiverKey));
 
     /// <summary>Counts and times what one exporter takes; the pipelines call this instead of the exporter itself.</summary>

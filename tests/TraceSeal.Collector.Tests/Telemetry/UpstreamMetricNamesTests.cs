@@ -30,6 +30,9 @@ public sealed class UpstreamMetricNamesTests : IDisposable
             receivers:
               otlp:
                 protocols:
+                  grpc:
+                    endpoint: 127.0.0.1:0
+                    allow_plaintext: true
                   http:
                     endpoint: 127.0.0.1:0
                     allow_plaintext: true
@@ -57,13 +60,14 @@ public sealed class UpstreamMetricNamesTests : IDisposable
 
         Assert.Contains("# TYPE otelcol_receiver_accepted_spans counter\n", metrics, StringComparison.Ordinal);
         Assert.Contains("otelcol_receiver_accepted_spans{receiver=\"otlp\",transport=\"http\"} 7\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("otelcol_receiver_accepted_spans{receiver=\"otlp\",transport=\"grpc\"} 0\n", metrics, StringComparison.Ordinal); // per protocol, as upstream
         Assert.Contains("otelcol_receiver_accepted_log_records{receiver=\"otlp\",transport=\"http\"} 3\n", metrics, StringComparison.Ordinal);
         Assert.Contains("otelcol_receiver_refused_metric_points{receiver=\"otlp\",transport=\"http\"} 4\n", metrics, StringComparison.Ordinal);
         Assert.Contains("otelcol_exporter_sent_spans{exporter=\"discard\"} 7\n", metrics, StringComparison.Ordinal);
         Assert.Contains("otelcol_exporter_sent_spans{exporter=\"nop\"} 7\n", metrics, StringComparison.Ordinal);
         Assert.Contains("otelcol_exporter_sent_log_records{exporter=\"nop\"} 3\n", metrics, StringComparison.Ordinal);
         Assert.Contains("otelcol_exporter_send_failed_spans{exporter=\"discard\"} 0\n", metrics, StringComparison.Ordinal);
-        Assert.Contains("traceseal_receiver_items_accepted_total{receiver=\"otlp\",protocol=\"http\"} 10\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("traceseal_receiver_items_accepted_total{receiver=\"otlp\",protocol=\"all\"} 10\n", metrics, StringComparison.Ordinal);
     }
 
     [Fact]
