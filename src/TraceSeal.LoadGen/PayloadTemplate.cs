@@ -199,8 +199,8 @@ internal sealed class PayloadTemplate
 
     private static int FindTime(byte[] body, ref int from, ulong value, byte tag)
     {
+        // The value starts one byte into the needle: after the opening quote (JSON) or the field's tag (protobuf).
         byte[] needle;
-        int skip;
         if (tag == 0)
         {
             needle = System.Text.Encoding.ASCII.GetBytes("\"" + value.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\"");
@@ -208,15 +208,12 @@ internal sealed class PayloadTemplate
             {
                 throw new InvalidOperationException($"payload template: a span time of {value} ns does not have {JsonTimeDigits} digits");
             }
-
-            skip = 1;
         }
         else
         {
             needle = new byte[1 + sizeof(ulong)];
             needle[0] = tag;
             BinaryPrimitives.WriteUInt64LittleEndian(needle.AsSpan(1), value);
-            skip = 1;
         }
 
         int i = body.AsSpan(from).IndexOf(needle);
@@ -226,7 +223,7 @@ internal sealed class PayloadTemplate
         }
 
         from += i + needle.Length;
-        return from - needle.Length + skip;
+        return from - needle.Length + 1;
     }
 
     private static int[] FindAll(byte[] haystack, byte[] needle, int expected)

@@ -309,9 +309,7 @@ public sealed class CompactionTests : IDisposable
     private async Task<(bool Killed, int Exit, string Output)> RunCompactAsync(int killAfterChanges)
     {
         using var watcher = new FileSystemWatcher(_f.Store) { IncludeSubdirectories = true };
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h && File.Exists(h) ? h
-            : Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
-        var info = new System.Diagnostics.ProcessStartInfo(host,
+        var info = new System.Diagnostics.ProcessStartInfo(Crash.CollectorProcess.DotnetHost(),
             [Path.Combine(AppContext.BaseDirectory, "traceseal.dll"), "compact", "--store", _f.Store, "--identity", _f.Identity, "--recipient", _f.Recipient, "--min-age", "0s"])
         {
             RedirectStandardOutput = true,

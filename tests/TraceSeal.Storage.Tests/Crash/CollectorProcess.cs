@@ -124,7 +124,8 @@ internal sealed partial class CollectorProcess : IAsyncDisposable
         }
     }
 
-    private static string DotnetHost() =>
+    /// <summary>The dotnet host that runs the tests (also for other child processes of the CLI, e.g. `traceseal compact`).</summary>
+    internal static string DotnetHost() =>
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host
         : Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self
         : "dotnet";
