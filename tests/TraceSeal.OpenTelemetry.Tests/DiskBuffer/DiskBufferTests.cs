@@ -58,7 +58,8 @@ public sealed class DiskBufferTests(TestPki pki)
         // Collector back on the same port: the next export succeeds, then the buffer drains, and its files go.
         await using var receiver = await StartReceiverAsync(protocol, port);
         Assert.True(app.Export(1, "live"));
-        await Eventually.WaitUntilAsync(() => paths.Pending().Length == 0 && receiver.Spans >= 8, Wait, () => $"{receiver.Spans} spans, {paths.Pending().Length} files\n{app.Logs}");
+        // The replay is logged after its files are deleted: wait for the log line too, not only for the files and spans.
+        await Eventually.WaitUntilAsync(() => paths.Pending().Length == 0 && receiver.Spans >= 8 && app.Logs.Count("BufferReplayed") >= 2, Wait, () => $"{receiver.Spans} spans, {paths.Pending().Length} files\n{app.Logs}");
 
         Assert.Equal(8, receiver.Spans);
         Assert.Equal(2, receiver.Batches.Count(b => Encoding.UTF8.GetString(b.Payload).Contains(SecretName, StringComparison.Ordinal)));
@@ -81,7 +82,7 @@ public sealed class DiskBufferTests(TestPki pki)
 
         // No further export: the periodic probe alone must find the collector and drain the buffer.
         await using var receiver = await StartReceiverAsync(protocol, port);
-        await Eventually.WaitUntilAsync(() => paths.Pending().Length == 0 && receiver.Spans >= 5, Wait, () => $"{receiver.Spans} spans, {paths.Pending().Length} files\n{app.Logs}");
+        await Eventually.WaitUntilAsync(() => paths.Pending().Length == 0 && receiver.Spans >= 5 && app.Logs.Count("BufferReplayed") >= 1, Wait, () => $"{receiver.Spans} spans, {paths.Pending().Length} files\n{app.Logs}");
 
         Assert.Equal(5, receiver.Spans);
         Assert.Equal(1, app.Logs.Count("BufferReplayed"));
