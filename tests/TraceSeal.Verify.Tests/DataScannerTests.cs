@@ -61,6 +61,20 @@ public sealed class DataScannerTests : IDisposable
     }
 
     [UnixFact]
+    public void An_uploaded_marker_is_accepted_only_as_a_hash_beside_the_key_headers()
+    {
+        string hash = Convert.ToHexStringLower(SHA256.HashData("s3://traces/blocks/default/2026/11/01/10/0123456789abcdef.block"u8));
+        Write("wal/default/1795223449-0123456789abcdef.uploaded", System.Text.Encoding.ASCII.GetBytes(hash + "\n"));
+        Write("wal/acme/1795223449-0123456789abcdef.uploaded", System.Text.Encoding.ASCII.GetBytes(("GET /checkout?user=42&token=" + hash)[..64] + "\n"));
+        Write("wal/acme/notes.uploaded", System.Text.Encoding.ASCII.GetBytes(hash + "\n"));
+
+        var findings = DataScanner.Scan(_dir).Results.Where(r => r.Outcome != Outcome.Pass && r.Rule.Id != "TS-DATA-003")
+            .Select(r => (r.Rule.Id, Path.GetRelativePath(_dir, r.Location!.File))).OrderBy(f => f.Item2, StringComparer.Ordinal).ToList();
+
+        Assert.Equal([("TS-DATA-001", "wal/acme/1795223449-0123456789abcdef.uploaded"), ("TS-DATA-001", "wal/acme/notes.uploaded")], findings);
+    }
+
+    [UnixFact]
     public void Headers_WithoutRecipients_OrMalformed_OrTruncated_AreFindings()
     {
         byte[] good = SpecObjects.Sealed(0x01, "default", (SpecObjects.P256, 0x11));

@@ -100,6 +100,12 @@ internal static partial class StoreFormat
     /// <summary>A WAL segment's key header for the forwarders reading it (docs/format.md §14.11): `wal/TENANT/SEQ-ID.walkey`.</summary>
     public const string KeyHeaderExtension = ".walkey";
 
+    /// <summary>
+    /// `s3`: `wal/TENANT/SEQ-ID.uploaded`, beside a key header: the segment's local copy, kept for a forwarder, is in the
+    /// bucket already (docs/format.md §14.11), so a restart does not upload it again. One line: 64 hex digits and `\n`.
+    /// </summary>
+    public const string UploadedExtension = ".uploaded";
+
     /// <summary>A block's summary (docs/format.md §15.1), next to its `.block` and `.index`.</summary>
     public const string SummaryExtension = ".summary";
 

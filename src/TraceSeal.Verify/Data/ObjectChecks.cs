@@ -36,6 +36,13 @@ internal static partial class ObjectChecks
         return file == "cursor" || (file.StartsWith("forward-", StringComparison.Ordinal) && file.EndsWith(".cursor", StringComparison.Ordinal));
     }
 
+    /// <summary>`wal/TENANT/SEQ-ID.uploaded` (§14.11): with `s3`, a segment kept for a forwarder is in the bucket already.</summary>
+    private static bool IsUploadedMarker(string name, long length) =>
+        length == UploadedMarkerLength && UploadedMarkerName().IsMatch(Path.GetFileName(name.Replace('\\', '/')));
+
+    /// <summary>64 hex digits and a newline: the SHA-256 of the object's location in the bucket.</summary>
+    private const int UploadedMarkerLength = 65;
+
     /// <summary>`DIRECTORY/collector.id` (§15.3): a random id the collector keeps for its object-store prefix.</summary>
     private static bool IsCollectorId(string name, long length) =>
         length <= 80 && Path.GetFileName(name.Replace('\\', '/')) == "collector.id";
@@ -45,6 +52,12 @@ internal static partial class ObjectChecks
 
     [System.Text.RegularExpressions.GeneratedRegex(@"^[A-Za-z0-9._-]{1,64}\n?$")]
     private static partial System.Text.RegularExpressions.Regex CollectorIdLine();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[0-9]{10}-[0-9a-f]{16}\.uploaded$")]
+    private static partial System.Text.RegularExpressions.Regex UploadedMarkerName();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[0-9a-f]{64}\n$")]
+    private static partial System.Text.RegularExpressions.Regex UploadedMarkerLine();
 
     /// <summary>First read of a sealed header: holds any header with up to ~20 recipients; a longer one is read again
     /// up to <see cref="SealedHeader.MaxLength"/>.</summary>
@@ -64,6 +77,17 @@ internal static partial class ObjectChecks
             // integers `SEQ FRAME RECORD`. Anything else under that name is checked like any other file.
             byte[] text = await read(0, (int)length, ct).ConfigureAwait(false);
             if (CursorLine().IsMatch(System.Text.Encoding.ASCII.GetString(text)))
+            {
+                return;
+            }
+        }
+
+        if (IsUploadedMarker(name, length))
+        {
+            // A marker of the `s3` uploader (§14.11): the SHA-256 of where a kept segment lies in the bucket. It says
+            // nothing about the data; anything else under such a name is checked like any other file.
+            byte[] text = await read(0, (int)length, ct).ConfigureAwait(false);
+            if (UploadedMarkerLine().IsMatch(System.Text.Encoding.ASCII.GetString(text)))
             {
                 return;
             }

@@ -31,7 +31,8 @@ internal sealed class PendingBlock(TenantStore owner, string blockKey, string in
 /// run) and removes each local copy once it is in the bucket. Failures retry with exponential backoff for as long
 /// as it takes; meanwhile the WAL backlog limit refuses new data (retryable), which bounds the pending blocks on
 /// local disk and the WAL. A segment a forwarder reading the WAL has not passed (<see cref="ForwardHolds"/>) is uploaded
-/// but its local copy stays until every forwarder has passed it. Acknowledgements never wait for this loop. A block is read from the local disk only to upload it:
+/// but its local copy stays until every forwarder has passed it; its marker (`wal/TENANT/SEQ-ID.uploaded`) says it is in
+/// the bucket, so after a restart it is not put again, only deleted locally once passed. Acknowledgements never wait for this loop. A block is read from the local disk only to upload it:
 /// nothing pending is held in memory.
 /// </summary>
 internal sealed class BlockUploader
@@ -75,7 +76,9 @@ internal sealed class BlockUploader
     /// <summary>Starts the loop; <paramref name="localKeys"/> (left under the local `blocks/` folder) go first.</summary>
     public void Start(IEnumerable<string> localKeys)
     {
-        foreach (var key in localKeys)
+        var keys = localKeys.ToList();
+        _holds?.DeleteStaleMarkers(keys);
+        foreach (var key in keys)
         {
             _queue.Writer.TryWrite(key);
         }
@@ -268,9 +271,10 @@ internal sealed class BlockUploader
                 }
 
                 _local.Delete(block.IndexKey);
-                if (_holds?.KeepUploaded(block.BlockKey) == true)
+                var blockLocation = _remote.Describe(block.BlockKey);
+                if (_holds?.KeepUploaded(block.BlockKey, blockLocation) == true)
                 {
-                    StorageLog.UploadedKeptForForwarder(_logger, _local.Describe(block.BlockKey), _remote.Describe(block.BlockKey));
+                    StorageLog.UploadedKeptForForwarder(_logger, _local.Describe(block.BlockKey), blockLocation);
                 }
                 else
                 {
@@ -282,22 +286,30 @@ internal sealed class BlockUploader
                 break;
 
             case string localKey:
-                var bytes = _local.Get(localKey, firstBytes: null);
-                if (bytes is null)
+                var location = _remote.Describe(localKey);
+
+                // Kept for a forwarder and put by an earlier run (its marker): not again.
+                if (_holds?.InBucket(localKey, location) != true)
                 {
-                    return;
+                    var bytes = _local.Get(localKey, firstBytes: null);
+                    if (bytes is null)
+                    {
+                        return;
+                    }
+
+                    await _remote.PutAsync(localKey, bytes, cancellationToken).ConfigureAwait(false);
+                    Interlocked.Increment(ref _uploaded);
                 }
 
-                await _remote.PutAsync(localKey, bytes, cancellationToken).ConfigureAwait(false);
-                Interlocked.Increment(ref _uploaded);
-                if (_holds?.KeepUploaded(localKey) == true)
+                if (_holds?.KeepUploaded(localKey, location) == true)
                 {
-                    StorageLog.UploadedKeptForForwarder(_logger, _local.Describe(localKey), _remote.Describe(localKey));
+                    StorageLog.UploadedKeptForForwarder(_logger, _local.Describe(localKey), location);
                     break;
                 }
 
                 _local.Delete(localKey);
-                StorageLog.LocalObjectUploaded(_logger, _local.Describe(localKey), _remote.Describe(localKey));
+                _holds?.LocalCopyDeleted(localKey);
+                StorageLog.LocalObjectUploaded(_logger, _local.Describe(localKey), location);
                 break;
         }
     }

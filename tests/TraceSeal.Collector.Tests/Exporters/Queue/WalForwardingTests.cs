@@ -339,20 +339,101 @@ public sealed class WalForwardingTests : IDisposable
             Assert.Empty(QueueTestSupport.Segments(QueueDir("otlp")));
         }
 
-        // A restart finds it where it was left (and uploads it again: the same bytes under the same key).
+        // Its marker beside the key header says where in the bucket it is.
+        string marker = Assert.Single(Directory.GetFiles(WalDir, "*.uploaded"));
+        string blockKey = Path.GetRelativePath(StoreDir, Assert.Single(Blocks())).Replace(Path.DirectorySeparatorChar, '/');
+        Assert.StartsWith($"s3://{S3rverFixture.Bucket}/{prefix}/", store.Uploader.Remote.Describe(blockKey), StringComparison.Ordinal);
+        Assert.Equal(ForwardHolds.MarkerText(store.Uploader.Remote.Describe(blockKey)), File.ReadAllText(marker));
+        Assert.Equal(Path.ChangeExtension(Assert.Single(Directory.GetFiles(WalDir, "*" + WalFeed.KeyHeaderExtension)), ".uploaded"), marker);
+
+        // A restart finds it where it was left and does not put it again; once the forwarder passed it, the local copy
+        // and its marker go.
         var (again, forwarderAgain) = await StartAsync(upstream, "otlp", settings: settings);
         await using (forwarderAgain)
         await using (again)
         {
             await again.Uploader!.FlushAsync();
             Assert.Single(Blocks());
+            Assert.Equal(0, again.Uploader.Uploaded);
             await upstream.StartAsync();
             await Eventually.TrueAsync(() => upstream.Sink.Items(OtlpSignal.Traces) == batches * SpansPerBatch, "every acknowledged span upstream", Deadline);
             await Eventually.TrueAsync(() => Blocks().Length == 0, "the local copy to go once the forwarder passed it", Deadline);
             Assert.Empty(Directory.GetFiles(WalDir, "*" + WalFeed.KeyHeaderExtension));
+            Assert.Empty(Directory.GetFiles(WalDir, "*.uploaded"));
             Assert.Single(await _s3.KeysAsync(prefix + "/"), k => k.EndsWith(".block", StringComparison.Ordinal));
+            Assert.Equal(0, again.Uploader.Uploaded);
             Assert.Equal(0, forwarderAgain.Counters.LostSegments);
         }
+    }
+
+    [Fact]
+    public async Task With_s3_a_kept_block_is_put_again_after_a_crash_only_when_the_bucket_location_changed()
+    {
+        const int batches = 4;
+        string prefix = "walfwd-" + Guid.NewGuid().ToString("N")[..8];
+        await using var upstream = new SwitchableUpstream(_pki, OtlpExporterProtocol.Grpc);
+        var (store, forwarder) = await StartAsync(upstream, "otlp", settings: S3Settings(prefix + "/a/"));
+        await using (forwarder)
+        {
+            for (int i = 0; i < batches; i++)
+            {
+                Assert.True((await store.ExportAsync(ExporterTestSupport.Batch(OtlpSignal.Traces, SpansPerBatch), CancellationToken.None)).Accepted);
+            }
+
+            await store.CutBlocksAsync();
+            await store.Uploader!.FlushAsync();
+            await store.CrashAsync(); // as kill -9, with the block kept for the forwarder (upstream is down)
+            await store.DisposeAsync();
+        }
+
+        Assert.Single(Directory.GetFiles(WalDir, "*.uploaded"));
+        File.WriteAllText(Path.Combine(WalDir, "0000000001-fedcba9876543210.uploaded"), ForwardHolds.MarkerText("s3://elsewhere/x.block")); // its copy is gone
+
+        // The same bucket and prefix: not put again (restarted twice).
+        for (int restart = 0; restart < 2; restart++)
+        {
+            var (same, forwarderSame) = await StartAsync(upstream, "otlp", settings: S3Settings(prefix + "/a/"));
+            await using (forwarderSame)
+            await using (same)
+            {
+                await same.Uploader!.FlushAsync();
+                Assert.Equal(0, same.Uploader.Uploaded);
+                Assert.Single(Blocks());
+                Assert.Single(Directory.GetFiles(WalDir, "*.uploaded")); // the stale one went at start
+            }
+        }
+
+        // Another prefix: the marker names another location, so the block goes there too, and the marker follows it.
+        var (moved, forwarderMoved) = await StartAsync(upstream, "otlp", settings: S3Settings(prefix + "/b/"));
+        await using (forwarderMoved)
+        await using (moved)
+        {
+            await moved.Uploader!.FlushAsync();
+            Assert.Equal(1, moved.Uploader.Uploaded);
+            Assert.Single(await _s3.KeysAsync(prefix + "/b/"), k => k.EndsWith(".block", StringComparison.Ordinal));
+            string blockKey = Path.GetRelativePath(StoreDir, Assert.Single(Blocks())).Replace(Path.DirectorySeparatorChar, '/');
+            Assert.StartsWith($"s3://{S3rverFixture.Bucket}/{prefix}/b/", moved.Uploader.Remote.Describe(blockKey), StringComparison.Ordinal);
+            Assert.Equal(ForwardHolds.MarkerText(moved.Uploader.Remote.Describe(blockKey)), File.ReadAllText(Assert.Single(Directory.GetFiles(WalDir, "*.uploaded"))));
+
+            await upstream.StartAsync();
+            await Eventually.TrueAsync(() => upstream.Sink.Items(OtlpSignal.Traces) >= batches * SpansPerBatch, "every acknowledged span upstream", Deadline);
+            await Eventually.TrueAsync(() => Blocks().Length == 0 && Directory.GetFiles(WalDir, "*.uploaded").Length == 0, "the local copy and its marker to go once passed", Deadline);
+            Assert.Equal(1, moved.Uploader.Uploaded);
+        }
+    }
+
+    private SealedStoreExporterSettings S3Settings(string prefix)
+    {
+        var settings = StoreSettings();
+        return new SealedStoreExporterSettings
+        {
+            Name = settings.Name,
+            Directory = settings.Directory,
+            Recipients = settings.Recipients,
+            Wal = settings.Wal,
+            Block = settings.Block,
+            S3 = new S3StoreSettings { Bucket = S3rverFixture.Bucket, Prefix = prefix, Endpoint = _s3.Endpoint, ForcePathStyle = true },
+        };
     }
 
     [Fact]
