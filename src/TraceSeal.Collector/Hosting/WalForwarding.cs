@@ -18,7 +18,7 @@ internal static class WalForwarding
     /// the store's pipelines of its signals (<see cref="Reads"/>), forwards from that store's WAL instead of being called
     /// by the pipelines: one sealed, fsync'd write per request, and the
     /// request is acknowledged without waiting for upstream. Returns the ids of the exporters so attached (the pipelines
-    /// leave them out); their otelcol_exporter_queue_capacity is the store's wal::max_backlog_bytes (call after
+    /// leave them out); their otelcol_exporter_queue_capacity is the store's wal::max_backlog_bytes per tenant (summed over the tenants with the size; call after
     /// <see cref="ComponentFactory.Instrument"/>).
     /// Any other forwarder keeps its own path (its sealed queue, or acknowledging after upstream accepted): the WAL would
     /// miss requests of its own (a pipeline of its own without the store) or hold others it cannot tell apart (a

@@ -356,12 +356,12 @@ internal sealed class CollectorMetrics(
             }
         }
 
-        text.Family("otelcol_exporter_queue_capacity", "gauge", "Fixed capacity of the retry queue (bytes: max_backlog_bytes).");
+        text.Family("otelcol_exporter_queue_capacity", "gauge", "Fixed capacity of the retry queue (bytes: max_backlog_bytes, per tenant of a WAL summed like the size).");
         foreach (IExporter exporter in exporters.Values)
         {
             if (PipelineStats.QueueCapacity(exporter) is { } capacity)
             {
-                text.Sample("otelcol_exporter_queue_capacity", capacity, "exporter", exporter.Id);
+                text.Sample("otelcol_exporter_queue_capacity", capacity * QueueLogs(exporter), "exporter", exporter.Id);
             }
         }
 
@@ -384,4 +384,16 @@ internal sealed class CollectorMetrics(
         Storage.SealedStoreExporter store => store.WalBacklogBytesByTenant.Sum(t => t.Value),
         _ => 0,
     };
+
+    /// <summary>
+    /// Over how many backlogs <see cref="QueueBytes"/> sums, each bounded by the capacity set (`wal::max_backlog_bytes`
+    /// bounds each tenant's WAL, for the store and for each forwarder reading it): the tenants with a WAL, at least one,
+    /// so that size and capacity are in the same unit (docs/operations.md). A sending queue is one backlog.
+    /// </summary>
+    private static int QueueLogs(IExporter exporter) => Math.Max(1, exporter switch
+    {
+        OtlpForwardingExporter { ReadsWalOf: not null } forwarding => forwarding.WalTenants,
+        Storage.SealedStoreExporter store => store.WalBacklogBytesByTenant.Count(),
+        _ => 1,
+    });
 }

@@ -123,6 +123,9 @@ internal sealed class OtlpForwardingExporter : IExporter
     /// <summary>Bytes in the sealed queue (or, reading a sealed store's WAL, in its tenants' WAL) not yet forwarded.</summary>
     public long QueueBacklogBytes => (_queue?.BacklogBytes ?? 0) + _walFeeds.Sum(f => f.BacklogBytes);
 
+    /// <summary>Reading a sealed store's WAL: the tenants it forwards (one feed each), whose backlogs <see cref="QueueBacklogBytes"/> sums.</summary>
+    public int WalTenants => _walFeeds.Count;
+
     /// <summary>The sealed store whose WAL this exporter forwards from (<see cref="ReadWal"/>), or null.</summary>
     public string? ReadsWalOf { get; private set; }
 

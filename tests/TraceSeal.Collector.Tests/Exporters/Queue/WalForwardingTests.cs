@@ -437,6 +437,40 @@ public sealed class WalForwardingTests : IDisposable
     }
 
     [Fact]
+    public async Task An_attached_forwarders_queue_size_and_capacity_are_both_summed_over_the_tenants()
+    {
+        const long limit = 1L << 20;
+        await using var upstream = new SwitchableUpstream(_pki, OtlpExporterProtocol.Grpc);
+        var (store, forwarder) = await StartAsync(upstream, "otlp", backlog: limit);
+        await using (forwarder)
+        await using (store)
+        {
+            // As the host sets them: the store's own from its settings, the forwarder's by WalForwarding (per tenant).
+            PipelineStats.SetQueueCapacity(store, limit);
+            PipelineStats.SetQueueCapacity(forwarder, limit);
+            var exporters = new Dictionary<string, IExporter> { ["otlp"] = forwarder, ["sealed_store"] = store };
+
+            // No tenant yet: one tenant's worth, not 0.
+            string idle = new CollectorMetrics([], exporters, TimeProvider.System).Render();
+            Assert.Contains($"otelcol_exporter_queue_capacity{{exporter=\"otlp\"}} {limit}\n", idle, StringComparison.Ordinal);
+
+            foreach (var tenant in new[] { "default", "acme", "globex" })
+            {
+                var batch = ExporterTestSupport.Batch(OtlpSignal.Traces, SpansPerBatch) with { Tenant = tenant };
+                Assert.True((await store.ExportAsync(batch, CancellationToken.None)).Accepted);
+            }
+
+            // Upstream is down: three tenants' feeds each hold one frame.
+            long size = forwarder.QueueBacklogBytes;
+            Assert.True(size > 0);
+            string metrics = new CollectorMetrics([], exporters, TimeProvider.System).Render();
+            Assert.Contains($"otelcol_exporter_queue_size{{exporter=\"otlp\"}} {size}\n", metrics, StringComparison.Ordinal);
+            Assert.Contains($"otelcol_exporter_queue_capacity{{exporter=\"otlp\"}} {3 * limit}\n", metrics, StringComparison.Ordinal);
+            Assert.Contains($"otelcol_exporter_queue_capacity{{exporter=\"sealed_store\"}} {3 * limit}\n", metrics, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task Only_a_forwarder_with_exactly_the_stores_pipelines_reads_its_wal()
     {
         await using var upstream = new SwitchableUpstream(_pki, OtlpExporterProtocol.Grpc);
