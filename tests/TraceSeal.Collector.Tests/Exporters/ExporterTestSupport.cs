@@ -33,7 +33,8 @@ internal static class ExporterTestSupport
         return new TlsClientSettings { CaFile = caFile ?? pki.CaPath, CertFile = cert, KeyFile = key, ServerNameOverride = serverNameOverride };
     }
 
-    public static OtlpExporterSettings Settings(OtlpExporterProtocol protocol, string endpoint, TlsClientSettings tls, string compression = "gzip", RetrySettings? retry = null) => new()
+    /// <param name="numConsumers">sending_queue::num_consumers (upstream's default 10): 1 where a test scripts upstream's answers in request order.</param>
+    public static OtlpExporterSettings Settings(OtlpExporterProtocol protocol, string endpoint, TlsClientSettings tls, string compression = "gzip", RetrySettings? retry = null, int numConsumers = 10) => new()
     {
         Name = protocol == OtlpExporterProtocol.Grpc ? "otlp" : "otlphttp",
         Protocol = protocol,
@@ -42,6 +43,7 @@ internal static class ExporterTestSupport
         Compression = compression,
         Timeout = TimeSpan.FromSeconds(5),
         Retry = retry ?? FastRetry(),
+        Queue = new SendingQueueSettings { NumConsumers = numConsumers },
     };
 
     public static OtlpForwardingExporter Create(OtlpExporterSettings settings, ILoggerFactory? loggers = null, BatchSettings? batch = null) =>

@@ -44,6 +44,7 @@ internal sealed class OtlpForwardingExporter : IExporter
     private readonly ExportWire _wire;
     private readonly UpstreamClientPool _clients;
     private readonly SemaphoreSlim _consumers;
+    private readonly int _consumerCount;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly Func<double> _random;
@@ -80,9 +81,10 @@ internal sealed class OtlpForwardingExporter : IExporter
             : new HttpExportWire(_target, headers, gzip, _time);
         _clients = new UpstreamClientPool(id, _target, settings.Tls, settings.Timeout, logger);
 
-        // num_consumers bounds the requests in flight upstream, as upstream's sending queue consumers do.
-        int consumers = Math.Max(1, settings.Queue.NumConsumers);
-        _consumers = new SemaphoreSlim(consumers, consumers);
+        // num_consumers bounds the requests in flight upstream, as upstream's sending queue consumers do: the client
+        // calls without the queue, or the queue's (and the WAL tenants') senders together, each with a window of that many.
+        _consumerCount = Math.Max(1, settings.Queue.NumConsumers);
+        _consumers = new SemaphoreSlim(_consumerCount, _consumerCount);
 
         if (settings.Queue.IsSealedQueue)
         {
@@ -159,7 +161,7 @@ internal sealed class OtlpForwardingExporter : IExporter
         return new Storage.Wal.WalConsumer(Id, key, log =>
         {
             _walFeeds.Add(log);
-            return new QueueSender(log, DeliverFromWalAsync, Counters, _logger, Id, _batching);
+            return new QueueSender(log, DeliverFromWalAsync, Counters, _logger, Id, _batching, _consumerCount, _consumers);
         }, Counters, signals);
     }
 
@@ -202,7 +204,7 @@ internal sealed class OtlpForwardingExporter : IExporter
         {
             _queue = QueueLog.Open(_settings.Queue.Directory!, Id, _queueKey, _settings.Queue.MaxBacklogBytes, _logger, Id);
             ExporterLog.QueueOpened(_logger, Id, _queue.Directory, _queueKey.Recipient.KeyId, _queue.BacklogBytes);
-            _sender = new QueueSender(_queue, DeliverQueuedAsync, Counters, _logger, Id, _batching);
+            _sender = new QueueSender(_queue, DeliverQueuedAsync, Counters, _logger, Id, _batching, _consumerCount, _consumers);
             _sender.Start();
         }
 

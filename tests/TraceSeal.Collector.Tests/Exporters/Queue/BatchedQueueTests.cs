@@ -89,7 +89,9 @@ public sealed class BatchedQueueTests : IDisposable
     {
         await using var upstream = new SwitchableUpstream(_pki, OtlpExporterProtocol.Http);
         ConcurrentQueue<(OtlpSignal Signal, int Items)> requests = Record(upstream);
-        await using var exporter = Create(upstream, new BatchSettings { Name = "batch", Timeout = GatherTimeout });
+
+        // One request in flight: the order at the sink is the queue's (with several, upstream may see them reordered).
+        await using var exporter = Create(upstream, new BatchSettings { Name = "batch", Timeout = GatherTimeout }, numConsumers: 1);
         await exporter.StartAsync(CancellationToken.None);
 
         // Runs of one signal: traces, logs, metrics, traces again (4 records each).
@@ -250,13 +252,13 @@ public sealed class BatchedQueueTests : IDisposable
         }
     }
 
-    private OtlpForwardingExporter Create(SwitchableUpstream upstream, BatchSettings? batch)
+    private OtlpForwardingExporter Create(SwitchableUpstream upstream, BatchSettings? batch, int numConsumers = 10)
     {
         OtlpExporterSettings plain = ExporterTestSupport.Settings(
             upstream.Endpoint.StartsWith("https://", StringComparison.Ordinal) ? OtlpExporterProtocol.Http : OtlpExporterProtocol.Grpc,
             upstream.Endpoint,
             ExporterTestSupport.MutualTls(_pki));
-        return ExporterTestSupport.Create(QueueTestSupport.WithQueue(plain, QueueDir(), KeyFile()), batch: batch);
+        return ExporterTestSupport.Create(QueueTestSupport.WithQueue(plain, QueueDir(), KeyFile(), numConsumers: numConsumers), batch: batch);
     }
 
     private string QueueDir() => Path.Combine(_dir, "queue");

@@ -57,16 +57,19 @@ internal static class QueueTestSupport
     /// <summary>A span name in every test batch (OtlpTestData.Traces): it must never appear in a queue file.</summary>
     public static readonly byte[] Marker = Encoding.UTF8.GetBytes("GET /checkout");
 
-    public static OtlpExporterSettings WithQueue(OtlpExporterSettings settings, string directory, string keyFile, long maxBacklogBytes = 64L * 1024 * 1024, string? name = null) => new()
+    /// <param name="numConsumers">sending_queue::num_consumers: the sender's requests in flight (upstream's default 10).</param>
+    /// <param name="timeout">The per-attempt timeout, when not the settings' own.</param>
+    public static OtlpExporterSettings WithQueue(OtlpExporterSettings settings, string directory, string keyFile, long maxBacklogBytes = 64L * 1024 * 1024, string? name = null,
+        int numConsumers = 10, TimeSpan? timeout = null) => new()
     {
         Name = name ?? settings.Name,
         Protocol = settings.Protocol,
         Endpoint = settings.Endpoint,
         Tls = settings.Tls,
         Compression = settings.Compression,
-        Timeout = settings.Timeout,
+        Timeout = timeout ?? settings.Timeout,
         Retry = settings.Retry,
-        Queue = new SendingQueueSettings { Directory = directory, QueueKeyFile = keyFile, MaxBacklogBytes = maxBacklogBytes },
+        Queue = new SendingQueueSettings { Directory = directory, QueueKeyFile = keyFile, MaxBacklogBytes = maxBacklogBytes, NumConsumers = numConsumers },
     };
 
     /// <summary>Every file under the queue directory that contains the marker (must be none).</summary>

@@ -100,8 +100,10 @@ public sealed class WalForwardingTests : IDisposable
         await using var upstream = await ScriptedUpstream.StartAsync(_pki);
         byte[] partial = OtlpResponses.Protobuf(OtlpSignal.Traces, rejectedItems: 2, errorMessage: "2 spans too old").ToArray();
         upstream.Enqueue(ScriptedUpstream.Http(200, body: partial), ScriptedUpstream.Http(400));
+
+        // One request in flight: the scripted answers go to the requests in WAL order.
         await using var forwarder = ExporterTestSupport.Create(
-            ExporterTestSupport.Settings(OtlpExporterProtocol.Http, $"https://127.0.0.1:{upstream.Port}", new TlsClientSettings { CaFile = _pki.CaPath }));
+            ExporterTestSupport.Settings(OtlpExporterProtocol.Http, $"https://127.0.0.1:{upstream.Port}", new TlsClientSettings { CaFile = _pki.CaPath }, numConsumers: 1));
         var store = SealedStoreExporter.Create("sealed_store", StoreSettings(), Path.Combine(_dir, "collector.yaml"), NullLogger.Instance);
         store.AddConsumer(forwarder.ReadWal("sealed_store", StoreDir));
         await forwarder.StartAsync(CancellationToken.None);

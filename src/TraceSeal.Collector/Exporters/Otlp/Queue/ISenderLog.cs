@@ -7,7 +7,7 @@ namespace TraceSeal.Collector.Exporters.Otlp.Queue;
 /// What a <see cref="QueueSender"/> reads from: a sealed log of segments published frame by frame after their fsync,
 /// and the one cursor it persists there. Two logs implement it: the forwarding exporter's own sealed queue
 /// (<see cref="QueueLog"/>, docs/format.md §13), and a tenant of a sealed store's WAL read as one of its consumers
-/// (<c>Storage.Wal.WalFeed</c>, §14.11), so one sender — one cursor, batching, retry and deletion rule — serves both.
+/// (<c>Storage.Wal.WalFeed</c>, §14.11), so one sender — one cursor, window of requests in flight, batching, retry and deletion rule — serves both.
 /// </summary>
 internal interface ISenderLog
 {
@@ -35,10 +35,10 @@ internal interface ISenderLog
     /// <summary>The oldest segment the sender has not finished, or null when there is none.</summary>
     QueueSegment? First();
 
-    /// <summary>The sender has forwarded all <paramref name="frames"/> frames of the live segment (the log may retire it early, or not).</summary>
+    /// <summary>The sender has forwarded all <paramref name="frames"/> frames of the live segment, nothing in flight (the log may retire it early, or not).</summary>
     void RequestClose(QueueSegment segment, int frames);
 
-    /// <summary>The sender has passed the last frame of a retired segment.</summary>
+    /// <summary>The sender's cursor has passed the last frame of a retired segment (no request of it is in flight).</summary>
     void Finish(QueueSegment segment);
 
     /// <summary>A forwarded (or dropped) frame no longer counts as this sender's backlog.</summary>

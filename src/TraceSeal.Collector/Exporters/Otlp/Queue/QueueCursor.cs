@@ -9,7 +9,9 @@ namespace TraceSeal.Collector.Exporters.Otlp.Queue;
 /// The sender's position: the next record to forward is record <see cref="Record"/> of frame
 /// <see cref="Frame"/> of segment <see cref="Seq"/>; everything before it was accepted (or dropped) upstream.
 /// Stored as one plain ASCII line `SEQ FRAME RECORD` (docs/format.md §13): three integers say nothing about
-/// the data. Written atomically (temp 0600, fsync, rename, fsync directory) after every forwarded request (past all of its records when several were merged).
+/// the data. Written atomically (temp 0600, fsync, rename, fsync directory) each time it advances: with several
+/// requests in flight (<see cref="QueueSender"/>'s window), only over the contiguous prefix of completed ones, so it
+/// never passes a record upstream has not acknowledged (past all of a request's records when several were merged).
 /// </summary>
 internal readonly record struct QueueCursor(ulong Seq, uint Frame, int Record)
 {

@@ -38,19 +38,37 @@ internal readonly record struct QueueBatching(int MaxItems, TimeSpan Timeout)
 }
 
 /// <summary>
-/// The background sender of an <see cref="ISenderLog"/> (its own <see cref="QueueLog"/>, or a sealed store's WAL): reads published frames in order, opens each with the
-/// queue identity — a segment's header is verified once (<see cref="SealedLogReader"/>, kept while the segment is
-/// read), then every frame by its index — and forwards its records (one request in flight keeps the cursor a single
-/// position). Every segment must carry kind queue, the exporter's label and the id of its file name; a frame that
-/// does not open is reported with its code and skipped. With
-/// <paramref name="batching"/>, consecutive records of one signal that are already queued are merged into one
-/// request (protobuf concatenation of Export*ServiceRequest messages appends their repeated resource_* field:
-/// the result is one valid request holding both), bounded by items, by <see cref="MaxRequestBytes"/> and by the
-/// batch timeout; the sender never waits for more data than is ready. After each request the cursor moves past
-/// all of its records; finished segments are deleted. The plaintext of a frame lives only while its records are
-/// being gathered and forwarded (at most one request's worth plus one frame) and is zeroed afterwards.
+/// The background sender of an <see cref="ISenderLog"/> (its own <see cref="QueueLog"/>, or a sealed store's WAL): reads
+/// published frames in order, opens each with the queue identity — a segment's header is verified once
+/// (<see cref="SealedLogReader"/>, kept while the segment is read), then every frame by its index — and forwards its
+/// records. Every segment must carry kind queue, the exporter's label and the id of its file name; a frame that does
+/// not open is reported with its code and skipped. With <paramref name="batching"/>, consecutive records of one signal
+/// that are already queued are merged into one request (protobuf concatenation of Export*ServiceRequest messages
+/// appends their repeated resource_* field: the result is one valid request holding both), bounded by items, by
+/// <see cref="MaxRequestBytes"/> and by the batch timeout; the sender never waits for more data than is ready.
+/// <para>
+/// <b>The window.</b> Up to <paramref name="consumers"/> requests (num_consumers) are in flight at once, in log order;
+/// when <paramref name="consumerSlots"/> is given (the exporter's num_consumers semaphore, shared by all of its
+/// senders: one per tenant of a WAL) a request also holds one of its slots while it is sent, so the exporter as a
+/// whole never has more than num_consumers requests upstream. Each request retries on its own (the exporter's retry
+/// table and backoff). The cursor moves only over the contiguous prefix of completed requests: a request that
+/// completes while an earlier one still retries waits in the window, so the persisted position never passes an
+/// unacknowledged record, and a crash or stop resends at most the window (at-least-once). Upstream may therefore
+/// receive requests out of log order, as with upstream's own sending_queue consumers. A full request (by items or
+/// bytes, or each record without batching) goes out as soon as a slot is free; a partial one only when nothing is
+/// in flight (or its segment is finished), so that under light load requests stay as large as they were with one
+/// in flight. A segment is finished (deleted, or passed for a WAL) only once the cursor has passed all of it.
+/// </para>
+/// <para>
+/// After each advance the cursor is written once (past every record of the completed prefix); finished segments are
+/// deleted. The plaintext of a frame lives while its records are gathered and in the window (at most the window's
+/// requests plus one frame) and is zeroed once the cursor has passed the frame.
+/// </para>
 /// </summary>
-internal sealed class QueueSender(ISenderLog log, QueueDelivery deliver, ExporterCounters counters, ILogger logger, string exporter, QueueBatching? batching = null)
+/// <param name="consumers">The window: requests in flight at most (num_consumers; 1 = one at a time, in order).</param>
+/// <param name="consumerSlots">The exporter-wide bound on requests in flight (shared by its senders), or null.</param>
+internal sealed class QueueSender(ISenderLog log, QueueDelivery deliver, ExporterCounters counters, ILogger logger, string exporter,
+    QueueBatching? batching = null, int consumers = 1, SemaphoreSlim? consumerSlots = null)
 {
     /// <summary>
     /// A merged request never exceeds this many (uncompressed) bytes: 4 MiB is gRPC's default maximum receive
@@ -62,17 +80,27 @@ internal sealed class QueueSender(ISenderLog log, QueueDelivery deliver, Exporte
     /// <summary>The code reported when a segment or frame is not sealed to this exporter's queue key.</summary>
     internal const string NoIdentityMatch = "no_identity_match";
 
+    private readonly int _windowSize = Math.Max(1, consumers);
     private readonly CancellationTokenSource _stop = new();
     private readonly List<PendingRecord> _pending = [];
     private readonly List<byte[]> _openFrames = [];
     private readonly List<LogRecord> _frameRecords = [];
+
+    /// <summary>Requests launched and not yet passed by the cursor, oldest first (at most <see cref="_windowSize"/>).</summary>
+    private readonly Queue<Request> _window = new();
+
+    /// <summary>Retired requests, reused (their record lists keep their capacity).</summary>
+    private readonly Stack<Request> _free = new();
     private Task _loop = Task.CompletedTask;
 
-    /// <summary>The next record to forward; everything before it was accepted (or dropped) upstream.</summary>
+    /// <summary>The next record not yet passed: everything before it was accepted (or dropped) upstream.</summary>
     private QueueCursor _cursor;
     private int _pendingItems;
     private long _pendingBytes;
     private long _pendingSince;
+
+    /// <summary>The current run's requests are cancelled with it (stop, or a disk error: they are resent from the cursor).</summary>
+    private CancellationToken _sending;
 
     /// <summary>After a disk error the sender starts over from its last cursor after this pause.</summary>
     private static readonly TimeSpan FailurePause = TimeSpan.FromSeconds(1);
@@ -115,24 +143,34 @@ internal sealed class QueueSender(ISenderLog log, QueueDelivery deliver, Exporte
     /// <summary>Forwards until stopped; <see cref="_cursor"/> is where it got to.</summary>
     private async Task RunAsync(CancellationToken stop)
     {
+        using var run = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        _sending = run.Token;
         OpenSegment? open = null;
-        uint frame = 0; // the next frame to read (ahead of the cursor while records are gathered)
+        uint frame = 0; // the next frame to read (ahead of the cursor while records are gathered or in flight)
         int closeRequestedAt = -1;
         try
         {
             while (true)
             {
                 stop.ThrowIfCancellationRequested();
+                Retire();
                 Task changed = log.Changed; // before looking, so that no commit is missed
                 QueueSegment? segment = log.First();
                 if (segment is null)
                 {
-                    await changed.WaitAsync(stop).ConfigureAwait(false);
+                    await WaitAsync(changed, stop).ConfigureAwait(false);
                     continue;
                 }
 
                 if (!ReferenceEquals(segment, open?.Segment))
                 {
+                    if (_window.Count > 0)
+                    {
+                        // The cursor must pass the previous segment before it names another one.
+                        await WaitAsync(changed, stop).ConfigureAwait(false);
+                        continue;
+                    }
+
                     // Nothing is pending here: a request is sent before its segment can be finished.
                     open?.Dispose();
                     open = new OpenSegment(segment);
@@ -167,42 +205,65 @@ internal sealed class QueueSender(ISenderLog log, QueueDelivery deliver, Exporte
 
                 if (_pending.Count > 0)
                 {
-                    // Nothing more is ready: send what was gathered now rather than wait (the clients were
-                    // acknowledged already; waiting would only delay delivery). Whatever is committed while this
-                    // request is in flight makes the next one.
-                    await FlushAsync(stop).ConfigureAwait(false);
+                    if (_window.Count == 0 || retired)
+                    {
+                        // Nothing more is ready: send what was gathered now rather than wait (the clients were
+                        // acknowledged already; waiting would only delay delivery).
+                        await FlushAsync(stop).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        // A request is in flight: what is committed meanwhile joins this one, as with one in flight.
+                        await WaitAsync(changed, stop).ConfigureAwait(false);
+                    }
+
                     continue;
                 }
 
                 if (retired)
                 {
+                    if (_window.Count > 0)
+                    {
+                        // Deleted (or passed, for a WAL) only once the cursor is past all of it.
+                        await WaitAsync(changed, stop).ConfigureAwait(false);
+                        continue;
+                    }
+
                     open.Dispose();
                     open = null;
                     log.Finish(segment);
                     continue;
                 }
 
-                if (closeRequestedAt != committed)
+                if (_window.Count == 0 && closeRequestedAt != committed)
                 {
-                    // All of the live segment is forwarded: have the writer retire it so that it can be deleted
-                    // now rather than after the next roll (sent data does not stay on disk).
+                    // All of the live segment is forwarded: have the writer retire it so that it can be deleted now
+                    // rather than after the next roll (sent data does not stay on disk). Not while requests are in
+                    // flight: a segment is finished only once they complete, and records committed meanwhile would
+                    // each start a segment of their own, one window apart.
                     closeRequestedAt = committed;
                     log.RequestClose(segment, committed);
                 }
 
-                await changed.WaitAsync(stop).ConfigureAwait(false);
+                await WaitAsync(changed, stop).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            // Stop: the cursor is at the last forwarded record; the rest is resent at the next start.
+            // Stop: the cursor is past the completed prefix; the rest is resent at the next start.
         }
         finally
         {
             open?.Dispose();
+            await run.CancelAsync().ConfigureAwait(false);
+            await DrainAsync().ConfigureAwait(false);
             DiscardPending();
         }
     }
+
+    /// <summary>Until the log changes or the oldest request in flight completes (then <see cref="Retire"/> moves the cursor).</summary>
+    private Task WaitAsync(Task changed, CancellationToken stop) =>
+        (_window.TryPeek(out Request? head) ? Task.WhenAny(changed, head.Sent) : changed).WaitAsync(stop);
 
     /// <summary>Adds the records of an opened frame (from <paramref name="startRecord"/>) to the request being gathered.</summary>
     private async Task GatherFrameAsync(QueueSegment segment, byte[] plain, uint frame, int startRecord, long frameBytes, CancellationToken stop)
@@ -297,7 +358,7 @@ internal sealed class QueueSender(ISenderLog log, QueueDelivery deliver, Exporte
         && (long)_pendingItems + record.Items <= b.MaxItems
         && _pendingBytes + record.Payload.Length <= MaxRequestBytes;
 
-    /// <summary>Sends the gathered records (merged when several), then moves the cursor past them.</summary>
+    /// <summary>Launches the gathered records as one request (merged when several) once the window has room.</summary>
     private async Task FlushAsync(CancellationToken stop)
     {
         if (_pending.Count == 0)
@@ -305,51 +366,144 @@ internal sealed class QueueSender(ISenderLog log, QueueDelivery deliver, Exporte
             return;
         }
 
-        if (_pending.Count > 1 && await DeliverMergedAsync(stop).ConfigureAwait(false))
+        Request request = await NextSlotAsync(stop).ConfigureAwait(false);
+        if (consumerSlots is not null)
         {
-            foreach (PendingRecord record in _pending)
-            {
-                Forwarded(record);
-            }
-
-            WriteCursor(_cursor);
-        }
-        else
-        {
-            // One record, or a merged request upstream refused permanently (400, 413): send the records one by one,
-            // so that only the record it refuses is dropped.
-            foreach (PendingRecord record in _pending)
-            {
-                await deliver(record.Signal, record.Payload, record.Items, 1, stop).ConfigureAwait(false);
-                Forwarded(record);
-                WriteCursor(_cursor);
-            }
+            await consumerSlots.WaitAsync(stop).ConfigureAwait(false);
         }
 
+        request.Records.AddRange(_pending);
+        request.Items = _pendingItems;
+        request.Bytes = checked((int)_pendingBytes);
+        request.Sent = SendAsync(request, _sending);
+        _window.Enqueue(request);
         _pending.Clear();
         _pendingItems = 0;
         _pendingBytes = 0;
     }
 
-    private async Task<bool> DeliverMergedAsync(CancellationToken stop)
+    /// <summary>A free request once the window has room: waits for its oldest request and moves the cursor while it is full.</summary>
+    private async Task<Request> NextSlotAsync(CancellationToken stop)
     {
-        int length = checked((int)_pendingBytes);
-        byte[] merged = ArrayPool<byte>.Shared.Rent(length);
+        while (_window.Count >= _windowSize)
+        {
+            await _window.Peek().Sent.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            stop.ThrowIfCancellationRequested(); // a request is cancelled only with the run
+            Retire();
+        }
+
+        return _free.TryPop(out Request? free) ? free : new Request();
+    }
+
+    /// <summary>
+    /// One request, on the thread pool (the loop goes on reading): retried by the delivery until upstream accepts or
+    /// refuses it for good; a merged request refused permanently is sent again record by record, so that only the
+    /// record upstream refuses is dropped. Cancelled with the run: its records are resent from the cursor.
+    /// </summary>
+    private async Task SendAsync(Request request, CancellationToken sending)
+    {
+        try
+        {
+            await Task.Yield();
+            List<PendingRecord> records = request.Records;
+            if (records.Count > 1 && await DeliverMergedAsync(request, sending).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            foreach (PendingRecord record in records)
+            {
+                await deliver(record.Signal, record.Payload, record.Items, 1, sending).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            consumerSlots?.Release();
+        }
+    }
+
+    private async Task<bool> DeliverMergedAsync(Request request, CancellationToken sending)
+    {
+        byte[] merged = ArrayPool<byte>.Shared.Rent(request.Bytes);
         try
         {
             int pos = 0;
-            foreach (PendingRecord record in _pending)
+            foreach (PendingRecord record in request.Records)
             {
                 record.Payload.Span.CopyTo(merged.AsSpan(pos));
                 pos += record.Payload.Length;
             }
 
-            return await deliver(_pending[0].Signal, merged.AsMemory(0, length), _pendingItems, _pending.Count, stop).ConfigureAwait(false);
+            return await deliver(request.Records[0].Signal, merged.AsMemory(0, request.Bytes), request.Items, request.Records.Count, sending).ConfigureAwait(false);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(merged, clearArray: true);
         }
+    }
+
+    /// <summary>
+    /// Moves the cursor past the completed prefix of the window (and writes it once when it moved). Stops at the first
+    /// request still in flight; one that failed or was cancelled is rethrown, unless <paramref name="final"/> (the end
+    /// of a run, which resends it).
+    /// </summary>
+    private void Retire(bool final = false)
+    {
+        bool moved = false;
+        while (_window.TryPeek(out Request? head) && head.Sent.IsCompleted)
+        {
+            if (!head.Sent.IsCompletedSuccessfully)
+            {
+                if (!final)
+                {
+                    // Faulted, or cancelled by the run (then stop is requested): the loop ends, the rest is resent.
+                    WriteMoved(moved);
+                    head.Sent.GetAwaiter().GetResult();
+                }
+
+                break;
+            }
+
+            foreach (PendingRecord record in head.Records)
+            {
+                Forwarded(record);
+            }
+
+            Recycle(_window.Dequeue());
+            moved = true;
+        }
+
+        WriteMoved(moved);
+    }
+
+    private void WriteMoved(bool moved)
+    {
+        if (moved)
+        {
+            WriteCursor(_cursor);
+        }
+    }
+
+    /// <summary>End of a run: every request is awaited (cancelled ones end at once), the completed prefix moves the cursor, the rest is resent next time.</summary>
+    private async Task DrainAsync()
+    {
+        foreach (Request request in _window)
+        {
+            await request.Sent.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        Retire(final: true);
+        while (_window.TryDequeue(out Request? request))
+        {
+            Recycle(request);
+        }
+    }
+
+    private void Recycle(Request request)
+    {
+        request.Records.Clear();
+        request.Sent = Task.CompletedTask;
+        _free.Push(request);
     }
 
     /// <summary>Upstream has the record (or refused it for good): move the cursor past it; a finished frame is released and zeroed.</summary>
@@ -364,21 +518,26 @@ internal sealed class QueueSender(ISenderLog log, QueueDelivery deliver, Exporte
         if (record.FrameBytes > 0)
         {
             log.Release(record.FrameBytes);
-            CryptographicOperations.ZeroMemory(record.Plain);
-            _openFrames.Remove(record.Plain);
+            if (record.Plain is not null)
+            {
+                CryptographicOperations.ZeroMemory(record.Plain);
+                _openFrames.Remove(record.Plain);
+            }
         }
     }
 
-    /// <summary>A frame with nothing to forward: send what precedes it, then move the cursor past it.</summary>
+    /// <summary>A frame with nothing to forward: what precedes it is launched, then the frame takes its place in the window (complete at once), so the cursor passes it in order.</summary>
     private async Task SkipFrameAsync(QueueSegment segment, uint frame, long frameBytes, CancellationToken stop)
     {
         await FlushAsync(stop).ConfigureAwait(false);
-        _cursor = new QueueCursor(segment.Seq, frame + 1, 0);
-        WriteCursor(_cursor);
-        log.Release(frameBytes);
+        Request skip = await NextSlotAsync(stop).ConfigureAwait(false);
+        skip.Records.Add(new PendingRecord(null, default, default, 0, false, new QueueCursor(segment.Seq, frame + 1, 0), frameBytes));
+        skip.Sent = Task.CompletedTask;
+        _window.Enqueue(skip);
+        Retire();
     }
 
-    /// <summary>Stop or failure: what was gathered is resent from the cursor next time; its plaintext is zeroed now.</summary>
+    /// <summary>Stop or failure (after <see cref="DrainAsync"/>): what was gathered is resent from the cursor next time; its plaintext is zeroed now.</summary>
     private void DiscardPending()
     {
         foreach (byte[] plain in _openFrames)
@@ -528,10 +687,23 @@ internal sealed class QueueSender(ISenderLog log, QueueDelivery deliver, Exporte
     }
 
     /// <summary>A record gathered for the next request.</summary>
-    /// <param name="Plain">Its frame's plaintext (zeroed once the frame's last record is forwarded).</param>
+    /// <param name="Plain">Its frame's plaintext (zeroed once the cursor passes the frame's last record); null for a skipped frame.</param>
     /// <param name="After">The cursor once it is forwarded.</param>
     /// <param name="FrameBytes">Non-zero on the frame's last record: the queue bytes released once it is forwarded.</param>
-    private readonly record struct PendingRecord(byte[] Plain, ReadOnlyMemory<byte> Payload, OtlpSignal Signal, int Items, bool Replayed, QueueCursor After, long FrameBytes);
+    private readonly record struct PendingRecord(byte[]? Plain, ReadOnlyMemory<byte> Payload, OtlpSignal Signal, int Items, bool Replayed, QueueCursor After, long FrameBytes);
+
+    /// <summary>One request of the window: its records (in log order), their items and bytes, and its send.</summary>
+    private sealed class Request
+    {
+        public List<PendingRecord> Records { get; } = [];
+
+        public int Items { get; set; }
+
+        public int Bytes { get; set; }
+
+        /// <summary>Completes once upstream accepted the request or refused it for good (or the run was cancelled).</summary>
+        public Task Sent { get; set; } = Task.CompletedTask;
+    }
 
     /// <summary>
     /// The segment being read: its file (opened at the first read: a segment whose first write failed has no frame and
