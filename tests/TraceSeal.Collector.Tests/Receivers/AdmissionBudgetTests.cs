@@ -128,6 +128,60 @@ public sealed class AdmissionBudgetTests : IDisposable
         Assert.Equal(0, budget.InFlightBytes);
     }
 
+    [Theory]
+    [InlineData("http/protobuf")]
+    [InlineData("grpc")]
+    public async Task the_declared_length_is_reserved_before_the_body_arrives_and_a_full_budget_refuses_without_waiting_for_it(string protocol)
+    {
+        // HTTP declares the size in Content-Length (nothing of the body is sent), gRPC in the 5-byte prefix (only it
+        // is sent); the client holds the rest back until released.
+        var budget = new AdmissionBudget(8 * Mib);
+        await using ReceiverHarness harness = await ReceiverHarness.StartAsync(_pki, admission: budget);
+        using HttpClient client = harness.CreateClient(_pki.Client.Certificate);
+        bool grpc = protocol == "grpc";
+        byte[] body = grpc ? OtlpTestData.GrpcFrame(OtlpTestData.Traces(100)) : OtlpTestData.Traces(100);
+        int sentFirst = grpc ? 5 : 0;
+
+        async Task<(bool Ok, TimeSpan? RetryAfter)> SendAsync(HeldBody held)
+        {
+            if (grpc)
+            {
+                GrpcResult result = await ReceiverHarness.SendGrpcAsync(client, GrpcPost(harness.GrpcUri(TraceExport), held));
+                return (result.GrpcStatus == GrpcCodes.Ok, result.GrpcStatus == GrpcCodes.Unavailable ? result.Details?.Details.Single().Unpack<Google.Rpc.RetryInfo>().RetryDelay.ToTimeSpan() : null);
+            }
+
+            using HttpResponseMessage response = await client.SendAsync(Post(harness.HttpUri("/v1/traces"), held));
+            return (response.StatusCode == HttpStatusCode.OK, response.StatusCode == HttpStatusCode.ServiceUnavailable ? response.Headers.RetryAfter?.Delta : null);
+        }
+
+        // Room in the budget: the declared length is reserved while the body is still held back.
+        using (var held = new HeldBody(body, sentFirst))
+        {
+            Task<(bool Ok, TimeSpan? RetryAfter)> pending = SendAsync(held);
+            await Eventually.TrueAsync(() => budget.InFlightBytes >= body.Length - sentFirst, "the declared length to be reserved before the body arrives");
+            Assert.Equal(sentFirst, held.BytesSent);
+            Assert.False(pending.IsCompleted);
+            held.Release();
+            Assert.True((await pending).Ok);
+            Assert.Equal(0, budget.InFlightBytes);
+        }
+
+        // No room: refused retryably on the declared length alone, while the client still holds the body back.
+        long othersInFlight = budget.CapacityBytes - 1000;
+        Assert.True(budget.TryReserve(othersInFlight));
+        using (var held = new HeldBody(body, sentFirst))
+        {
+            var (ok, retryAfter) = await SendAsync(held).WaitAsync(ReceiverHarness.Timeout);
+            Assert.Equal(sentFirst, held.BytesSent);
+            Assert.False(ok);
+            Assert.Equal(TimeSpan.FromSeconds(1), retryAfter);
+        }
+
+        Assert.Equal(1, harness.Receiver.Counters.Refused(ReceiveFailure.AdmissionBudgetExhausted));
+        Assert.Equal(othersInFlight, budget.InFlightBytes);
+        Assert.Equal(100, harness.Sink.Items(OtlpSignal.Traces));
+    }
+
     [Fact]
     public async Task a_gzip_body_that_outgrows_the_budget_while_inflating_is_refused_and_gives_back_what_it_held()
     {
@@ -238,6 +292,59 @@ public sealed class AdmissionBudgetTests : IDisposable
         Assert.Equal(2L << 30, AdmissionSettings.DefaultBytes([receiver], availableMemoryBytes: 24L << 30));
         Assert.Equal(6 * ((20 * Mib) + 1), AdmissionSettings.DefaultBytes([receiver], availableMemoryBytes: 256 * Mib));
         Assert.Equal(64 * Mib, AdmissionSettings.DefaultBytes([], availableMemoryBytes: 256 * Mib));
+    }
+
+    private static HttpRequestMessage Post(Uri uri, HeldBody content)
+    {
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(Protobuf);
+        return new HttpRequestMessage(HttpMethod.Post, uri) { Content = content, Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
+    }
+
+    private static HttpRequestMessage GrpcPost(Uri uri, HeldBody content)
+    {
+        HttpRequestMessage request = ReceiverHarness.GrpcPost(uri, []);
+        content.Headers.ContentType = request.Content!.Headers.ContentType;
+        request.Content = content;
+        return request;
+    }
+
+    /// <summary>
+    /// A body with a declared length (Content-Length) of which only the first <c>sendFirst</c> bytes are sent (and
+    /// flushed, headers included); the rest waits for <see cref="Release"/> or the request's cancellation.
+    /// <see cref="BytesSent"/> is <c>sendFirst</c> until the release, then the whole body.
+    /// </summary>
+    private sealed class HeldBody(byte[] body, int sendFirst) : HttpContent
+    {
+        private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _sent;
+
+        public int BytesSent => Volatile.Read(ref _sent);
+
+        public void Release() => _release.TrySetResult();
+
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+        {
+            Volatile.Write(ref _sent, sendFirst); // counted as handed over before it is, so a fast answer cannot see 0
+            await stream.WriteAsync(body.AsMemory(0, sendFirst), cancellationToken);
+            await stream.FlushAsync(cancellationToken);
+            await _release.Task.WaitAsync(cancellationToken);
+            Volatile.Write(ref _sent, body.Length);
+            await stream.WriteAsync(body.AsMemory(sendFirst), cancellationToken);
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = body.Length;
+            return true;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            _release.TrySetCanceled();
+            base.Dispose(disposing);
+        }
     }
 
     /// <summary>Hides the length, so HttpClient sends the body without Content-Length.</summary>
