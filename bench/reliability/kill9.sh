@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# kill -9 a collector during ingest, CYCLES times, then check that every acknowledged trace is stored. Two scenarios:
+# kill -9 a collector during ingest, CYCLES times, then check that every acknowledged trace is stored. Three scenarios:
 #
 #  1. store:   one collector, pipeline otlp -> sealed_store (durability fsync);
 #  2. forward: an EDGE collector whose traces pipeline has BOTH sealed_store (fsync) AND an `otlp` exporter (gRPC,
 #              mTLS) with a sealed sending queue, forwarding to a GATEWAY collector (mTLS gRPC receiver, its own
 #              sealed_store, started first, never killed). Only the edge is killed; after the last restart the
 #              load stops, the gateway's store is polled (bounded, 60 s) until it holds every acknowledged trace,
-#              then the edge and the gateway stop gracefully and BOTH stores are read back.
+#              then the edge and the gateway stop gracefully and BOTH stores are read back;
+#  3. retention: the same edge, its store cutting blocks by size (block::max_bytes 32KiB, segments 64KiB, max_age
+#              300ms) with retention::max_bytes 96KiB, killed while the GATEWAY is DOWN: the forwarder holds every
+#              segment, so retention (every tick) must keep it all across the kills; the edge store is read (0
+#              missing), then the gateway starts on the port the edge was given, the edge once more without load:
+#              the gateway must get every acknowledged trace, and the edge's blocks must shrink under the limit.
 #
 # The driver is the Kill9 test class (tests/TraceSeal.Storage.Tests/Crash/): it runs the real `traceseal collector`
 # binary as child processes (mTLS OTLP/HTTP receiver in front), sends with 8 concurrent senders, each request
@@ -44,6 +49,7 @@ timeout 900 dotnet test tests/TraceSeal.Storage.Tests --no-build --artifacts-pat
   --filter "FullyQualifiedName~Crash.Kill9Tests" --logger "console;verbosity=normal" >"$LOG" 2>&1 || status=$?
 if [[ -s "$REPORT" ]]; then cat "$REPORT"; fi
 lines=$(grep -c . "$REPORT" || true)
-if [[ $lines -lt 2 ]]; then echo "$((2 - lines)) of 2 scenarios wrote no report (a test did not get as far as reading its stores)"; fi
-if [[ $status -eq 0 ]]; then echo "PASS: every acknowledged trace id is in every store (store scenario; edge and gateway)"; else echo "FAIL (exit $status); the test output ends:"; tail -n 60 "$LOG"; fi
+if [[ $lines -lt 3 ]]; then echo "$((3 - lines)) of 3 scenarios wrote no report (a test did not get as far as reading its stores)"; fi
+echo "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
+if [[ $status -eq 0 ]]; then echo "PASS: every acknowledged trace id is in every store (store scenario; edge and gateway; edge with retention, gateway after)"; else echo "FAIL (exit $status); the test output ends:"; tail -n 60 "$LOG"; fi
 exit $status
