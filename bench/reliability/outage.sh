@@ -28,7 +28,8 @@
 # Usage: bench/reliability/outage.sh [--signal TERM|KILL|both] [--duration 40s]
 # Environment: RATE (200 req/s), SPANS (50 per request), DOWN_AT (10 s), DOWN_FOR (15 s), DRAIN_TIMEOUT (120 s),
 #   MAX_BACKLOG (1GiB), RETRY_INITIAL (1s), RETRY_MAX (5s) (retry_on_failure of the edge's exporter),
-#   CONNECTIONS (4), CONCURRENCY (4); TS_CLI, RELI_PORT_BASE, RELI_KEEP as in lib.sh.
+#   CONNECTIONS (4), CONCURRENCY (4), NUM_CONSUMERS (10: the edge exporter's sending_queue::num_consumers, its
+#   sender's requests in flight; 1 = the one-at-a-time drain of before); TS_CLI, RELI_PORT_BASE, RELI_KEEP as in lib.sh.
 # Ports: RELI_PORT_BASE +17 gateway gRPC, +18 edge HTTP, +88 gateway self-telemetry, +89 edge self-telemetry.
 # Bounded: 480 s in all (both variants).
 RELI_MAX_SECONDS=480
@@ -47,7 +48,7 @@ done
 case "$SIGNAL" in TERM|KILL) VARIANTS=("$SIGNAL") ;; BOTH) VARIANTS=(TERM KILL) ;; *) echo "--signal TERM, KILL or both" >&2; exit 2 ;; esac
 RATE=${RATE:-200} SPANS=${SPANS:-50} DOWN_AT=${DOWN_AT:-10} DOWN_FOR=${DOWN_FOR:-15} DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-120}
 MAX_BACKLOG=${MAX_BACKLOG:-1GiB} RETRY_INITIAL=${RETRY_INITIAL:-1s} RETRY_MAX=${RETRY_MAX:-5s}
-CONNECTIONS=${CONNECTIONS:-4} CONCURRENCY=${CONCURRENCY:-4}
+CONNECTIONS=${CONNECTIONS:-4} CONCURRENCY=${CONCURRENCY:-4} NUM_CONSUMERS=${NUM_CONSUMERS:-10}
 if ((DOWN_AT + DOWN_FOR >= LOAD_SECONDS)); then echo "DOWN_AT + DOWN_FOR must end before the load does" >&2; exit 2; fi
 
 GW_PORT=$GRPC_PORT EDGE_PORT=$HTTP_PORT GW_TEL=$TEL_PORT EDGE_TEL=$((PORT_BASE + 89))
@@ -106,6 +107,7 @@ exporters:
       directory: $2
       queue_key_file: $3
       max_backlog_bytes: $MAX_BACKLOG
+      num_consumers: $NUM_CONSUMERS
 service:
   telemetry:
     metrics: { address: 127.0.0.1:$EDGE_TEL }
@@ -127,7 +129,7 @@ run_variant() {
   mkdir -p "$d"
   write_gateway "$d/gateway.yaml" "$d/gateway-data"
   write_edge "$d/edge.yaml" "$d/edge-queue" "$d/edge-queue.key"
-  say "variant SIG$sig: gateway (gRPC :$GW_PORT, sealed_store fsync), edge (HTTP :$EDGE_PORT, otlp + sealed queue)"
+  say "variant SIG$sig: gateway (gRPC :$GW_PORT, sealed_store fsync), edge (HTTP :$EDGE_PORT, otlp + sealed queue, num_consumers $NUM_CONSUMERS)"
   start_on "$GW_TEL" "$d/gateway.yaml" "$d/gateway-1.log"; local gw=$COLLECTOR_PID
   start_on "$EDGE_TEL" "$d/edge.yaml" "$d/edge.log"; local edge=$COLLECTOR_PID
   local load_start; load_start=$(loadavg)
@@ -169,7 +171,8 @@ run_variant() {
   local load_end; load_end=$(loadavg)
 
   say "loadgen done; waiting (at most ${DRAIN_TIMEOUT}s) for the edge's backlog to reach 0"
-  local dr0=$SECONDS drained=0
+  local dr0=$SECONDS drained=0 sent0
+  sent0=$(mval "$EDGE_TEL" "${EXP}\"sent\"")
   while ((SECONDS - dr0 < DRAIN_TIMEOUT)); do
     b=$(edge_backlog)
     printf '%s\tdrain\t%s\t%s\t%s\t%s\t%s\n' "$((SECONDS - t0))" "$b" "$(mval "$EDGE_TEL" "${EXP}\"queued\"")" \
@@ -178,8 +181,9 @@ run_variant() {
     sleep 0.5
   done
   local drain_s=$((SECONDS - dr0))
-  local queued sent retried failed replayed edge_acc refused_total
+  local queued sent retried failed replayed edge_acc refused_total drain_rate
   queued=$(mval "$EDGE_TEL" "${EXP}\"queued\""); sent=$(mval "$EDGE_TEL" "${EXP}\"sent\"")
+  drain_rate=$(( (sent - sent0) / (drain_s > 0 ? drain_s : 1) )) # spans/s forwarded after the load ended
   retried=$(mval "$EDGE_TEL" "${EXP}\"retried\""); failed=$(mval "$EDGE_TEL" "${EXP}\"failed\"")
   replayed=$(mval "$EDGE_TEL" "${EXP}\"replayed\""); refused_total=$(mval "$EDGE_TEL" "$ref_m")
   edge_acc=$(mval "$EDGE_TEL" 'traceseal_receiver_items_accepted_total{receiver="otlp"')
@@ -201,7 +205,7 @@ run_variant() {
   echo "variant SIG$sig: load average start $load_start, end of load $load_end"
   jq -r '"  loadgen: \(.requests + .errors) requests sent, \(.requests) acknowledged (\(.spans) spans, \(.spans_per_second|floor) spans/s), errors \(.errors) \(.errors_by_status|tostring); p50 \(.latency_us.p50/1000) ms, p99 \(.latency_us.p99/1000) ms"' "$L"
   echo "  gateway: SIG$sig at t=${down_t}s (exit $gw_exit), restarted at t=${up_t}s (ready in ${ready_s}s); first run: $gw1_acc spans accepted by the last /metrics read before the signal, $s1 distinct spans in its store (copy taken while down, query exit $s1rc); second run accepted $gw2_acc; final SIGTERM exit $gw_rc"
-  echo "  edge: accepted $edge_acc spans; exporter queued $queued, sent $sent, retried $retried, failed $failed, replayed $replayed; peak backlog $peak_backlog bytes; backlog 0 after ${drain_s}s of drain: $([[ $drained == 1 ]] && echo yes || echo NO); refused requests $refused_total (during the outage $outage_refused); SIGTERM exit $edge_rc"
+  echo "  edge: accepted $edge_acc spans; exporter queued $queued, sent $sent, retried $retried, failed $failed, replayed $replayed; peak backlog $peak_backlog bytes; backlog 0 after ${drain_s}s of drain: $([[ $drained == 1 ]] && echo yes || echo NO) ($((sent - sent0)) spans forwarded meanwhile, $drain_rate spans/s, num_consumers $NUM_CONSUMERS); refused requests $refused_total (during the outage $outage_refused); SIGTERM exit $edge_rc"
   echo "  timeline (t s, phase, backlog bytes, queued, sent, retried, refused):"
   awk -F'\t' 'NR > 1 && (NR % 5 == 2 || $2 != prev) { printf "    %s\n", $0 } { prev = $2 }' "$d/timeline.tsv" | tail -n 40
   v() { if [[ $1 == 1 ]]; then echo met; else echo MISSED; fi; }
@@ -219,7 +223,7 @@ run_variant() {
   printf '  %-52s %14s %14s %s\n' "edge backlog back to 0 after recovery (s)" "$drain_s" "<= $DRAIN_TIMEOUT" "$(v $ok_drain)"
   printf '  %-52s %14s %14s %s\n' "duplicates (stored by run 1 + accepted by run 2 - ack)" "$dup" "reported" ""
   printf '  %-52s %14s %14s %s\n' "clean SIGTERM exits (edge / gateway)" "$edge_rc / $gw_rc" "0 or 143" "$(v $ok_stop)"
-  ROWS+=("| \`bench/reliability/outage.sh --signal ${sig,,}\` | $load_start → $load_end | $ack_req req / $ack_spans spans, errors $errors | SIG$sig at ${down_t} s, back at ${up_t} s | $peak_backlog B | $outage_refused | ${drain_s} s | $stored / **$missing** | $dup |")
+  ROWS+=("| \`bench/reliability/outage.sh --signal ${sig,,}\` | $load_start → $load_end | $ack_req req / $ack_spans spans, errors $errors | SIG$sig at ${down_t} s, back at ${up_t} s | $peak_backlog B | $outage_refused | ${drain_s} s ($drain_rate spans/s, num_consumers $NUM_CONSUMERS) | $stored / **$missing** | $dup |")
   if ! ((ok_lost && ok_err && ok_drain && ok_grew && ok_stop)); then ALL_OK=0; fi
 }
 
