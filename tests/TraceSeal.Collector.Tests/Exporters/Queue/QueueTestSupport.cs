@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Exporters.Otlp;
 using TraceSeal.Collector.Receivers;
+using TraceSeal.Collector.Pipeline;
 using TraceSeal.Collector.Tests.TestSupport;
 
 namespace TraceSeal.Collector.Tests.Exporters.Queue;
@@ -79,4 +80,67 @@ internal static class QueueTestSupport
             .Where(f => File.ReadAllBytes(f).AsSpan().IndexOf(Marker) >= 0)];
 
     public static string[] Segments(string directory) => Directory.GetFiles(directory, "*" + Collector.Exporters.Otlp.Queue.QueueLog.Extension);
+}
+
+/// <summary>
+/// Holds every request at the sink (the receiver answers only when it returns) until <see cref="ReleaseAt"/> are held
+/// at once (then it lets all through, now and later) or the test releases them one by one; counts those held at once.
+/// </summary>
+internal sealed class HeldRequests
+{
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly SemaphoreSlim _one = new(0);
+    private readonly System.Collections.Concurrent.ConcurrentQueue<int> _arrivals = new();
+    private int _held;
+    private int _maxHeld;
+
+    public HeldRequests(CountingSink sink) => sink.Behavior = HoldAsync;
+
+    public int ReleaseAt { get; init; }
+
+    public int Held => Volatile.Read(ref _held);
+
+    public int MaxHeld => Volatile.Read(ref _maxHeld);
+
+    /// <summary>The span counts of the requests, in the order they reached the sink.</summary>
+    public IReadOnlyCollection<int> Arrivals => _arrivals;
+
+    public void ReleaseOne() => _one.Release();
+
+    public async Task WaitReleasedAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await _released.Task.WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"at most {MaxHeld} request(s) were held at the sink at once, never {ReleaseAt}");
+        }
+    }
+
+    private async ValueTask<SinkResult> HoldAsync(ReceivedBatch batch, CancellationToken cancellationToken)
+    {
+        int now = Interlocked.Increment(ref _held); // before the arrival is seen: a test that sees it sees it held
+        _arrivals.Enqueue(batch.ItemCount);
+        for (int max = Volatile.Read(ref _maxHeld); now > max && Interlocked.CompareExchange(ref _maxHeld, now, max) != max; max = Volatile.Read(ref _maxHeld))
+        {
+        }
+
+        if (now >= ReleaseAt)
+        {
+            _released.TrySetResult();
+        }
+
+        try
+        {
+            await Task.WhenAny(_released.Task, _one.WaitAsync(cancellationToken)).WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _held);
+        }
+
+        return SinkResult.Ok;
+    }
 }

@@ -95,6 +95,42 @@ public sealed class WalForwardingTests : IDisposable
     }
 
     [Fact]
+    public async Task A_forwarder_reading_the_wal_keeps_num_consumers_requests_in_flight_and_passes_the_segment_once_all_completed()
+    {
+        const int consumers = 4;
+        const int records = 8; // 1..8 spans each
+        await using var upstream = new SwitchableUpstream(_pki, OtlpExporterProtocol.Grpc);
+        var held = new HeldRequests(upstream.Sink) { ReleaseAt = consumers };
+        await upstream.StartAsync();
+
+        // A 30 s attempt timeout: a request held at the sink is not abandoned and retried while the others arrive.
+        var (store, forwarder) = await StartAsync(upstream, "otlp", forwarder: Forwarder(upstream, "otlp", consumers, TimeSpan.FromSeconds(30)));
+        await using (forwarder)
+        await using (store)
+        {
+            for (int i = 1; i <= records; i++)
+            {
+                Assert.True((await store.ExportAsync(ExporterTestSupport.Batch(OtlpSignal.Traces, i), CancellationToken.None)).Accepted);
+            }
+
+            // The sink answers nobody until 4 requests are held there at once.
+            await held.WaitReleasedAsync(Deadline);
+            Assert.Equal(consumers, held.MaxHeld);
+
+            await Eventually.TrueAsync(() => upstream.Sink.Items(OtlpSignal.Traces) == records * (records + 1) / 2, "every acknowledged span upstream", Deadline);
+            await Eventually.TrueAsync(() => forwarder.QueueBacklogBytes == 0, "the forwarder's backlog to drain", Deadline);
+            Assert.Equal(records, upstream.Sink.Requests(OtlpSignal.Traces));
+            Assert.Equal(Enumerable.Range(1, records), held.Arrivals.Order());
+            Assert.InRange(held.MaxHeld, 2, consumers);
+
+            // Cut, the segment is passed (its key header deleted) once the cursor is past every request of it.
+            await store.CutBlocksAsync();
+            await Eventually.TrueAsync(() => Directory.GetFiles(WalDir, "*" + WalFeed.KeyHeaderExtension).Length == 0, "the key header to be deleted", Deadline);
+            Assert.Equal(records * (records + 1) / 2, forwarder.Counters.Sent);
+        }
+    }
+
+    [Fact]
     public async Task An_attached_forwarder_counts_what_upstream_refused_for_good_as_send_failed()
     {
         await using var upstream = await ScriptedUpstream.StartAsync(_pki);
@@ -359,7 +395,11 @@ public sealed class WalForwardingTests : IDisposable
             Assert.Equal(0, again.Uploader.Uploaded);
             await upstream.StartAsync();
             await Eventually.TrueAsync(() => upstream.Sink.Items(OtlpSignal.Traces) == batches * SpansPerBatch, "every acknowledged span upstream", Deadline);
-            await Eventually.TrueAsync(() => Blocks().Length == 0, "the local copy to go once the forwarder passed it", Deadline);
+            // ForwardHolds.Passed deletes the key header, then the local copy, then (after an fsync) its marker: wait for the last.
+            await Eventually.TrueAsync(
+                () => Blocks().Length == 0 && Directory.GetFiles(WalDir, "*.uploaded").Length == 0,
+                "the local copy and its marker to go once the forwarder passed it",
+                Deadline);
             Assert.Empty(Directory.GetFiles(WalDir, "*" + WalFeed.KeyHeaderExtension));
             Assert.Empty(Directory.GetFiles(WalDir, "*.uploaded"));
             Assert.Single(await _s3.KeysAsync(prefix + "/"), k => k.EndsWith(".block", StringComparison.Ordinal));
@@ -601,7 +641,7 @@ public sealed class WalForwardingTests : IDisposable
     private string QueueDir(string name) => Path.Combine(_dir, "queue-" + name);
 
     /// <summary>A forwarder with a sealed sending queue configured: attached to the store, its queue must stay empty.</summary>
-    private OtlpForwardingExporter Forwarder(SwitchableUpstream upstream, string name)
+    private OtlpForwardingExporter Forwarder(SwitchableUpstream upstream, string name, int numConsumers = 10, TimeSpan? timeout = null)
     {
         OtlpExporterProtocol protocol = name.StartsWith("otlphttp", StringComparison.Ordinal) ? OtlpExporterProtocol.Http : OtlpExporterProtocol.Grpc;
         string safe = name.Replace('/', '-');
@@ -609,7 +649,9 @@ public sealed class WalForwardingTests : IDisposable
             ExporterTestSupport.Settings(protocol, upstream.Endpoint, ExporterTestSupport.MutualTls(_pki)),
             QueueDir(safe),
             Path.Combine(_dir, safe + ".key"),
-            name: name);
+            name: name,
+            numConsumers: numConsumers,
+            timeout: timeout);
         return ExporterTestSupport.Create(settings);
     }
 
@@ -640,9 +682,9 @@ public sealed class WalForwardingTests : IDisposable
         "default");
 
     private async Task<(SealedStoreExporter Store, OtlpForwardingExporter Forwarder)> StartAsync(
-        SwitchableUpstream upstream, string name, long backlog = 1L << 30, ILogger? logger = null, SealedStoreExporterSettings? settings = null)
+        SwitchableUpstream upstream, string name, long backlog = 1L << 30, ILogger? logger = null, SealedStoreExporterSettings? settings = null, OtlpForwardingExporter? forwarder = null)
     {
-        var forwarder = Forwarder(upstream, name);
+        forwarder ??= Forwarder(upstream, name);
         var store = SealedStoreExporter.Create("sealed_store", settings ?? StoreSettings(backlog), Path.Combine(_dir, "collector.yaml"), logger ?? NullLogger.Instance);
         store.AddConsumer(forwarder.ReadWal("sealed_store", StoreDir));
         await forwarder.StartAsync(CancellationToken.None);
