@@ -19,6 +19,57 @@ public sealed class LayoutTests
     }
 
     [Fact]
+    public void Record_version_2_golden_bytes_and_both_versions_read_back()
+    {
+        // docs/format.md §14.12: consumer ids of "otlp/gw" and "otlp/other", ascending, then the payload.
+        ulong gw = StoreFormat.ConsumerId("otlp/gw");
+        ulong other = StoreFormat.ConsumerId("otlp/other");
+        Assert.Equal("5452661fff6866aa", gw.ToString("x16"));
+        Assert.Equal("48ce6ad7c7e41f99", other.ToString("x16"));
+        byte[] consumers = StoreFormat.EncodeConsumers([gw, other, gw]);
+        Assert.Equal("02" + "48ce6ad7c7e41f99" + "5452661fff6866aa", Convert.ToHexStringLower(consumers));
+
+        var record = new byte[StoreFormat.RecordSize(3, consumers)];
+        int header = StoreFormat.WriteRecordHeader(record, 0, 3, consumers);
+        "abc"u8.CopyTo(record.AsSpan(header));
+        Assert.Equal("10" + "00000003" + "02" + "48ce6ad7c7e41f99" + "5452661fff6866aa" + "616263", Convert.ToHexStringLower(record));
+        Assert.True(StoreFormat.TryReadRecord(record, 0, out byte signal, out int consumersOffset, out int count, out int payloadOffset, out int payloadLength));
+        Assert.Equal((0, 6, 2, 22, 3), (signal, consumersOffset, count, payloadOffset, payloadLength));
+        Assert.True(StoreFormat.NamesConsumer(record.AsSpan(consumersOffset, count * StoreFormat.ConsumerIdSize), gw));
+        Assert.False(StoreFormat.NamesConsumer(record.AsSpan(consumersOffset, count * StoreFormat.ConsumerIdSize), StoreFormat.ConsumerId("otlp/gw2")));
+
+        // A record for no forwarder (the store's only): count 0.
+        var none = new byte[StoreFormat.RecordSize(1, StoreFormat.EncodeConsumers([]))];
+        StoreFormat.WriteRecordHeader(none, 2, 1, StoreFormat.EncodeConsumers([]));
+        Assert.Equal("12" + "00000001" + "00" + "00", Convert.ToHexStringLower(none));
+        Assert.True(StoreFormat.TryReadRecord(none, 0, out signal, out _, out count, out payloadOffset, out _));
+        Assert.Equal((2, 0, 6), (signal, count, payloadOffset));
+
+        // The old layout is read as before: no consumer list (-1), for every consumer.
+        byte[] old = Convert.FromHexString("0100000002" + "6869");
+        Assert.True(StoreFormat.TryReadRecord(old, 0, out signal, out _, out count, out payloadOffset, out payloadLength));
+        Assert.Equal((1, -1, 5, 2), (signal, count, payloadOffset, payloadLength));
+    }
+
+    [Theory]
+    [InlineData("13" + "00000000" + "00", "signal 3 in a version 2 type byte")]
+    [InlineData("20" + "00000000", "record version 3")]
+    [InlineData("ff" + "00000000", "type 0xff")]
+    [InlineData("03" + "00000000", "signal 3 in a version 1 record")]
+    [InlineData("10" + "00000000", "a version 2 record that ends before its count")]
+    [InlineData("10" + "00000000" + "01" + "00000000", "a consumer id cut short")]
+    [InlineData("10" + "00000000" + "ff" + "0000000000000000", "a count that runs past the end")]
+    [InlineData("10" + "00000002" + "00" + "61", "a payload length that runs past the end")]
+    [InlineData("10" + "ffffffff" + "00", "a payload length of 4 GiB")]
+    [InlineData("10" + "0000", "a header cut short")]
+    public void A_malformed_record_header_is_refused_not_read_past(string hex, string why)
+    {
+        Assert.False(StoreFormat.TryReadRecord(Convert.FromHexString(hex), 0, out _, out _, out _, out _, out _), why);
+        var e = Assert.Throws<TraceSeal.Sealing.SealedIntegrityException>(() => TraceSeal.Storage.Log.LogReader.ParseRecords(Convert.FromHexString(hex), 0, []));
+        Assert.Equal(StoreCodes.RecordMalformed, e.Code);
+    }
+
+    [Fact]
     public void Index_golden_bytes_and_round_trip()
     {
         var index = new BlockIndex

@@ -104,7 +104,8 @@ internal sealed class CollectorHost : IAsyncDisposable
         var receivers = new List<OtlpReceiver>();
         foreach (var receiver in config.Receivers)
         {
-            var router = new ReceiverRouter(pipelines.Where((_, i) => config.Pipelines[i].Receivers.Contains(receiver.Name)));
+            // Its pipelines, with each store that forwarders read writing once per request and naming their forwarders.
+            var router = new ReceiverRouter(WalForwarding.Route(config, receiver.Name, pipelines, exporters, walForwarders));
             receivers.Add(new OtlpReceiver(receiver, router, loggerFactory, admission)); // counted per protocol by the receiver
         }
 

@@ -30,6 +30,13 @@ internal readonly struct ReceivedBatch
     /// <see cref="Payload"/>, valid only during the call. Null for metrics and logs.
     /// </summary>
     public Storage.Index.RequestIndex? Index { get; init; }
+
+    /// <summary>
+    /// For a sealed store that forwarders read: which of them forward this request (docs/format.md §14.12, the
+    /// consumer list of its WAL record, made once per pipeline route at start by Hosting/WalForwarding). Null: a
+    /// version 1 record, for every forwarder of its signal.
+    /// </summary>
+    public byte[]? WalConsumers { get; init; }
 }
 
 /// <summary>

@@ -13,6 +13,15 @@ internal sealed class TelemetryPipeline(string name, OtlpSignal signal, IProcess
     /// <summary>Null unless a processor changes telemetry (attributes, resource, redaction): only then is a batch decoded.</summary>
     private readonly Processors.Transform.PayloadRewriter? _rewriter = Processors.Transform.PayloadRewriter.For(processors);
 
+    /// <summary>What it calls after admission, in order.</summary>
+    public IReadOnlyList<IExporter> Exporters => exporters;
+
+    /// <summary>A processor may change the telemetry: what reaches its exporters may differ from what the receiver gave.</summary>
+    public bool Transforms => _rewriter is not null;
+
+    /// <summary>The same pipeline calling <paramref name="calls"/> instead (one receiver's routes, Hosting/WalForwarding.Route).</summary>
+    public TelemetryPipeline WithExporters(IExporter[] calls) => new(Name, Signal, processors, calls);
+
     public async ValueTask<SinkResult> ProcessAsync(ReceivedBatch batch, CancellationToken cancellationToken)
     {
         foreach (var processor in processors)

@@ -35,11 +35,19 @@
 //   13  4   frame_index    u32 BE, 0, 1, 2, ... in file order
 //   17  ..  record × m     (m ≥ 1)
 //
-// RECORD (do not reorder)
+// RECORD, version 1 (do not reorder): every record of v1 objects, blocks, the queue, compacted blocks, and of a
+// WAL that no forwarder reads (docs/format.md §12.2)
 //   0   1   signal   0x00 traces, 0x01 metrics, 0x02 logs
 //   1   4   length   u32 BE
 //   5   ..  payload  the validated protobuf ExportTraceServiceRequest / ExportMetricsServiceRequest /
 //                    ExportLogsServiceRequest exactly as received
+//
+// RECORD, version 2 (do not reorder or add fields): the WAL of a store that forwarders read (docs/format.md §14.12)
+//   0   1   type            0x10 | signal (0x10 traces, 0x11 metrics, 0x12 logs): the high nibble 1 says version 2
+//   1   4   length          u32 BE, of the payload
+//   5   1   consumer_count  n, 0..255: the forwarders that forward this record (0: none, the store's only)
+//   6   8n  consumer ids    ascending, each the first 8 bytes of SHA-256("traceseal/v2/wal-consumer" ‖ 0x00 ‖ exporter id)
+//   6+8n .. payload
 //
 // BLOCK PLAINTEXT (do not reorder)
 //   0   1   block_version 0x01
@@ -75,6 +83,18 @@ internal static partial class StoreFormat
     public const int FrameHeaderSize = 17;
     public const int FrameLengthPrefix = 4;
     public const int RecordHeaderSize = 5;
+
+    /// <summary>The type byte of a version 2 record is this OR its signal (header comment; docs/format.md §14.12).</summary>
+    public const byte RecordVersion2 = 0x10;
+
+    /// <summary>A version 2 record names at most this many consumers (its count is one byte).</summary>
+    public const int MaxRecordConsumers = byte.MaxValue;
+
+    /// <summary>Bytes of one consumer id in a version 2 record.</summary>
+    public const int ConsumerIdSize = 8;
+
+    /// <summary>The domain label a consumer id is hashed under (docs/format.md §14.12).</summary>
+    public static ReadOnlySpan<byte> ConsumerIdLabel => "traceseal/v2/wal-consumer"u8;
     public const byte BlockVersion = 0x01;
     public const byte IndexVersion = 0x01;
 
@@ -251,10 +271,91 @@ internal static partial class StoreFormat
         BinaryPrimitives.WriteUInt32BigEndian(destination[1..], (uint)length);
     }
 
+    /// <summary>
+    /// The header of a record: version 1 when <paramref name="consumers"/> is null, else version 2 followed by
+    /// <paramref name="consumers"/> (<see cref="EncodeConsumers"/>: count and ids). Returns the header's size; the
+    /// payload follows it.
+    /// </summary>
+    public static int WriteRecordHeader(Span<byte> destination, byte signal, int length, byte[]? consumers)
+    {
+        if (consumers is null)
+        {
+            WriteRecordHeader(destination, signal, length);
+            return RecordHeaderSize;
+        }
+
+        WriteRecordHeader(destination, (byte)(RecordVersion2 | signal), length);
+        consumers.CopyTo(destination[RecordHeaderSize..]);
+        return RecordHeaderSize + consumers.Length;
+    }
+
+    /// <summary>Bytes of a record: header (with the consumer list of a version 2 record, <see cref="EncodeConsumers"/>), payload.</summary>
+    public static int RecordSize(int payloadLength, byte[]? consumers) => RecordHeaderSize + (consumers?.Length ?? 0) + payloadLength;
+
+    /// <summary>
+    /// A consumer's id in version 2 records: the first 8 bytes of SHA-256(label ‖ 0x00 ‖ UTF-8 exporter id), as a
+    /// big-endian integer. Derived from the exporter id, which also names its cursor: stable across restarts and
+    /// pipeline renames, with no table to persist (docs/format.md §14.12).
+    /// </summary>
+    public static ulong ConsumerId(string exporterId)
+    {
+        ArgumentNullException.ThrowIfNull(exporterId);
+        var input = new byte[ConsumerIdLabel.Length + 1 + System.Text.Encoding.UTF8.GetByteCount(exporterId)];
+        ConsumerIdLabel.CopyTo(input);
+        System.Text.Encoding.UTF8.GetBytes(exporterId, input.AsSpan(ConsumerIdLabel.Length + 1));
+        Span<byte> hash = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(input, hash);
+        return BinaryPrimitives.ReadUInt64BigEndian(hash);
+    }
+
+    /// <summary>A version 2 record's consumer list: count ‖ ids ascending (duplicates once). Made once per route at start, copied into each record.</summary>
+    public static byte[] EncodeConsumers(IEnumerable<ulong> ids)
+    {
+        var sorted = ids.Distinct().Order().ToArray();
+        if (sorted.Length > MaxRecordConsumers)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ids), $"a record names at most {MaxRecordConsumers} consumers");
+        }
+
+        var encoded = new byte[1 + (ConsumerIdSize * sorted.Length)];
+        encoded[0] = (byte)sorted.Length;
+        for (int i = 0; i < sorted.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt64BigEndian(encoded.AsSpan(1 + (i * ConsumerIdSize)), sorted[i]);
+        }
+
+        return encoded;
+    }
+
+    /// <summary>Whether a version 2 record's consumer ids (the bytes after its count) name <paramref name="id"/>.</summary>
+    public static bool NamesConsumer(ReadOnlySpan<byte> consumerIds, ulong id)
+    {
+        for (int i = 0; i + ConsumerIdSize <= consumerIds.Length; i += ConsumerIdSize)
+        {
+            if (BinaryPrimitives.ReadUInt64BigEndian(consumerIds[i..]) == id)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Reads the record at <paramref name="offset"/>; false when the lengths do not fit (a corrupt plaintext).</summary>
-    public static bool TryReadRecord(ReadOnlySpan<byte> records, int offset, out byte signal, out int payloadOffset, out int payloadLength)
+    public static bool TryReadRecord(ReadOnlySpan<byte> records, int offset, out byte signal, out int payloadOffset, out int payloadLength) =>
+        TryReadRecord(records, offset, out signal, out _, out _, out payloadOffset, out payloadLength);
+
+    /// <summary>
+    /// Reads the record at <paramref name="offset"/>, of either version (header comment): <paramref name="signal"/> is
+    /// 0..2 for both; <paramref name="consumerCount"/> is -1 for a version 1 record (no list: it is for every
+    /// consumer), else the ids are <paramref name="consumerCount"/> × 8 bytes at <paramref name="consumersOffset"/>.
+    /// False when the type or the lengths do not fit (a corrupt plaintext).
+    /// </summary>
+    public static bool TryReadRecord(ReadOnlySpan<byte> records, int offset, out byte signal, out int consumersOffset, out int consumerCount, out int payloadOffset, out int payloadLength)
     {
         signal = 0;
+        consumersOffset = 0;
+        consumerCount = -1;
         payloadOffset = 0;
         payloadLength = 0;
         if ((uint)offset > (uint)records.Length || records.Length - offset < RecordHeaderSize)
@@ -262,14 +363,33 @@ internal static partial class StoreFormat
             return false;
         }
 
-        signal = records[offset];
+        byte type = records[offset];
         uint length = BinaryPrimitives.ReadUInt32BigEndian(records[(offset + 1)..]);
-        if (signal > 2 || length > (uint)(records.Length - offset - RecordHeaderSize))
+        int header = RecordHeaderSize;
+        if ((type & 0xF0) == RecordVersion2)
+        {
+            if (records.Length - offset < RecordHeaderSize + 1)
+            {
+                return false;
+            }
+
+            consumerCount = records[offset + RecordHeaderSize];
+            consumersOffset = offset + RecordHeaderSize + 1;
+            header += 1 + (consumerCount * ConsumerIdSize);
+            type &= 0x0F;
+        }
+        else if (type > 0x0F)
         {
             return false;
         }
 
-        payloadOffset = offset + RecordHeaderSize;
+        if (type > 2 || header > records.Length - offset || length > (uint)(records.Length - offset - header))
+        {
+            return false;
+        }
+
+        signal = type;
+        payloadOffset = offset + header;
         payloadLength = (int)length;
         return true;
     }

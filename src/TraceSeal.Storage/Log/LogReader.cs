@@ -18,7 +18,14 @@ internal enum LogPlace
 }
 
 /// <summary>One record of an opened frame: <paramref name="Payload"/> is a slice of that frame's plaintext.</summary>
-internal readonly record struct LogRecord(byte Signal, ReadOnlyMemory<byte> Payload, uint FrameIndex, int OffsetInFrame);
+internal readonly record struct LogRecord(byte Signal, ReadOnlyMemory<byte> Payload, uint FrameIndex, int OffsetInFrame)
+{
+    /// <summary>
+    /// A version 2 record's consumer ids (8 bytes each, docs/format.md §14.12), a slice of the same plaintext; null for a
+    /// version 1 record, which names none: it is for every consumer.
+    /// </summary>
+    public ReadOnlyMemory<byte>? Consumers { get; init; }
+}
 
 /// <summary>
 /// The reading end of a sealed log with identity keys: the keyless <see cref="LogScan"/> says where the frames
@@ -79,12 +86,15 @@ internal static class LogReader
         int pos = 0;
         while (pos < plain.Length)
         {
-            if (!StoreFormat.TryReadRecord(plain, pos, out byte signal, out int payloadOffset, out int payloadLength))
+            if (!StoreFormat.TryReadRecord(plain, pos, out byte signal, out int consumersOffset, out int consumerCount, out int payloadOffset, out int payloadLength))
             {
                 throw new SealedIntegrityException(StoreCodes.RecordMalformed);
             }
 
-            output.Add(new LogRecord(signal, plain.AsMemory(payloadOffset, payloadLength), frameIndex, pos));
+            output.Add(new LogRecord(signal, plain.AsMemory(payloadOffset, payloadLength), frameIndex, pos)
+            {
+                Consumers = consumerCount < 0 ? (ReadOnlyMemory<byte>?)null : plain.AsMemory(consumersOffset, consumerCount * StoreFormat.ConsumerIdSize),
+            });
             pos = payloadOffset + payloadLength;
         }
     }

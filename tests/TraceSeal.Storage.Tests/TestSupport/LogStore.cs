@@ -9,9 +9,12 @@ using TraceSeal.Storage.Log;
 
 namespace TraceSeal.Storage.Tests.TestSupport;
 
-/// <summary>One record as the store holds it: `[u8 signal][u32 length][payload]`.</summary>
+/// <summary>One record as the store holds it: version 1 `[u8 signal][u32 length][payload]`, or version 2 with <see cref="Consumers"/>.</summary>
 internal sealed record StoreRecord(OtlpSignal Signal, byte[] Payload)
 {
+    /// <summary>A version 2 record's consumer list (docs/format.md §14.12, <see cref="StoreFormat.EncodeConsumers"/>); null: version 1.</summary>
+    public byte[]? Consumers { get; init; }
+
     public static StoreRecord Traces(ExportTraceServiceRequest request) => new(OtlpSignal.Traces, request.ToByteArray());
 }
 
@@ -183,14 +186,14 @@ internal sealed class LogStore : IDisposable
     public static byte[] Records(IReadOnlyList<StoreRecord> records, out int[] offsets)
     {
         offsets = new int[records.Count];
-        var plain = new byte[records.Sum(r => StoreFormat.RecordHeaderSize + r.Payload.Length)];
+        var plain = new byte[records.Sum(r => StoreFormat.RecordSize(r.Payload.Length, r.Consumers))];
         int pos = 0;
         for (int i = 0; i < records.Count; i++)
         {
             offsets[i] = pos;
-            StoreFormat.WriteRecordHeader(plain.AsSpan(pos), (byte)records[i].Signal, records[i].Payload.Length);
-            records[i].Payload.CopyTo(plain, pos + StoreFormat.RecordHeaderSize);
-            pos += StoreFormat.RecordHeaderSize + records[i].Payload.Length;
+            int header = StoreFormat.WriteRecordHeader(plain.AsSpan(pos), (byte)records[i].Signal, records[i].Payload.Length, records[i].Consumers);
+            records[i].Payload.CopyTo(plain, pos + header);
+            pos += header + records[i].Payload.Length;
         }
 
         return plain;

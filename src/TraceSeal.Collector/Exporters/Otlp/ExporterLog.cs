@@ -80,9 +80,9 @@ internal static partial class ExporterLog
     [LoggerMessage(5024, LogLevel.Error, "exporter {Exporter}: cannot complete queue segment {Path} (end frame); retrying every {DelayMs} ms, nothing acknowledged is lost", EventName = "ExporterQueueSegmentCloseFailed")]
     public static partial void QueueSegmentCloseFailed(ILogger logger, string exporter, string path, long delayMs, Exception exception);
 
-    [LoggerMessage(5025, LogLevel.Information, "exporter {Exporter}: forwards from the WAL of {Store} (one sealed, fsync'd write per request; its own sending queue, if any, only sends what an earlier run left)", EventName = "ExporterReadsWal")]
-    public static partial void ReadsWal(ILogger logger, string exporter, string store);
+    [LoggerMessage(5025, LogLevel.Information, "exporter {Exporter}: forwards from the WAL of {Store} the records of its pipelines [{Pipelines}] (one sealed, fsync'd write per request; its own sending queue, if any, only sends what an earlier run left)", EventName = "ExporterReadsWal")]
+    public static partial void ReadsWal(ILogger logger, string exporter, string store, string pipelines);
 
-    [LoggerMessage(5026, LogLevel.Information, "exporter {Exporter}: does not read the WAL of {Store} and keeps {Path}: its pipelines [{Pipelines}] are neither the store's [{StorePipelines}] nor all of the store's pipelines of their signals, so the WAL would miss requests of its own or hold others it cannot tell apart; each request is then written twice", EventName = "ExporterKeepsOwnQueue")]
+    [LoggerMessage(5026, LogLevel.Information, "exporter {Exporter}: does not read the WAL of {Store} and keeps {Path}: its pipelines [{Pipelines}] are not all among the store's [{StorePipelines}], so the WAL would miss the requests of those without the store; each request is then written twice", EventName = "ExporterKeepsOwnQueue")]
     public static partial void KeepsOwnQueue(ILogger logger, string exporter, string store, string path, string pipelines, string storePipelines);
 }

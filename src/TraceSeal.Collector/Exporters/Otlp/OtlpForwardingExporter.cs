@@ -131,6 +131,8 @@ internal sealed class OtlpForwardingExporter : IExporter
     /// <summary>The sealed store whose WAL this exporter forwards from (<see cref="ReadWal"/>), or null.</summary>
     public string? ReadsWalOf { get; private set; }
 
+    private string _readsWalFor = "";
+
     /// <summary>
     /// Makes this exporter a consumer of a sealed store's WAL (docs/architecture.md): every request of its pipelines is in
     /// that WAL (Hosting/WalForwarding.Reads), so the pipelines no longer call <see cref="ExportAsync"/>; the store acknowledges once the
@@ -138,8 +140,9 @@ internal sealed class OtlpForwardingExporter : IExporter
     /// cursor of its own. Its key opens the segments' key headers: the sending queue's key when one is configured,
     /// else <c>STORE.forward.key</c> next to the store's directory (created 0600 on first start).
     /// </summary>
-    /// <param name="signals">The signals it forwards when the store's WAL also holds others (null: all).</param>
-    public Storage.Wal.WalConsumer ReadWal(string storeId, string storeRoot, IReadOnlySet<OtlpSignal>? signals = null)
+    /// <param name="signals">The signals of its pipelines when they are not all of the store's (null: all); they decide for version 1 records (WalConsumer).</param>
+    /// <param name="pipelines">Its pipelines, for the start log line.</param>
+    public Storage.Wal.WalConsumer ReadWal(string storeId, string storeRoot, IReadOnlySet<OtlpSignal>? signals = null, string? pipelines = null)
     {
         string keyFile = _settings.Queue.QueueKeyFile ?? Path.TrimEndingDirectorySeparator(storeRoot) + ".forward.key";
         QueueKey key;
@@ -158,6 +161,7 @@ internal sealed class OtlpForwardingExporter : IExporter
         }
 
         ReadsWalOf = storeId;
+        _readsWalFor = pipelines ?? "all of the store's";
         return new Storage.Wal.WalConsumer(Id, key, log =>
         {
             _walFeeds.Add(log);
@@ -197,7 +201,7 @@ internal sealed class OtlpForwardingExporter : IExporter
         ExporterLog.Started(_logger, Id, protocol, endpoint, security);
         if (ReadsWalOf is not null)
         {
-            ExporterLog.ReadsWal(_logger, Id, ReadsWalOf);
+            ExporterLog.ReadsWal(_logger, Id, ReadsWalOf, _readsWalFor);
         }
 
         if (_queueKey is not null && _queue is null)

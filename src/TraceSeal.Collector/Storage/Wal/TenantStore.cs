@@ -114,7 +114,9 @@ internal sealed class TenantStore
 
     public async ValueTask<SinkResult> AppendAsync(ReceivedBatch batch)
     {
-        long reserve = StoreFormat.RecordHeaderSize + batch.Payload.Length;
+        // A store no forwarder reads writes version 1 records, as before consumer lists existed (docs/format.md §14.12).
+        byte[]? consumers = _feeds.Length > 0 ? batch.WalConsumers : null;
+        long reserve = StoreFormat.RecordSize(batch.Payload.Length, consumers);
         if (Interlocked.Add(ref _backlog, reserve) > _ctx.Settings.Wal.MaxBacklogBytes)
         {
             Interlocked.Add(ref _backlog, -reserve);
@@ -152,7 +154,7 @@ internal sealed class TenantStore
         {
             // No copy: the receiver keeps Payload (and Index) valid until this call returns, and it returns only
             // once the loop has written (or refused) the request.
-            var item = new WalItem(WalItemKind.Append) { Signal = batch.Signal, Payload = batch.Payload, Index = index, Reserved = reserve };
+            var item = new WalItem(WalItemKind.Append) { Signal = batch.Signal, Payload = batch.Payload, Index = index, Consumers = consumers, Reserved = reserve };
             if (!_channel.Writer.TryWrite(item))
             {
                 Interlocked.Add(ref _backlog, -reserve);
@@ -226,7 +228,7 @@ internal sealed class TenantStore
                     }
 
                     _batch.Add(item);
-                    bytes += StoreFormat.RecordHeaderSize + item.Payload.Length;
+                    bytes += StoreFormat.RecordSize(item.Payload.Length, item.Consumers);
                 }
 
                 if (_batch.Count > 0)
@@ -378,7 +380,7 @@ internal sealed class TenantStore
         int plainLength = 0;
         foreach (var item in _batch)
         {
-            plainLength += StoreFormat.RecordHeaderSize + item.Payload.Length;
+            plainLength += StoreFormat.RecordSize(item.Payload.Length, item.Consumers);
         }
 
         if (_staging.Length < plainLength)
@@ -397,9 +399,9 @@ internal sealed class TenantStore
             int pos = 0;
             foreach (var item in _batch)
             {
-                StoreFormat.WriteRecordHeader(_staging.AsSpan(pos), (byte)item.Signal, item.Payload.Length);
-                item.Payload.Span.CopyTo(_staging.AsSpan(pos + StoreFormat.RecordHeaderSize));
-                pos += StoreFormat.RecordHeaderSize + item.Payload.Length;
+                int header = StoreFormat.WriteRecordHeader(_staging.AsSpan(pos), (byte)item.Signal, item.Payload.Length, item.Consumers);
+                item.Payload.Span.CopyTo(_staging.AsSpan(pos + header));
+                pos += header + item.Payload.Length;
             }
 
             EnsureSegment();
@@ -415,7 +417,7 @@ internal sealed class TenantStore
             {
                 reserved += item.Reserved;
                 _index!.Add((byte)item.Signal, frameIndex, frameOffset, sealedLength, offsetInFrame, item.Payload.Length, item.Index);
-                offsetInFrame += StoreFormat.RecordHeaderSize + item.Payload.Length;
+                offsetInFrame += StoreFormat.RecordSize(item.Payload.Length, item.Consumers);
             }
 
             Interlocked.Add(ref _backlog, frameBytes - reserved);

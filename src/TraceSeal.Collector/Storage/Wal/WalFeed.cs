@@ -17,13 +17,16 @@ namespace TraceSeal.Collector.Storage.Wal;
 /// <param name="Key">The forwarder's key: every segment's key header is sealed to it, so it opens the frames.</param>
 /// <param name="CreateSender">Makes the forwarder's sender (its delivery, counters and batching) for one tenant's feed.</param>
 /// <param name="Counters">The forwarder's counters: segments found gone at start are counted there.</param>
-/// <param name="Signals">The signals it forwards; null = all. Set when the store has a pipeline the forwarder is not
-/// in, whose signal no pipeline of the forwarder's has (Hosting/WalForwarding): its records are passed over.</param>
+/// <param name="Signals">The signals of its pipelines; null = all. A version 1 record (docs/format.md §14.12: written
+/// before records named their consumers, or by a caller that names none) is its own when its signal is one of these.</param>
 internal sealed record WalConsumer(string Id, QueueKey Key, Func<ISenderLog, QueueSender> CreateSender, Exporters.Otlp.ExporterCounters Counters,
     IReadOnlySet<TraceSeal.Otlp.OtlpSignal>? Signals = null)
 {
     /// <summary>`wal/TENANT/forward-ID.cursor`; characters other than [A-Za-z0-9_-] as `~xx` (UTF-8 hex), so ids map one to one.</summary>
     public string CursorFileName { get; } = "forward-" + Escape(Id) + WalFeed.CursorExtension;
+
+    /// <summary>How version 2 records name this forwarder (docs/format.md §14.12): a hash of <see cref="Id"/>, like its cursor's name.</summary>
+    public ulong ConsumerId { get; } = StoreFormat.ConsumerId(Id);
 
     private static string Escape(string id)
     {
@@ -202,7 +205,14 @@ internal sealed class WalFeed(WalConsumer consumer, string tenant, string walDir
 
     public void WriteCursor(QueueCursor cursor) => cursor.Write(walDir, consumer.CursorFileName);
 
-    public bool Wants(TraceSeal.Otlp.OtlpSignal signal) => consumer.Signals?.Contains(signal) ?? true;
+    /// <summary>
+    /// A version 2 record is this forwarder's when it names it (the pipelines that wrote it were the forwarder's,
+    /// whatever they are called now); a version 1 record names nobody and is for every forwarder of its signal, the
+    /// rule under which forwarders attached when such records were written (docs/format.md §14.12).
+    /// </summary>
+    public bool Wants(in LogRecord record) => record.Consumers is { } ids
+        ? StoreFormat.NamesConsumer(ids.Span, consumer.ConsumerId)
+        : consumer.Signals?.Contains((TraceSeal.Otlp.OtlpSignal)record.Signal) ?? true;
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 

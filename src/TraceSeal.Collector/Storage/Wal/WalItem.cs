@@ -31,6 +31,9 @@ internal sealed class WalItem
     /// <summary>Index entries the receiver gathered while validating (traces), same lifetime as <see cref="Payload"/>.</summary>
     public RequestIndex? Index { get; init; }
 
+    /// <summary>The record's consumer list (version 2 record, docs/format.md §14.12), or null for a version 1 record.</summary>
+    public byte[]? Consumers { get; init; }
+
     /// <summary>Backlog bytes reserved for this request; released when its block is written.</summary>
     public long Reserved { get; init; }
 

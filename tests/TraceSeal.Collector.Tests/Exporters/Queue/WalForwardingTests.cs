@@ -513,7 +513,7 @@ public sealed class WalForwardingTests : IDisposable
     }
 
     [Fact]
-    public async Task Only_a_forwarder_with_exactly_the_stores_pipelines_reads_its_wal()
+    public async Task Only_a_forwarder_all_of_whose_pipelines_have_the_store_reads_its_wal()
     {
         await using var upstream = new SwitchableUpstream(_pki, OtlpExporterProtocol.Grpc);
         var (parsed, exporters) = Build(
@@ -532,7 +532,7 @@ public sealed class WalForwardingTests : IDisposable
             var line = Assert.Single(logs.Messages);
             Assert.Equal(LogLevel.Information, line.Level);
             Assert.Equal(
-                "exporter otlp/more: does not read the WAL of sealed_store and keeps acknowledging only after upstream accepted (no sending_queue): its pipelines [logs, traces] are neither the store's [traces] nor all of the store's pipelines of their signals, so the WAL would miss requests of its own or hold others it cannot tell apart; each request is then written twice",
+                "exporter otlp/more: does not read the WAL of sealed_store and keeps acknowledging only after upstream accepted (no sending_queue): its pipelines [logs, traces] are not all among the store's [traces], so the WAL would miss the requests of those without the store; each request is then written twice",
                 line.Text);
             Assert.Equal("sealed_store", ((OtlpForwardingExporter)exporters["otlp/same"]).ReadsWalOf);
             Assert.Null(((OtlpForwardingExporter)exporters["otlp/more"]).ReadsWalOf);
@@ -551,7 +551,7 @@ public sealed class WalForwardingTests : IDisposable
     }
 
     [Fact]
-    public async Task A_forwarder_in_all_of_the_stores_pipelines_of_its_signal_reads_the_wal_and_forwards_that_signal_only()
+    public async Task A_record_of_the_old_layout_names_no_forwarder_and_goes_to_every_forwarder_of_its_signal()
     {
         await using var upstream = new SwitchableUpstream(_pki, OtlpExporterProtocol.Grpc);
         var tls = ExporterTestSupport.MutualTls(_pki);
@@ -565,24 +565,30 @@ public sealed class WalForwardingTests : IDisposable
             ("metrics/b", "sealed_store"));
         try
         {
-            // otlp/traces: every traces pipeline of the store's is its own, so each trace record in the WAL is its own.
-            // otlp/metrics-a: metrics/b's records are metrics too, and nothing in the WAL says which pipeline wrote one.
-            Assert.Equal(["otlp/traces"], WalForwarding.Attach(parsed, exporters));
+            // Both attach: all of their pipelines have the store (metrics/b's records carry no forwarder of theirs).
+            Assert.Equal(["otlp/metrics-a", "otlp/traces"], WalForwarding.Attach(parsed, exporters).Order(StringComparer.Ordinal));
             var store = (SealedStoreExporter)exporters["sealed_store"];
             var forwarder = (OtlpForwardingExporter)exporters["otlp/traces"];
+            var metrics = (OtlpForwardingExporter)exporters["otlp/metrics-a"];
             await forwarder.StartAsync(CancellationToken.None);
+            await metrics.StartAsync(CancellationToken.None);
             await store.StartAsync(CancellationToken.None);
+
+            // Called without a route (WalForwarding.Route), the store writes version 1 records, as before records named
+            // their forwarders (docs/format.md §14.12): each is for every forwarder of its signal, the rule under which
+            // forwarders attached when such records were written. No forwarder takes another signal's.
             foreach (var (signal, items) in new (OtlpSignal, int)[] { (OtlpSignal.Logs, 2), (OtlpSignal.Traces, 3), (OtlpSignal.Metrics, 4), (OtlpSignal.Traces, 5), (OtlpSignal.Logs, 6) })
             {
                 Assert.True((await store.ExportAsync(ExporterTestSupport.Batch(signal, items), CancellationToken.None)).Accepted);
             }
 
             await upstream.StartAsync();
-            await Eventually.TrueAsync(() => forwarder.QueueBacklogBytes == 0, "the forwarder to pass every frame", Deadline);
+            await Eventually.TrueAsync(() => forwarder.QueueBacklogBytes == 0 && metrics.QueueBacklogBytes == 0, "the forwarders to pass every frame", Deadline);
             Assert.Equal(8, upstream.Sink.Items(OtlpSignal.Traces));
             Assert.Equal(0, upstream.Sink.Items(OtlpSignal.Logs));
-            Assert.Equal(0, upstream.Sink.Items(OtlpSignal.Metrics));
+            Assert.Equal(4, upstream.Sink.Items(OtlpSignal.Metrics));
             Assert.Equal(8, PipelineStats.For(forwarder).Ok(OtlpSignal.Traces));
+            Assert.Equal(4, PipelineStats.For(metrics).Ok(OtlpSignal.Metrics));
         }
         finally
         {

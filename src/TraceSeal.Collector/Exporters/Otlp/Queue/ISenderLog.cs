@@ -48,8 +48,8 @@ internal interface ISenderLog
     void WriteCursor(QueueCursor cursor);
 
     /// <summary>
-    /// Whether records of <paramref name="signal"/> are the sender's to forward; the others are passed over as forwarded.
-    /// Its own queue holds only its own; a WAL may also hold a signal of a pipeline the forwarder is not in (WalFeed).
+    /// Whether <paramref name="record"/> is the sender's to forward; the others are passed over as forwarded. Its own
+    /// queue holds only its own; a WAL also holds records of pipelines the forwarder is not in (WalFeed).
     /// </summary>
-    bool Wants(OtlpSignal signal) => true;
+    bool Wants(in TraceSeal.Storage.Log.LogRecord record) => true;
 }

@@ -284,10 +284,10 @@ internal sealed class QueueSender(ISenderLog log, QueueDelivery deliver, Exporte
             _frameRecords.RemoveRange(0, Math.Min(startRecord, _frameRecords.Count));
         }
 
-        // Records of a signal that is not the sender's (ISenderLog.Wants) are passed over: the frame ends, for the
-        // cursor and the backlog, with the last record it forwards.
+        // Records that are not the sender's (ISenderLog.Wants: another pipeline's, another signal's) are passed over:
+        // the frame ends, for the cursor and the backlog, with the last record it forwards.
         int lastWanted = _frameRecords.Count - 1;
-        while (lastWanted >= 0 && !log.Wants((OtlpSignal)_frameRecords[lastWanted].Signal))
+        while (lastWanted >= 0 && !log.Wants(_frameRecords[lastWanted]))
         {
             lastWanted--;
         }
@@ -304,7 +304,7 @@ internal sealed class QueueSender(ISenderLog log, QueueDelivery deliver, Exporte
         for (int i = 0; i <= lastWanted; i++)
         {
             OtlpSignal signal = (OtlpSignal)_frameRecords[i].Signal;
-            if (!log.Wants(signal))
+            if (!log.Wants(_frameRecords[i]))
             {
                 continue;
             }
