@@ -11,13 +11,22 @@
 #   4. restart: SIGTERM, start again on the same store (recovery must succeed: /readyz), SIGTERM;
 #   5. read:    `traceseal query` (every object authenticated) must return every acknowledged trace, and
 #               `traceseal verify data DIR` must pass.
+# With --forwarder the same pipeline also has an `otlp/gateway` exporter (gRPC, mTLS, a sealed sending_queue on
+# the tmpfs too) that reads the store's WAL (docs/format.md §14.11): its key headers and cursor are written on the
+# full disk. It forwards to a GATEWAY collector (sealed_store on the normal disk, started first, stopped at the
+# end). After the resume, the gateway is polled (bounded, FORWARD_TIMEOUT s) until it holds every acknowledged
+# trace; after the restart it is stopped and read back too: 0 acknowledged traces/spans may be missing there.
 # Exit 1 when a target is missed. This script changes nothing in the collector; what it finds is reported.
 #
-# Usage: bench/reliability/fulldisk.sh   Environment: SIZE (32m), FILLER_MIB (8), FILL_RATE (200),
-#   FILL_SECONDS (15), RESUME_SECONDS (5), RESUME_RATE (40: about 4 MiB of the 8 freed); lib.sh: TS_CLI, RELI_PORT_BASE. Bounded: 300 s in all.
+# Usage: bench/reliability/fulldisk.sh [--forwarder]   Environment: SIZE (32m), FILLER_MIB (8), FILL_RATE (200),
+#   FILL_SECONDS (15), RESUME_SECONDS (5), RESUME_RATE (40: about 4 MiB of the 8 freed), FORWARD_TIMEOUT (90);
+#   lib.sh: TS_CLI, RELI_PORT_BASE (+27 gateway gRPC, +98 gateway self-telemetry). Bounded: 300 s in all, 420 s with --forwarder.
+FORWARDER=no
+case "${1:-}" in --forwarder) FORWARDER=yes ;; -h|--help|"") ;; *) echo "fulldisk.sh: unknown argument $1" >&2; exit 2 ;; esac
 RELI_MAX_SECONDS=300
+[[ $FORWARDER == yes ]] && RELI_MAX_SECONDS=420
 source "$(dirname "$0")/lib.sh"
-[[ ${1:-} == -h || ${1:-} == --help ]] && { sed -n '2,17p' "$0"; exit 0; }
+[[ ${1:-} == -h || ${1:-} == --help ]] && { sed -n '2,25p' "$0"; exit 0; }
 
 SIZE=${SIZE:-32m} FILLER_MIB=${FILLER_MIB:-8} FILL_RATE=${FILL_RATE:-200} FILL_SECONDS=${FILL_SECONDS:-15} RESUME_SECONDS=${RESUME_SECONDS:-5} RESUME_RATE=${RESUME_RATE:-40}
 MNT=$WORK/disk
@@ -36,8 +45,48 @@ STORE=$MNT/store
 avail() { df -k --output=avail "$MNT" | tail -1 | tr -d ' '; }
 echo "tmpfs $SIZE at $MNT, filler $FILLER_MIB MiB, available $(( $(avail) / 1024 )) MiB"
 
+GW_GRPC=$((PORT_BASE + 27)) GW_TEL=$((PORT_BASE + 98)) GW_STORE=$WORK/gateway-store FORWARD_TIMEOUT=${FORWARD_TIMEOUT:-90}
+GATEWAY_PID="" FORWARDER_YAML=""
+if [[ $FORWARDER == yes ]]; then
+  for p in "$GW_GRPC" "$GW_TEL"; do
+    if port_open "$p"; then echo "127.0.0.1:$p is in use; set RELI_PORT_BASE" >&2; exit 1; fi
+  done
+  cat >"$WORK/gateway.yaml" <<GATEWAY
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:$GW_GRPC
+        tls: { cert_file: $WORK/pki/server.crt, key_file: $WORK/pki/server.key, client_ca_file: $WORK/pki/ca.crt }
+exporters:
+  sealed_store:
+    directory: $GW_STORE
+    recipients: [$WORK/keys/reader.recipient.pem]
+    durability: fsync
+service:
+  telemetry:
+    metrics: { address: 127.0.0.1:$GW_TEL }
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [sealed_store]
+GATEWAY
+  # start_collector waits on $TEL_PORT and sets COLLECTOR_PID: the gateway's, then back to the edge's.
+  EDGE_TEL=$TEL_PORT TEL_PORT=$GW_TEL
+  start_collector "$WORK/gateway.yaml" "$WORK/gateway.log"
+  GATEWAY_PID=$COLLECTOR_PID TEL_PORT=$EDGE_TEL
+  say "gateway ready on 127.0.0.1:$GW_GRPC (store $GW_STORE on the normal disk)"
+  export PIPELINE_EXPORTERS="[sealed_store, otlp/gateway]"
+  FORWARDER_YAML="
+  otlp/gateway:
+    endpoint: 127.0.0.1:$GW_GRPC
+    tls: { ca_file: $WORK/pki/ca.crt, cert_file: $WORK/pki/client.crt, key_file: $WORK/pki/client.key }
+    retry_on_failure: { initial_interval: 100ms, max_interval: 1s }
+    sending_queue: { directory: $MNT/queue, queue_key_file: $WORK/keys/edge-queue.key }"
+fi
+
 write_config "$WORK/fulldisk.yaml" "$STORE" "" "    wal: { segment_bytes: 4MiB }
-    block: { max_age: 10s }"
+    block: { max_age: 10s }$FORWARDER_YAML"
 start_collector "$WORK/fulldisk.yaml" "$WORK/collector.log"
 COLLECTOR1=$COLLECTOR_PID
 
@@ -93,6 +142,22 @@ ACCEPTED_METRIC=$(metric 'traceseal_receiver_items_accepted_total{receiver="otlp
 REFUSED_SINK=$(metric 'traceseal_receiver_refused_total{receiver="otlp",protocol="all",reason="sink_refused"}')
 FAILED_SINK=$(metric 'traceseal_receiver_refused_total{receiver="otlp",protocol="all",reason="sink_failed"}')
 ALIVE_END=no; kill -0 "$COLLECTOR_PID" 2>/dev/null && ALIVE_END=yes
+if [[ $FORWARDER == yes ]]; then
+  # The load has stopped: wait until the gateway holds as many traces as were acknowledged (+ the probe's).
+  want=$(( $(jq -r '.requests' "$WORK/fill.json") + $(jq -r '.requests' "$WORK/resume.json") + (PROBE_ACKED > 0 ? 1 : 0) ))
+  say "waiting (at most ${FORWARD_TIMEOUT}s) for the gateway to hold $want traces"
+  FWD_START=$SECONDS GW_SEEN=0
+  while ((SECONDS - FWD_START < FORWARD_TIMEOUT)); do
+    read -r _ GW_SEEN _ _ < <(stored_counts "$GW_STORE")
+    ((GW_SEEN >= want)) && break
+    sleep 2
+  done
+  FORWARD_WAIT=$((SECONDS - FWD_START))
+  FWD_SENT=$(metric 'otelcol_exporter_sent_spans{exporter="otlp/gateway"}')
+  FWD_FAILED=$(metric 'otelcol_exporter_send_failed_spans{exporter="otlp/gateway"}')
+  FWD_QUEUE=$(metric 'otelcol_exporter_queue_size{exporter="otlp/gateway"}')
+  FWD_CAPACITY=$(metric 'otelcol_exporter_queue_capacity{exporter="otlp/gateway"}')
+fi
 stop_collector
 STOP1=$STOP_RC
 
@@ -101,8 +166,16 @@ RESTART=no
 if start_collector "$WORK/fulldisk.yaml" "$WORK/collector2.log"; then RESTART=yes; fi
 kill -0 "$COLLECTOR_PID" 2>/dev/null && { stop_collector; STOP2=$STOP_RC; } || STOP2=none
 
+GW_STOP=none
+if [[ -n $GATEWAY_PID ]]; then
+  EDGE_PID=$COLLECTOR_PID COLLECTOR_PID=$GATEWAY_PID
+  stop_collector
+  GW_STOP=$STOP_RC COLLECTOR_PID=$EDGE_PID
+fi
+
 # ------------------------------------------------------------------ 5. read back, verify
 read -r STORED_SPANS STORED_TRACES QUERY_RC PROBE_SPANS < <(stored_counts "$STORE")
+if [[ $FORWARDER == yes ]]; then read -r GW_SPANS GW_TRACES GW_QUERY_RC GW_PROBE_SPANS < <(stored_counts "$GW_STORE"); fi
 VERIFY_RC=0
 traceseal verify data "$STORE" >"$WORK/verify.txt" 2>&1 || VERIFY_RC=$?
 USED=$(du -sk "$STORE" | cut -f1)
@@ -119,7 +192,7 @@ retry=$(jq -s -r '[.[].errors_by_status | to_entries[] | select(.key | test("^(h
 resumed=$(jq -r '.requests' "$R")
 
 echo
-echo "full disk: tmpfs $SIZE, filler $FILLER_MIB MiB; load average (1/5/15 min): start $LOAD0, end $LOAD1 on $(nproc) CPUs"
+echo "full disk$([[ $FORWARDER == yes ]] && echo ' with an otlp forwarder reading the WAL (gateway on the normal disk)'): tmpfs $SIZE, filler $FILLER_MIB MiB; load average (1/5/15 min): start $LOAD0, end $LOAD1 on $(nproc) CPUs"
 jq -r '"fill   (--rate '"$FILL_RATE"', '"$FILL_SECONDS"'s): \(.requests) acknowledged, \(.errors) refused/failed \(.errors_by_status)"' "$F"
 full_when="NOT reached"; [[ -n $FULL_AT ]] && full_when="after about $((FULL_AT - FILL_START)) s of the fill"
 echo "        disk full (< 512 KiB available): $full_when; available at the end of the fill: $AVAIL_FULL KiB"
@@ -146,7 +219,21 @@ printf '%-46s %14s %12s %s\n' "restart on the same store ready" "$RESTART" yes "
 printf '%-46s %14s %12s %s\n' "acknowledged requests (loadgen) / stored" "$ack_req/$((STORED_TRACES - (PROBE_SPANS > 0 ? 1 : 0)))" "" ""
 printf '%-46s %14s %12s %s\n' "acknowledged traces / spans missing (query $QUERY_RC)" "$missing/$missing_spans" "0/0" "$(chk $((missing == 0 && missing_spans == 0 && QUERY_RC == 0)))"
 printf '%-46s %14s %12s %s\n' "traceseal verify data" "exit $VERIFY_RC" "exit 0" "$(chk $((VERIFY_RC == 0)))"
-if ((retry > 0 && nonretry == 0 && probe_bad == 0 && resumed > 0 && missing == 0 && missing_spans == 0 && QUERY_RC == 0 && VERIFY_RC == 0)) \
+gw_ok=1
+if [[ $FORWARDER == yes ]]; then
+  gw_missing=$(( ack_req - (GW_TRACES - (GW_PROBE_SPANS > 0 ? 1 : 0)) )); ((gw_missing < 0)) && gw_missing=0
+  gw_missing_spans=$(( ack_spans - (GW_SPANS - GW_PROBE_SPANS) )); ((gw_missing_spans < 0)) && gw_missing_spans=0
+  ((PROBE_ACKED > 0 && GW_PROBE_SPANS == 0)) && gw_missing_spans=$((gw_missing_spans + 1))
+  gw_ok=$((gw_missing == 0 && gw_missing_spans == 0 && GW_QUERY_RC == 0 ? 1 : 0))
+  printf '%-46s %14s %12s %s\n' "acknowledged requests / at the gateway" "$ack_req/$((GW_TRACES - (GW_PROBE_SPANS > 0 ? 1 : 0)))" "" ""
+  printf '%-46s %14s %12s %s\n' "at the gateway: traces / spans missing (query $GW_QUERY_RC)" "$gw_missing/$gw_missing_spans" "0/0" "$(chk $gw_ok)"
+  echo "forwarder otlp/gateway (reads the store's WAL): sent spans $FWD_SENT, send failed $FWD_FAILED, queue size/capacity after the resume $FWD_QUEUE/$FWD_CAPACITY bytes;" \
+       "the gateway held every acknowledged trace ${FORWARD_WAIT}s after the load (timeout ${FORWARD_TIMEOUT}s); gateway SIGTERM exit $GW_STOP"
+  echo "the forwarder's files on the tmpfs at the end: $(find "$STORE/wal" "$MNT/queue" -type f 2>/dev/null | sed 's/.*\.//' | sort | uniq -c | awk '{ printf "%s %s; ", $1, $2 }' || true)"
+  echo "gateway log, warnings/errors (first 4 distinct):"
+  { grep -h -E ' (warn|fail|crit|error):' "$WORK/gateway.log" 2>/dev/null || true; } | sed -E 's/^[0-9TZ:.-]+ //' | cut -c1-200 | sort | uniq -c | sort -rn | head -4 | sed 's/^/  /'
+fi
+if ((retry > 0 && nonretry == 0 && probe_bad == 0 && resumed > 0 && missing == 0 && missing_spans == 0 && QUERY_RC == 0 && VERIFY_RC == 0 && gw_ok == 1)) \
    && [[ $ALIVE_FULL == yes && $ALIVE_END == yes && $RESTART == yes ]]; then echo PASS; exit 0; fi
 echo "FAIL: target missed (see the table)"
 exit 1

@@ -71,6 +71,8 @@ pki_and_keys() {
 }
 
 # write_config FILE STORE_DIR PROCESSORS_YAML (may be empty) [EXTRA_SEALED_STORE_YAML] [EXTRA_RECEIVER_YAML (limits, tenants: 4 spaces in)]
+# The pipeline's exporters are $PIPELINE_EXPORTERS (default [sealed_store]); another exporter can follow the store's
+# keys in EXTRA_SEALED_STORE_YAML (2 spaces in).
 write_config() {
   local procs_block="" procs_list="[]"
   if [[ -n $3 ]]; then procs_block="processors:
@@ -100,7 +102,7 @@ service:
     traces:
       receivers: [otlp]
       processors: $procs_list
-      exporters: [sealed_store]
+      exporters: ${PIPELINE_EXPORTERS:-[sealed_store]}
 EOF
 }
 

@@ -6,6 +6,7 @@ using TraceSeal.Sealing;
 using TraceSeal.Storage.Format;
 using TraceSeal.Storage.Log;
 using TraceSeal.Storage.Tests.TestSupport;
+using TraceSeal.Tests.Shared;
 using static TraceSeal.Storage.Tests.TestSupport.StoreFixture;
 
 namespace TraceSeal.Storage.Tests;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace TraceSeal.Storage.Tests.TestSupport;
+namespace TraceSeal.Tests.Shared;
 
 /// <summary>
 /// A small tmpfs mounted over a directory, so a test can make the disk full and free it again. Needs the right to
