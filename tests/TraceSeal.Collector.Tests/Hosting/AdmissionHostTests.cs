@@ -85,6 +85,93 @@ public sealed class AdmissionHostTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task a_wal_backlog_refusal_shows_in_metrics_and_makes_readyz_503_until_blocks_are_cut()
+    {
+        // Issue 10: "limiter and backlog refusal show in /metrics and make /readyz 503". Blocks are cut only when
+        // the test says so (max_age 1h), so the backlog fills after a few requests.
+        Sealing.KeyFiles.Init(Path.Combine(_env.Dir, "keys"), "ops");
+        var config = CollectorConfigLoader.Parse($$"""
+            receivers:
+              otlp:
+                protocols:
+                  http:
+                    endpoint: 127.0.0.1:0
+                    tls: { cert_file: server.crt, key_file: server.key, client_ca_file: ca.crt }
+            exporters:
+              sealed_store:
+                directory: store
+                recipients: [keys/ops.recipient.pem]
+                block: { max_age: 1h }
+                wal: { max_backlog_bytes: 16KiB }
+            service:
+              telemetry: { metrics: { address: "127.0.0.1:{{FreePort()}}" } }
+              pipelines:
+                traces: { receivers: [otlp], exporters: [sealed_store] }
+            """, _env.ConfigPath);
+        await using var host = CollectorHost.Create(config, NullLoggerFactory.Instance, selfTelemetry: true);
+        await host.StartAsync(CancellationToken.None);
+        using var client = _env.Client();
+        using var http = new HttpClient();
+        string traces = $"https://localhost:{host.Receivers[0].HttpEndpoint!.Port}/v1/traces";
+        string telemetry = $"http://127.0.0.1:{host.Telemetry!.BoundEndpoint!.Port}";
+        using (HttpResponseMessage ready = await http.GetAsync(telemetry + "/readyz"))
+        {
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        }
+
+        int accepted = 0;
+        HttpResponseMessage? refused = null;
+        for (int i = 0; i < 200 && refused is null; i++)
+        {
+            HttpResponseMessage response = await client.PostAsync(traces, MtlsHostEnvironment.Protobuf(OtlpTestData.Traces(20)));
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                accepted++;
+                response.Dispose();
+            }
+            else
+            {
+                refused = response;
+            }
+        }
+
+        Assert.NotNull(refused);
+        using (refused)
+        {
+            Assert.True(accepted > 0);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.Equal(TimeSpan.FromSeconds(1), refused.Headers.RetryAfter?.Delta);
+        }
+
+        string metrics = await http.GetStringAsync(telemetry + "/metrics");
+        using (HttpResponseMessage notReady = await http.GetAsync(telemetry + "/readyz"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
+            Assert.Equal("exporter sealed_store is refusing data: the sealed WAL backlog reached wal::max_backlog_bytes (blocks not cut or not uploaded yet)\n", await notReady.Content.ReadAsStringAsync());
+        }
+
+        Assert.Contains("reason=\"sink_refused\"} 1\n", metrics, StringComparison.Ordinal);
+        long backlog = long.Parse(metrics.Split('\n').Single(l => l.StartsWith("traceseal_wal_backlog_bytes{exporter=\"sealed_store\"", StringComparison.Ordinal)).Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(backlog, 1, 16 * 1024);
+
+        // Blocks are cut: the backlog is gone, requests are acknowledged again and readiness returns by itself.
+        await ((TraceSeal.Collector.Storage.SealedStoreExporter)host.Exporters["sealed_store"]).CutBlocksAsync();
+        using (HttpResponseMessage again = await client.PostAsync(traces, MtlsHostEnvironment.Protobuf(OtlpTestData.Traces(20))))
+        {
+            Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        }
+
+        await Eventually.TrueAsync(
+            () =>
+            {
+                using HttpResponseMessage response = http.GetAsync(telemetry + "/readyz").GetAwaiter().GetResult();
+                return response.StatusCode == HttpStatusCode.OK;
+            },
+            "/readyz 200 once nothing was refused for its window",
+            TimeSpan.FromSeconds(30));
+    }
+
     private static int FreePort()
     {
         using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
