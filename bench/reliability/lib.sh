@@ -137,9 +137,10 @@ metric() { # metric 'NAME{labels}' -> value (0 when absent)
 }
 
 # loadgen_bg OUT_JSON ARGS...: loadgen over mTLS in the background (sets LOADGEN_PID); ARGS are loadgen options.
+# LOADGEN_CLIENT=NAME uses the client certificate $WORK/pki/NAME.crt (`traceseal certs client NAME`), default client.
 loadgen_bg() {
-  local out=$1; shift
-  dotnet "$TS_CLI" loadgen --ca "$WORK/pki/ca.crt" --cert "$WORK/pki/client.crt" --key "$WORK/pki/client.key" \
+  local out=$1 client=${LOADGEN_CLIENT:-client}; shift
+  dotnet "$TS_CLI" loadgen --ca "$WORK/pki/ca.crt" --cert "$WORK/pki/$client.crt" --key "$WORK/pki/$client.key" \
     --json --quiet "$@" >"$out" 2>"$out.err" &
   LOADGEN_PID=$!
   CHILDREN+=("$LOADGEN_PID")
@@ -163,7 +164,6 @@ stored_counts() {
   echo "$spans $traces $rc $probe"
 }
 
-# rss_sampler PID OUT: VmRSS (kB) every 200 ms into OUT until PID exits; sets SAMPLER_PID.
 # probe_bodies DIR: DIR/probe.pb, a minimal valid OTLP trace request (one span, trace id 0102..10, start and end
 # time now, so `query --since` finds it) and DIR/probe.grpc, the same with the 5-byte gRPC prefix.
 probe_bodies() {
@@ -174,9 +174,12 @@ probe_bodies() {
   { printf '\x00\x00\x00\x00\x37'; cat "$1/probe.pb"; } >"$1/probe.grpc"
 }
 
+# rss_sampler PID OUT [split]: VmRSS (kB) every 200 ms into OUT until PID exits; with "split", each line is
+# "VmRSS<TAB>RssAnon<TAB>RssFile". Sets SAMPLER_PID.
 rss_sampler() {
   ( while kill -0 "$1" 2>/dev/null; do
-      awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || true
+      awk -v all="${3:-}" '/^VmRSS/ { r = $2 } /^RssAnon/ { a = $2 } /^RssFile/ { f = $2 }
+        END { if (r) print (all == "split" ? r "\t" a "\t" f : r) }' "/proc/$1/status" 2>/dev/null || true
       sleep 0.2
     done ) >"$2" &
   SAMPLER_PID=$!
