@@ -24,7 +24,8 @@ internal sealed partial class CollectorProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
-    public static CollectorProcess Start(string configPath)
+    /// <param name="environment">Variables set for the child only (for example DOTNET_GCHeapHardLimit).</param>
+    public static CollectorProcess Start(string configPath, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(DotnetHost(), [Path.Combine(AppContext.BaseDirectory, "traceseal.dll"), "collector", "--config", configPath])
         {
@@ -32,6 +33,10 @@ internal sealed partial class CollectorProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var collector = new CollectorProcess(process);
         process.ErrorDataReceived += (_, e) => collector.OnLine(e.Data);

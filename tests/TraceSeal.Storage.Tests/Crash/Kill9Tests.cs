@@ -332,7 +332,7 @@ public sealed class Kill9Tests : IDisposable
     }
 
     /// <summary>A loopback port nothing listens on now: the gateway binds it later, and the edge is told it before.</summary>
-    private static int FreePort()
+    internal static int FreePort()
     {
         var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();
