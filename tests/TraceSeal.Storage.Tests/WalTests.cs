@@ -1,3 +1,4 @@
+using TraceSeal.Storage.Log;
 using TraceSeal.Collector.Pipeline;
 using TraceSeal.Query;
 using TraceSeal.Storage.Tests.TestSupport;
@@ -94,7 +95,7 @@ public sealed class WalTests : IDisposable
 
         await first.CrashAsync();
         var segment = Assert.Single(_f.Files("*.wal"));
-        long full = new FileInfo(segment).Length;
+        long full = LogScan.Scan(File.ReadAllBytes(segment)).GoodLength; // without direct I/O's zero fill
         using (var s = new FileStream(segment, FileMode.Open, FileAccess.Write))
         {
             s.SetLength(full - 10); // the last frame is now torn, as a crash mid-write leaves it

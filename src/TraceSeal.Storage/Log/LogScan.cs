@@ -22,7 +22,11 @@ internal enum LogTail
     /// <summary>The last frame is the end frame: the log is complete (a block).</summary>
     Complete,
 
-    /// <summary>Ends on a frame boundary without an end frame: a live segment, or one recovered after a crash (v1: every segment).</summary>
+    /// <summary>
+    /// Ends on a frame boundary without an end frame: a live segment, or one recovered after a crash (v1: every segment).
+    /// A v2 log may be followed by zero fill (fewer than <see cref="LogSegmentWriter.DirectAlign"/> zero bytes, the rest
+    /// of a block written with direct I/O): then <see cref="LogScan.GoodLength"/> is less than the file's length.
+    /// </summary>
     Open,
 
     /// <summary>The last frame runs past end of file (or its prefix is cut or 0; v1: or its sealed header does not parse): a write that never finished.</summary>
@@ -121,7 +125,9 @@ internal sealed class LogScan
 
     private static LogScan Walk(Source source)
     {
-        int headerLength = TryHeaderLength(source.Read(0, HeadBytes));
+        var head = source.Read(0, HeadBytes);
+        // A file of zeros only: a first direct write (header and frame) whose blocks were allocated but never written.
+        int headerLength = head.IndexOfAnyExcept((byte)0) < 0 && source.Length <= HeadBytes ? -1 : TryHeaderLength(head);
         if (headerLength < 0)
         {
             return new LogScan { HeaderLength = 0, Frames = [], Tail = LogTail.NoHeader, GoodLength = 0 };
@@ -139,7 +145,10 @@ internal sealed class LogScan
             uint length = source.LengthAt(pos);
             if (length < SealedLogWriter.EndFrameLength - PrefixLength)
             {
-                return Done(headerLength, frames, pos, LogTail.Torn, StoreCodes.PartialWrite);
+                // Zero fill after the last frame (direct I/O writes whole blocks) is not a torn frame: nothing was written there.
+                return source.Length - pos < LogSegmentWriter.DirectAlign && source.Read(pos, HeadBytes).IndexOfAnyExcept((byte)0) < 0
+                    ? Done(headerLength, frames, pos, LogTail.Open, null)
+                    : Done(headerLength, frames, pos, LogTail.Torn, StoreCodes.PartialWrite);
             }
 
             frames.Add(new LogFrame((uint)frames.Count, pos, (int)length));

@@ -24,26 +24,9 @@ internal sealed class FileSystemObjectStore(string root) : IObjectStore
         AtomicFile.Write(directory, Path.GetFileName(path), data);
     }
 
-    public byte[]? Get(string key, int? firstBytes)
-    {
-        ObjectKeys.Validate(key);
-        try
-        {
-            if (firstBytes is not { } n)
-            {
-                return File.ReadAllBytes(Describe(key));
-            }
-
-            using var stream = File.OpenRead(Describe(key));
-            var head = new byte[(int)Math.Min(stream.Length, n)];
-            stream.ReadExactly(head);
-            return head;
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return null; // deleted meanwhile (a folded WAL segment, retention): the caller decides what that means
-        }
-    }
+    // Reads to end of file, which may come sooner than the length said: a live log's zero fill (direct I/O) is cut when
+    // the log is closed, perhaps while it is read. What was read is returned.
+    public byte[]? Get(string key, int? firstBytes) => GetRange(key, 0, firstBytes ?? int.MaxValue);
 
     public byte[]? GetRange(string key, long offset, int count)
     {

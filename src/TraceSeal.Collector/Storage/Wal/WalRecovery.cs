@@ -9,7 +9,7 @@ namespace TraceSeal.Collector.Storage.Wal;
 /// <summary>
 /// Start-up recovery of the WAL segments an earlier run left behind, WITHOUT keys (the collector has none):
 ///
-/// 1. Torn tail. The writer writes each frame as one positioned write, length prefix first, and fsyncs
+/// 1. Torn tail (and zero fill: a direct-I/O writer's zeros after the last frame, cut silently). The writer writes each frame as one positioned write, length prefix first, and fsyncs
 ///    only complete frames before acknowledging. So after a crash only the last frame can be incomplete,
 ///    and it was never acknowledged. It is recognised by the one keyless walk, <see cref="LogScan"/>: for a v2
 ///    segment (a sealed log, docs/format.md §14.3) from lengths alone; for a v1 segment (its v1 mode, <c>LogScan.ScanV1</c>)
@@ -99,6 +99,11 @@ internal static class WalRecovery
             case LogTail.TrailingData or LogTail.Corrupt:
                 StorageLog.SegmentCorrupt(logger, path, scan.CorruptAt >= 0 ? scan.CorruptAt : scan.GoodLength, scan.Code!);
                 return length;
+            case LogTail.Open when scan.GoodLength < length:
+                // Zero fill after the last frame (the rest of a block written with direct I/O): cut, nothing to report.
+                RandomAccess.SetLength(file, scan.GoodLength);
+                RandomAccess.FlushToDisk(file);
+                break;
             case LogTail.Torn:
                 RandomAccess.SetLength(file, scan.GoodLength);
                 RandomAccess.FlushToDisk(file);

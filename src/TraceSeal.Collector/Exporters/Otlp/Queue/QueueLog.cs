@@ -298,6 +298,7 @@ internal sealed class QueueLog : ISenderLog, IAsyncDisposable
         long length = RandomAccess.GetLength(file);
         List<LogFrame> frames;
         long good;
+        bool torn = true;
         if (isV1)
         {
             // Kind and label are the sender's to check when it opens each frame (and to report, with its code).
@@ -326,13 +327,17 @@ internal sealed class QueueLog : ISenderLog, IAsyncDisposable
 
             frames = [.. scan.Frames.Take(scan.DataFrames)];
             good = scan.GoodLength;
+            torn = scan.Tail != LogTail.Open; // an open log followed by zero fill (direct I/O) is cut without a word
         }
 
         if (good < length)
         {
             RandomAccess.SetLength(file, good);
             RandomAccess.FlushToDisk(file);
-            ExporterLog.QueueTornTailCut(_logger, _exporter, path, length - good, good);
+            if (torn)
+            {
+                ExporterLog.QueueTornTailCut(_logger, _exporter, path, length - good, good);
+            }
         }
 
         return frames;
