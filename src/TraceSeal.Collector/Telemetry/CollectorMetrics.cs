@@ -284,6 +284,25 @@ internal sealed class CollectorMetrics(
             }
         }
 
+        // Requests per group commit = the two counters' ratio: what one fsync'd write is shared by (docs/operations.md).
+        text.Family("traceseal_wal_frames_total", "counter", "Sealed WAL frames written and fsync'd (group commits), per sealed_store exporter, over all tenants.");
+        foreach (IExporter exporter in exporters.Values)
+        {
+            if (exporter is Storage.SealedStoreExporter store)
+            {
+                text.Sample("traceseal_wal_frames_total", store.FramesWritten, "exporter", exporter.Id);
+            }
+        }
+
+        text.Family("traceseal_wal_requests_total", "counter", "Requests acknowledged by a sealed_store exporter after their frame was fsync'd, over all tenants.");
+        foreach (IExporter exporter in exporters.Values)
+        {
+            if (exporter is Storage.SealedStoreExporter store)
+            {
+                text.Sample("traceseal_wal_requests_total", store.RequestsCommitted, "exporter", exporter.Id);
+            }
+        }
+
         text.Family("traceseal_discard_items_total", "counter", "Items dropped on purpose by discard exporters.");
         foreach (IExporter exporter in exporters.Values)
         {

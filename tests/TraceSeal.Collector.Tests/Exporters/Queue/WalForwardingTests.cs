@@ -91,6 +91,10 @@ public sealed class WalForwardingTests : IDisposable
             Assert.Contains("otelcol_exporter_send_failed_spans{exporter=\"otlp\"} 0\n", metrics, StringComparison.Ordinal);
             Assert.Contains("otelcol_exporter_queue_size{exporter=\"otlp\"} 0\n", metrics, StringComparison.Ordinal);
             Assert.Contains("traceseal_exporter_wal_segments_lost_total{exporter=\"otlp\"} 0\n", metrics, StringComparison.Ordinal);
+
+            // The store's group commits: sequential requests, one frame each.
+            Assert.Contains($"traceseal_wal_frames_total{{exporter=\"sealed_store\"}} {batches}\n", metrics, StringComparison.Ordinal);
+            Assert.Contains($"traceseal_wal_requests_total{{exporter=\"sealed_store\"}} {batches}\n", metrics, StringComparison.Ordinal);
         }
     }
 
