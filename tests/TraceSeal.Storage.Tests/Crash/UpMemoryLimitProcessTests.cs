@@ -31,8 +31,7 @@ public sealed class UpMemoryLimitProcessTests : IDisposable
 
         await using var collector = CollectorProcess.Start(config, new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x" + cap.ToString("X", CultureInfo.InvariantCulture) });
         await collector.WaitReadyAsync(TimeSpan.FromSeconds(90));
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        string metrics = await http.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics");
+        string metrics = await MetricsAsync(metricsPort, collector);
         string line = metrics.Split('\n').Single(l => l.StartsWith("traceseal_memory_limiter_limit_bytes{", StringComparison.Ordinal) && l.Contains("limit=\"hard\"", StringComparison.Ordinal));
         long hard = long.Parse(line.Split(' ')[^1], CultureInfo.InvariantCulture);
 
@@ -40,5 +39,28 @@ public sealed class UpMemoryLimitProcessTests : IDisposable
         Assert.NotEqual(512 * Mib, hard);
         Assert.NotEqual(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 100 * 80, hard);
         Assert.Contains(await collector.TerminateAsync(TimeSpan.FromSeconds(60)), new[] { 0, 143 });
+    }
+
+    /// <summary>/metrics once the self-telemetry server answers: it may start after the receiver logged its port.</summary>
+    private static async Task<string> MetricsAsync(int port, CollectorProcess collector)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            try
+            {
+                return await http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            {
+                // Not listening yet; the connection attempt itself is the wait condition.
+                await Task.Delay(100);
+            }
+            catch (HttpRequestException e)
+            {
+                throw new TimeoutException($"/metrics on 127.0.0.1:{port} did not answer within 60 s:\n{collector.Log()}", e);
+            }
+        }
     }
 }
