@@ -352,6 +352,8 @@ internal sealed class SealedStoreExporter : IExporter
                 continue;
             }
 
+            WarnOrphanedCursors(tenant, walDir, keyHeaders);
+
             var located = LocateSegments(tenant);
             var feeds = _consumers.Select((c, i) => new WalFeed(c, tenant, walDir, cursors[i], lastSeq)).ToList();
             var lost = new int[_consumers.Count];
@@ -392,6 +394,39 @@ internal sealed class SealedStoreExporter : IExporter
             if (_consumers.Count > 0)
             {
                 _tenants[tenant] = NewTenant(tenant, feeds);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A cursor file of a forwarder that does not read this WAL in this config (its exporter renamed or removed, or now
+    /// in a pipeline without the store) while key headers at or after its position remain: the version 2 records that
+    /// name it (docs/format.md §14.12) are no other forwarder's, so they are not forwarded. Said at start, not silent.
+    /// </summary>
+    private void WarnOrphanedCursors(string tenant, string walDir, string[] keyHeaders)
+    {
+        foreach (var cursorPath in Directory.GetFiles(walDir, "forward-*" + WalFeed.CursorExtension))
+        {
+            string name = Path.GetFileName(cursorPath);
+            if (_consumers.Any(c => c.CursorFileName == name))
+            {
+                continue;
+            }
+
+            ulong from;
+            try
+            {
+                from = QueueCursor.Read(walDir, name).Seq;
+            }
+            catch (InvalidOperationException)
+            {
+                from = 0;
+            }
+
+            int owed = keyHeaders.Count(k => StoreFormat.TryParseLogStem(Path.GetFileNameWithoutExtension(k), out var seq, out _) && seq >= from);
+            if (owed > 0)
+            {
+                StorageLog.ForwarderCursorOrphaned(_ctx.Logger, name, tenant, Id, owed);
             }
         }
     }

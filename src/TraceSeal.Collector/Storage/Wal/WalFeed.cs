@@ -122,6 +122,13 @@ internal sealed class WalFeed(WalConsumer consumer, string tenant, string walDir
 
     public void Start()
     {
+        // The cursor file says, from the first start on, that this forwarder reads the tenant's WAL: if a later config
+        // renames or removes it, the next start names the records it leaves behind (ForwarderCursorOrphaned).
+        if (!File.Exists(Path.Combine(walDir, consumer.CursorFileName)))
+        {
+            WriteCursor(start);
+        }
+
         _sender = consumer.CreateSender(this);
         _sender.Start();
     }

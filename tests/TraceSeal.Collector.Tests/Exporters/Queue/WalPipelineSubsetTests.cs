@@ -175,10 +175,34 @@ public sealed class WalPipelineSubsetTests : IDisposable
         Assert.Equal(2 * SpansA, other.Sink.Items(OtlpSignal.Traces));
     }
 
+    [Fact]
+    public async Task A_renamed_forwarder_is_a_new_consumer_and_what_the_old_id_had_not_forwarded_is_a_warning_not_its_records()
+    {
+        await using var gateway = new SwitchableUpstream(_gatewayPki, OtlpExporterProtocol.Grpc);
+        await using (var edge = await StartEdgeAsync(Example, gateway))
+        {
+            await SendAsync(edge, "otlp", SpansA);
+            await SendAsync(edge, "otlp/internal", SpansB);
+        }
+
+        using var logs = new CapturingLoggerProvider();
+        await using (var edge = await StartEdgeAsync(Example.Replace("otlp/gw", "otlp/gw2", StringComparison.Ordinal), gateway, logs, gatewayId: "otlp/gw2"))
+        {
+            Assert.Contains(logs.Messages, m => m.Level == LogLevel.Warning && m.Text ==
+                "WAL cursor forward-otlp~2fgw.cursor of tenant default belongs to no forwarder reading sealed_store in this config (renamed, removed, or now in a pipeline without the store): the records named for it in 1 segment(s) it had not passed are not forwarded by any other forwarder");
+            await SendAsync(edge, "otlp", SpansA);
+            var forwarder = Assert.IsType<OtlpForwardingExporter>(edge.Exporters["otlp/gw2"]);
+            await gateway.StartAsync();
+            await Eventually.TrueAsync(() => gateway.Sink.Items(OtlpSignal.Traces) >= SpansA && forwarder.QueueBacklogBytes == 0, "otlp/gw2's spans at the gateway", Deadline);
+            Assert.Equal(SpansA, gateway.Sink.Items(OtlpSignal.Traces)); // its own request only, not otlp/gw's
+        }
+    }
+
     private StoreReader Reader() => new(Path.Combine(_edge.Dir, "data"), [KeyFiles.LoadIdentity(Path.Combine(_edge.Dir, "keys", "ops.identity.pem"))]);
 
     /// <summary>An edge collector from YAML: receivers `otlp` and `otlp/internal` (mTLS over HTTP), `batch`, the store and `otlp/gw` to <paramref name="gateway"/>.</summary>
-    private async Task<CollectorHost> StartEdgeAsync(string pipelines, SwitchableUpstream gateway, CapturingLoggerProvider? logs = null, (string Id, SwitchableUpstream Upstream)? extraForwarder = null)
+    private async Task<CollectorHost> StartEdgeAsync(
+        string pipelines, SwitchableUpstream gateway, CapturingLoggerProvider? logs = null, (string Id, SwitchableUpstream Upstream)? extraForwarder = null, string gatewayId = "otlp/gw")
     {
         var tls = ExporterTestSupport.MutualTls(_gatewayPki);
         string Forwarder(string id, SwitchableUpstream upstream) => $$"""
@@ -206,7 +230,7 @@ public sealed class WalPipelineSubsetTests : IDisposable
               sealed_store:
                 directory: {{Path.Combine(_edge.Dir, "data")}}
                 recipients: [{{Path.Combine(_edge.Dir, "keys", "ops.recipient.pem")}}]
-            {{Forwarder("otlp/gw", gateway)}}{{(extraForwarder is { } extra ? Forwarder(extra.Id, extra.Upstream) : "")}}
+            {{Forwarder(gatewayId, gateway)}}{{(extraForwarder is { } extra ? Forwarder(extra.Id, extra.Upstream) : "")}}
             service:
               pipelines:
             {{pipelines}}
