@@ -123,10 +123,18 @@ internal sealed class WalFeed(WalConsumer consumer, string tenant, string walDir
     public void Start()
     {
         // The cursor file says, from the first start on, that this forwarder reads the tenant's WAL: if a later config
-        // renames or removes it, the next start names the records it leaves behind (ForwarderCursorOrphaned).
+        // renames or removes it, the next start names the records it leaves behind (ForwarderCursorOrphaned). Only that
+        // warning needs it (no file reads as this same cursor), so a full disk does not stop the feed: the sender's
+        // first cursor write makes it.
         if (!File.Exists(Path.Combine(walDir, consumer.CursorFileName)))
         {
-            WriteCursor(start);
+            try
+            {
+                WriteCursor(start);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
         }
 
         _sender = consumer.CreateSender(this);
