@@ -62,8 +62,8 @@ internal static partial class ExporterLog
     [LoggerMessage(5018, LogLevel.Error, "exporter {Exporter}: queue frame {Frame} of {Path} cannot be read ({Code}); skipped, its data is lost", EventName = "ExporterQueueFrameUnreadable")]
     public static partial void QueueFrameUnreadable(ILogger logger, string exporter, string path, long frame, string code);
 
-    [LoggerMessage(5019, LogLevel.Warning, "exporter {Exporter}: cannot write the queue cursor; after a restart the records since the last cursor are sent again", EventName = "ExporterQueueCursorWriteFailed")]
-    public static partial void QueueCursorWriteFailed(ILogger logger, string exporter, Exception exception);
+    [LoggerMessage(5019, LogLevel.Warning, "exporter {Exporter}: cannot write the queue cursor ({Failures} failure(s) since the last such line, at most one per 30 s): {Reason}; after a restart the records since the last cursor are sent again", EventName = "ExporterQueueCursorWriteFailed")]
+    public static partial void QueueCursorWriteFailed(ILogger logger, string exporter, long failures, string reason);
 
     [LoggerMessage(5020, LogLevel.Error, "exporter {Exporter}: the queue sender failed to read or delete a segment; retrying in {DelayMs} ms", EventName = "ExporterQueueSenderFailed")]
     public static partial void QueueSenderFailed(ILogger logger, string exporter, long delayMs, Exception exception);

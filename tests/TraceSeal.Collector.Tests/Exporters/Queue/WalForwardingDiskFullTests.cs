@@ -120,7 +120,9 @@ public sealed class WalForwardingDiskFullTests : IDisposable
             Assert.Equal(0, forwarder.Counters.LostSegments);
             Assert.Empty(Files(StoreFormat.TempExtension));
             Assert.Empty(Files(StoreFormat.WalExtension));
-            Assert.Contains(logs.Messages, m => m.Text.Contains("cannot write the queue cursor", StringComparison.Ordinal));
+            // Every cursor write failed while full, but the warning is limited (one per 30 s per sender), not one per request.
+            int warnings = logs.Messages.Count(m => m.Text.Contains("cannot write the queue cursor", StringComparison.Ordinal));
+            Assert.InRange(warnings, 1, Episodes);
         }
     }
 

@@ -682,9 +682,22 @@ internal sealed class QueueSender(ISenderLog log, QueueDelivery deliver, Exporte
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            ExporterLog.QueueCursorWriteFailed(logger, exporter, e);
+            // Once per CursorWarningIntervalMs, with how many failures it stands for: a full disk fails every
+            // forwarded request's cursor write, and one line per request would flood the log (the WAL's rule).
+            _cursorFailures++;
+            long now = Environment.TickCount64;
+            if (_lastCursorWarning == 0 || now - _lastCursorWarning >= CursorWarningIntervalMs)
+            {
+                ExporterLog.QueueCursorWriteFailed(logger, exporter, _cursorFailures, e.Message);
+                _lastCursorWarning = now;
+                _cursorFailures = 0;
+            }
         }
     }
+
+    private const long CursorWarningIntervalMs = 30_000;
+    private long _lastCursorWarning;
+    private long _cursorFailures;
 
     /// <summary>A record gathered for the next request.</summary>
     /// <param name="Plain">Its frame's plaintext (zeroed once the cursor passes the frame's last record); null for a skipped frame.</param>
