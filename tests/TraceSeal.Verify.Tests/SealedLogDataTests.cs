@@ -82,6 +82,20 @@ public sealed class SealedLogDataTests : IDisposable
     }
 
     [UnixFact]
+    public void Zero_fill_after_the_last_frame_is_a_live_segment_s_own_and_unsealed_bytes_in_a_recovered_one()
+    {
+        byte[] open = Log(frames: 2, end: false);
+        byte[] fill = new byte[1000]; // what direct I/O leaves up to the next 4 KiB boundary
+        Write("wal/acme/1767322801-00000000000000aa.wal", [.. open, .. fill]);
+        Write("blocks/acme/2026/01/02/03/1767322800-00000000000000cc.walseg", [.. open, .. fill]);
+
+        Assert.Equal(
+            [("TS-DATA-001", "blocks/acme/2026/01/02/03/1767322800-00000000000000cc.walseg",
+              $"1000 zero byte(s) at offset {open.Length} follow the last frame (zero fill, cut by the collector before a segment leaves wal/): not sealed")],
+            Findings());
+    }
+
+    [UnixFact]
     public void A_log_header_without_recipients_is_a_finding()
     {
         byte[] nobody = SpecObjects.Sealed(0x01, "acme");

@@ -183,6 +183,10 @@ internal static partial class ObjectChecks
             case LogTail.Torn when !live:
                 await ReportUnsealedAsync(report, at, read, end, length, $"{length - end} byte(s) at offset {end} are not a whole frame of the sealed log", ct).ConfigureAwait(false);
                 break;
+            case LogTail.Open when !live && end < length:
+                // Direct I/O's zero fill belongs to a live segment only: closing and recovery cut it.
+                await ReportUnsealedAsync(report, at, read, end, length, $"{length - end} zero byte(s) at offset {end} follow the last frame (zero fill, cut by the collector before a segment leaves wal/)", ct).ConfigureAwait(false);
+                break;
             default:
                 break; // complete, open (a live or recovered segment), or a live segment's frame still being written
         }
