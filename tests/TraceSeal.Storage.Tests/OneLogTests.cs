@@ -75,7 +75,7 @@ public sealed partial class OneLogTests
         Assert.Empty(walks);
     }
 
-    [Fact(Skip = "Issue 10 Build 1 not met yet: the WAL (Collector/Storage/Wal/TenantStore) and the forwarding queue (Exporters/Otlp/Queue/QueueLog) each run their own group-commit writer loop around LogSegmentWriter (channel, batching, failure logging); one writer in the Storage project would make this pass.")]
+    [Fact]
     public void one_group_commit_writer_opens_sealed_log_segments()
     {
         var writers = SourceFiles("*.cs", "src")

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using TraceSeal.Collector.Exporters.Otlp.Queue;
@@ -16,11 +15,15 @@ namespace TraceSeal.Collector.Storage.Wal;
 /// <summary>
 /// One tenant of the sealed store: a single writer loop owns the tenant's live log segment (docs/format.md §14).
 ///
-/// Write once. Appenders enqueue their request (no copy: the receiver's buffer stays valid until the
-/// acknowledgement) and wait. The loop takes every pending request (up to <see cref="StoreContext.MaxFrameBytes"/>),
-/// writes their records into one staging buffer, and <see cref="LogSegmentWriter.Append"/> seals them as one
-/// frame under the segment's key (one key agreement per segment, not per frame), writes it with one positioned
-/// write and fsyncs; then every waiter is acknowledged. That write is the only time the bytes are sealed or
+/// Write once. The writer loop is the storage's one group-commit writer (<see cref="GroupCommitLog{TAppend}"/>, shared
+/// with the forwarders' sealed queues); this class is its owner and adds the WAL's policy: version 2 records with
+/// consumer lists when forwarders read the WAL, index entries per record, each durable frame published to the
+/// forwarders' feeds, sequence numbers from time, `block::max_age`, and what a retired segment becomes. Appenders
+/// enqueue their request (no copy: the receiver's buffer stays valid until the acknowledgement) and wait. The loop
+/// takes every pending request (up to <see cref="StoreContext.MaxFrameBytes"/>), writes their records into one
+/// staging buffer, and <see cref="LogSegmentWriter.Append"/> seals them as one frame under the segment's key (one key
+/// agreement per segment, not per frame), writes it with one positioned write and fsyncs; then every waiter is
+/// acknowledged. That write is the only time the bytes are sealed or
 /// written: when the segment reaches its size (`min(wal::segment_bytes, block::max_bytes)`) or `block::max_age`,
 /// it is closed (end frame) and becomes the block as it is — renamed into `blocks/` (or uploaded from there with
 /// `s3`) next to a sealed index built from the entries the receivers gathered while validating. No payload is
@@ -38,29 +41,21 @@ namespace TraceSeal.Collector.Storage.Wal;
 /// Backlog (sealed bytes not yet a block — or, with `s3`, not yet uploaded) is bounded by `wal::max_backlog_bytes`:
 /// beyond it new requests are refused, retryable.
 /// </summary>
-internal sealed class TenantStore
+internal sealed class TenantStore : IGroupCommitOwner<WalAppend>
 {
     private readonly StoreContext _ctx;
     private readonly string _walDir;
-    private readonly Channel<WalItem> _channel = Channel.CreateUnbounded<WalItem>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly CancellationTokenSource _crash = new();
-    private readonly List<WalItem> _batch = [];
+    private readonly GroupCommitLog<WalAppend> _log;
     private readonly Channel<object> _cuts = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _crash = new();
     private readonly List<Retired> _retired = [];
-    private readonly Task _loop;
     private readonly Task _cutLoop;
     private readonly WalFeed[] _feeds;
     private readonly QueueSegment[] _feedSegments;
-    private readonly IReadOnlyList<IRecipient>? _forwardRecipients;
-    private byte[] _staging = [];
-    private LogSegmentWriter? _segment;
+    private readonly FailureLogPolicy _cutFailures = new();
     private SegmentIndexBuilder? _index;
     private DateTimeOffset _segmentOpenedAt;
     private long _segmentBacklog;
-    private ulong _nextSeq;
-    private long _backlog;
-    private long _frames;
-    private long _commits;
 
     /// <param name="feeds">The forwarders reading this tenant's WAL (docs/format.md §14.11); empty when none does.</param>
     /// <param name="forwardRecipients">The forwarders' keys, which every segment's key header is sealed to (with <paramref name="feeds"/>).</param>
@@ -70,59 +65,50 @@ internal sealed class TenantStore
         Tenant = tenant;
         _feeds = feeds ?? [];
         _feedSegments = new QueueSegment[_feeds.Length];
-        _forwardRecipients = forwardRecipients;
         _walDir = Path.Combine(ctx.Root, StoreFormat.WalDir, tenant);
         DirectorySync.EnsureDirectory(ctx.Root, _walDir, fsync: true);
-        _nextSeq = lastSeq + 1;
+        var settings = new GroupCommitSettings(_walDir, StoreFormat.WalExtension, ObjectKind.WalSegment, tenant, ctx.Recipients)
+        {
+            Fsync = ctx.Fsync,
+            KeyRecipients = _feeds.Length > 0 ? forwardRecipients : null,
+            SegmentBytes = Math.Min(ctx.Settings.Wal.SegmentBytes, ctx.Settings.Block.MaxBytes),
+            MaxFrameBytes = StoreContext.MaxFrameBytes,
+            SeqClock = ctx.Time,
+        };
+        _log = new GroupCommitLog<WalAppend>(settings, this, lastSeq + 1);
         _cutLoop = Task.Run(CutLoopAsync);
-        _loop = Task.Run(RunAsync);
+        _log.Start();
     }
 
     public string Tenant { get; }
 
     /// <summary>Frames written (group commits).</summary>
-    public long Frames => Interlocked.Read(ref _frames);
+    public long Frames => _log.Frames;
 
     /// <summary>Requests acknowledged.</summary>
-    public long Commits => Interlocked.Read(ref _commits);
+    public long Commits => _log.Appends;
 
-    public long BacklogBytes => Interlocked.Read(ref _backlog);
+    public long BacklogBytes => _log.BacklogBytes;
 
     /// <summary>The forwarders reading this tenant's WAL.</summary>
     public IReadOnlyList<WalFeed> Feeds => _feeds;
 
     /// <summary>True from a failed WAL commit or block cut until the next successful one (readiness reports it).</summary>
-    public bool IsWriteFailing => _writeFailing || _cutFailing;
-
-    private const long FailureLogIntervalMs = 30_000;
-    private volatile bool _writeFailing;
-    private volatile bool _cutFailing;
-    // When the last failure was logged at Error (0 = never), and whether its "succeed again" line is still owed. The
-    // Error line is limited to one per FailureLogIntervalMs across recoveries, so a disk that keeps filling and freeing
-    // logs one Error (and one recovery) per interval, not one per flip; the recovery is logged only after an Error was.
-    private long _lastFailureLogged;
-    private long _lastCutFailureLogged;
-    private bool _writeRecoveryOwed;
-    private bool _cutRecoveryOwed;
+    public bool IsWriteFailing => _log.IsWriteFailing || _cutFailures.IsFailing;
 
     private long _lastBacklogRefusal = long.MinValue / 2;
 
     /// <summary>A backlog refusal within the last 5 s (readiness reports it; it clears by itself once requests fit again).</summary>
     public bool BacklogRefusedRecently => Environment.TickCount64 - Volatile.Read(ref _lastBacklogRefusal) < 5_000;
 
-    private long SegmentLimit => Math.Min(_ctx.Settings.Wal.SegmentBytes, _ctx.Settings.Block.MaxBytes);
-
     public async ValueTask<SinkResult> AppendAsync(ReceivedBatch batch)
     {
         // A store no forwarder reads writes version 1 records, as before consumer lists existed (docs/format.md §14.12).
         byte[]? consumers = _feeds.Length > 0 ? batch.WalConsumers : null;
         long reserve = StoreFormat.RecordSize(batch.Payload.Length, consumers);
-        if (Interlocked.Add(ref _backlog, reserve) > _ctx.Settings.Wal.MaxBacklogBytes)
+        if (!_log.TryReserve(reserve, _ctx.Settings.Wal.MaxBacklogBytes))
         {
-            Interlocked.Add(ref _backlog, -reserve);
-            Volatile.Write(ref _lastBacklogRefusal, Environment.TickCount64);
-            StorageLog.BacklogLimit(_ctx.Logger, Tenant, _ctx.Settings.Wal.MaxBacklogBytes);
-            return SinkResult.Refuse(StoreContext.RetryAfter, "wal backlog limit reached");
+            return RefuseBacklog();
         }
 
         // Every consumer of the log is bounded alike: a forwarder whose upstream is down holds back only its own
@@ -131,10 +117,8 @@ internal sealed class TenantStore
         {
             if (feed.BacklogBytes + reserve > _ctx.Settings.Wal.MaxBacklogBytes)
             {
-                Interlocked.Add(ref _backlog, -reserve);
-                Volatile.Write(ref _lastBacklogRefusal, Environment.TickCount64);
-                StorageLog.BacklogLimit(_ctx.Logger, Tenant, _ctx.Settings.Wal.MaxBacklogBytes);
-                return SinkResult.Refuse(StoreContext.RetryAfter, "wal backlog limit reached");
+                _log.Release(reserve);
+                return RefuseBacklog();
             }
         }
 
@@ -154,15 +138,13 @@ internal sealed class TenantStore
         {
             // No copy: the receiver keeps Payload (and Index) valid until this call returns, and it returns only
             // once the loop has written (or refused) the request.
-            var item = new WalItem(WalItemKind.Append) { Signal = batch.Signal, Payload = batch.Payload, Index = index, Consumers = consumers, Reserved = reserve };
-            if (!_channel.Writer.TryWrite(item))
+            var result = await _log.AppendAsync(new WalAppend((byte)batch.Signal, batch.Payload, consumers, reserve, index)).ConfigureAwait(false);
+            return result switch
             {
-                Interlocked.Add(ref _backlog, -reserve);
-                return SinkResult.Refuse(StoreContext.RetryAfter, "sealed store is stopping");
-            }
-
-            // Not cancellable once enqueued: the commit completes (or fails) the waiter either way.
-            return await item.Done.Task.ConfigureAwait(false);
+                LogAppendResult.Durable => SinkResult.Ok,
+                LogAppendResult.WriteFailed => SinkResult.Refuse(StoreContext.RetryAfter, "sealed store write failed"),
+                _ => SinkResult.Refuse(StoreContext.RetryAfter, "sealed store is stopping"),
+            };
         }
         finally
         {
@@ -170,11 +152,18 @@ internal sealed class TenantStore
         }
     }
 
+    private SinkResult RefuseBacklog()
+    {
+        Volatile.Write(ref _lastBacklogRefusal, Environment.TickCount64);
+        StorageLog.BacklogLimit(_ctx.Logger, Tenant, _ctx.Settings.Wal.MaxBacklogBytes);
+        return SinkResult.Refuse(StoreContext.RetryAfter, "wal backlog limit reached");
+    }
+
     /// <summary>Posts a control item and waits until the loop handled it.</summary>
     public async Task ControlAsync(WalItemKind kind)
     {
-        var item = new WalItem(kind);
-        if (_channel.Writer.TryWrite(item))
+        var item = new WalControl(kind);
+        if (_log.TryPost(item))
         {
             await item.Done.Task.ConfigureAwait(false);
         }
@@ -183,8 +172,7 @@ internal sealed class TenantStore
     /// <summary>Graceful stop: commits what is queued, turns the live segment (and any retired one) into a block.</summary>
     public async Task StopAsync()
     {
-        _channel.Writer.TryComplete();
-        await _loop.ConfigureAwait(false);
+        await _log.StopAsync().ConfigureAwait(false);
         await _cutLoop.ConfigureAwait(false);
     }
 
@@ -192,15 +180,7 @@ internal sealed class TenantStore
     public async Task CrashAsync()
     {
         await _crash.CancelAsync().ConfigureAwait(false);
-        _channel.Writer.TryComplete();
-        try
-        {
-            await _loop.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
+        await _log.CrashAsync().ConfigureAwait(false);
         try
         {
             await _cutLoop.ConfigureAwait(false);
@@ -210,79 +190,20 @@ internal sealed class TenantStore
         }
     }
 
-    private async Task RunAsync()
+    void IGroupCommitOwner<WalAppend>.Control(LogItem item)
     {
-        var reader = _channel.Reader;
-        try
-        {
-            while (await reader.WaitToReadAsync(_crash.Token).ConfigureAwait(false))
-            {
-                WalItem? control = null;
-                int bytes = 0;
-                while (bytes < StoreContext.MaxFrameBytes && reader.TryRead(out var item))
-                {
-                    if (item.Kind != WalItemKind.Append)
-                    {
-                        control = item;
-                        break;
-                    }
-
-                    _batch.Add(item);
-                    bytes += StoreFormat.RecordSize(item.Payload.Length, item.Consumers);
-                }
-
-                if (_batch.Count > 0)
-                {
-                    Commit();
-                }
-
-                if (control is not null)
-                {
-                    HandleControl(control);
-                }
-            }
-
-            if (!_crash.IsCancellationRequested)
-            {
-                RetireSegment();
-            }
-        }
-        finally
-        {
-            _channel.Writer.TryComplete();
-            _cuts.Writer.TryComplete();
-            if (_crash.IsCancellationRequested)
-            {
-                _segment?.Dispose();
-            }
-
-            _segment = null;
-            while (reader.TryRead(out var left))
-            {
-                left.Done.TrySetResult(SinkResult.Refuse(StoreContext.RetryAfter, "sealed store is stopping"));
-            }
-
-            if (_staging.Length > 0)
-            {
-                ArrayPool<byte>.Shared.Return(_staging, clearArray: true);
-                _staging = [];
-            }
-        }
-    }
-
-    private void HandleControl(WalItem control)
-    {
+        var control = (WalControl)item;
         if (control.Kind == WalItemKind.Cut
-            || (_segment is not null && _ctx.Time.GetUtcNow() - _segmentOpenedAt >= _ctx.Settings.Block.MaxAge))
+            || (_log.Segment is not null && _ctx.Time.GetUtcNow() - _segmentOpenedAt >= _ctx.Settings.Block.MaxAge))
         {
-            RetireSegment();
+            _log.RetireSegment();
         }
 
         if (control.Kind == WalItemKind.Tick)
         {
             // Retry pending cuts and run retention, off this loop; the tick does not wait for them.
             _cuts.Writer.TryWrite(TickSignal.Instance);
-            control.Done.TrySetResult(SinkResult.Ok);
+            control.Done.TrySetResult();
             return;
         }
 
@@ -291,12 +212,14 @@ internal sealed class TenantStore
         var flush = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!_cuts.Writer.TryWrite(flush))
         {
-            control.Done.TrySetResult(SinkResult.Ok);
+            control.Done.TrySetResult();
             return;
         }
 
-        flush.Task.ContinueWith(_ => control.Done.TrySetResult(SinkResult.Ok), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        flush.Task.ContinueWith(_ => control.Done.TrySetResult(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
+
+    void IGroupCommitOwner<WalAppend>.Stopped(bool crashed) => _cuts.Writer.TryComplete();
 
     /// <summary>
     /// Turns retired segments into blocks, off the writer loop: a cut never delays an acknowledgement. Oldest
@@ -328,7 +251,7 @@ internal sealed class TenantStore
                 }
 
                 CutRetired();
-                if (_writeFailing && _retired.Count == 0)
+                if (_log.IsWriteFailing && _retired.Count == 0)
                 {
                     ProbeDisk();
                 }
@@ -375,140 +298,28 @@ internal sealed class TenantStore
         }
     }
 
-    private void Commit()
+    void IGroupCommitOwner<WalAppend>.FrameCommitted(LogSegmentWriter segment, LogFrame frame, long frameBytes, ReadOnlySpan<WalAppend> batch)
     {
-        int plainLength = 0;
-        foreach (var item in _batch)
+        int offsetInFrame = 0;
+        foreach (var item in batch)
         {
-            plainLength += StoreFormat.RecordSize(item.Payload.Length, item.Consumers);
+            _index!.Add(item.Signal, frame.Index, frame.Offset, frame.SealedLength, offsetInFrame, item.Payload.Length, item.Index);
+            offsetInFrame += item.RecordSize;
         }
 
-        if (_staging.Length < plainLength)
+        _segmentBacklog += frameBytes;
+        for (int i = 0; i < _feeds.Length; i++)
         {
-            // Sized once to the largest frame seen (at most MaxFrameBytes plus one request): no array per frame.
-            if (_staging.Length > 0)
-            {
-                ArrayPool<byte>.Shared.Return(_staging, clearArray: true);
-            }
-
-            _staging = ArrayPool<byte>.Shared.Rent(Math.Max(plainLength, StoreContext.MaxFrameBytes));
-        }
-
-        try
-        {
-            int pos = 0;
-            foreach (var item in _batch)
-            {
-                int header = StoreFormat.WriteRecordHeader(_staging.AsSpan(pos), (byte)item.Signal, item.Payload.Length, item.Consumers);
-                item.Payload.Span.CopyTo(_staging.AsSpan(pos + header));
-                pos += header + item.Payload.Length;
-            }
-
-            EnsureSegment();
-            long lengthBefore = _segment!.Length;
-            var (frameIndex, frameOffset, sealedLength) = _segment.Append(_staging.AsSpan(0, plainLength));
-            long frameBytes = _segment.Length - lengthBefore;
-            Interlocked.Increment(ref _frames);
-
-            // Backlog counts sealed bytes: the reservations plus this frame's overhead (tags, header, prefix).
-            long reserved = 0;
-            int offsetInFrame = 0;
-            foreach (var item in _batch)
-            {
-                reserved += item.Reserved;
-                _index!.Add((byte)item.Signal, frameIndex, frameOffset, sealedLength, offsetInFrame, item.Payload.Length, item.Index);
-                offsetInFrame += StoreFormat.RecordSize(item.Payload.Length, item.Consumers);
-            }
-
-            Interlocked.Add(ref _backlog, frameBytes - reserved);
-            _segmentBacklog += frameBytes;
-            for (int i = 0; i < _feeds.Length; i++)
-            {
-                // Durable now: the forwarders may read it (before the acknowledgement or after, it is the same frame).
-                _feeds[i].Publish(_feedSegments[i], new LogFrame(frameIndex, frameOffset, sealedLength), frameBytes);
-            }
-
-            Interlocked.Add(ref _commits, _batch.Count);
-            foreach (var item in _batch)
-            {
-                item.Done.TrySetResult(SinkResult.Ok);
-            }
-
-            if (_writeFailing)
-            {
-                _writeFailing = false;
-                LogWriteRecovered();
-            }
-
-            if (_segment.Length >= SegmentLimit)
-            {
-                RetireSegment();
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
-        {
-            // Nothing of this batch was acknowledged. The segment may end in a torn frame: it takes no more
-            // frames, and its end frame goes over the torn bytes once the disk lets it (CutRetired).
-            // A full disk fails every commit: log the first failure (and one every 30 s) at Error with the
-            // exception, the rest at Debug, so a full disk cannot also flood the log.
-            long now = Environment.TickCount64;
-            if (_lastFailureLogged == 0 || now - _lastFailureLogged >= FailureLogIntervalMs)
-            {
-                StorageLog.WalWriteFailed(_ctx.Logger, Tenant, _batch.Count, e);
-                _lastFailureLogged = now;
-                _writeRecoveryOwed = true;
-            }
-            else
-            {
-                StorageLog.WalWriteStillFailing(_ctx.Logger, Tenant, _batch.Count);
-            }
-
-            _writeFailing = true;
-            RetireSegment();
-            foreach (var item in _batch)
-            {
-                Interlocked.Add(ref _backlog, -item.Reserved);
-                item.Done.TrySetResult(SinkResult.Refuse(StoreContext.RetryAfter, "sealed store write failed"));
-            }
-        }
-        finally
-        {
-            _staging.AsSpan(0, Math.Min(plainLength, _staging.Length)).Clear();
-            _batch.Clear();
+            // Durable now: the forwarders may read it (before the acknowledgement or after, it is the same frame).
+            _feeds[i].Publish(_feedSegments[i], frame, frameBytes);
         }
     }
 
-    private void EnsureSegment()
+    void IGroupCommitOwner<WalAppend>.SegmentOpened(LogSegmentWriter segment)
     {
-        if (_segment is not null)
-        {
-            return;
-        }
-
-        // Sequence numbers only grow, across restarts too: at least the current unix second (a time bucket,
-        // like the block directories), so a restart with an empty WAL directory never reuses one.
-        ulong seq = Math.Max(_nextSeq, (ulong)_ctx.Time.GetUtcNow().ToUnixTimeSeconds());
-        _nextSeq = seq + 1;
-        var segment = new LogSegmentWriter(_walDir, seq, StoreFormat.WalExtension, ObjectKind.WalSegment, Tenant, _ctx.Recipients, _ctx.Fsync,
-            _feeds.Length > 0 ? _forwardRecipients : null);
         if (_feeds.Length > 0)
         {
-            try
-            {
-                AddToFeeds(segment);
-            }
-            catch
-            {
-                segment.Dispose();
-                AtomicFile.TryDelete(segment.Path);
-                throw;
-            }
-        }
-
-        _segment = segment;
-        if (_ctx.Fsync)
-        {
-            DirectorySync.Fsync(_walDir);
+            AddToFeeds(segment);
         }
 
         _index = new SegmentIndexBuilder();
@@ -535,29 +346,31 @@ internal sealed class TenantStore
     }
 
     /// <summary>The live segment stops taking frames and goes to the cut loop to become a block.</summary>
-    private void RetireSegment()
+    void IGroupCommitOwner<WalAppend>.SegmentRetired(LogSegmentWriter segment)
     {
-        if (_segment is null)
-        {
-            return;
-        }
-
         for (int i = 0; i < _feeds.Length; i++)
         {
             _feeds[i].Retire(_feedSegments[i]);
         }
 
-        var retired = new Retired(_segment, _index!, _segmentBacklog);
+        var retired = new Retired(segment, _index!, _segmentBacklog);
         if (!_cuts.Writer.TryWrite(retired))
         {
             // Stopping after a crash: the segment stays in the WAL directory for recovery.
-            _segment.Dispose();
+            segment.Dispose();
         }
 
-        _segment = null;
         _index = null;
         _segmentBacklog = 0;
     }
+
+    // A full disk fails every commit: the first failure (and one every 30 s) at Error with the exception, the rest at
+    // Debug, so a full disk cannot also flood the log (FailureLogPolicy).
+    void IGroupCommitOwner<WalAppend>.WriteFailed(int appends, Exception exception) => StorageLog.WalWriteFailed(_ctx.Logger, Tenant, appends, exception);
+
+    void IGroupCommitOwner<WalAppend>.WriteStillFailing(int appends) => StorageLog.WalWriteStillFailing(_ctx.Logger, Tenant, appends);
+
+    void IGroupCommitOwner<WalAppend>.WriteRecovered() => StorageLog.WalWriteRecovered(_ctx.Logger, Tenant);
 
     /// <summary>
     /// Turns retired segments into blocks, oldest first: end frame (over a torn tail if the segment broke),
@@ -576,7 +389,7 @@ internal sealed class TenantStore
                 {
                     // Nothing durable was ever written to it (its first write failed; Close deleted it): nothing to
                     // keep, and no index (Frames counts the failed frame: it was sealed before its write failed).
-                    Interlocked.Add(ref _backlog, -retired.Backlog);
+                    _log.Release(retired.Backlog);
                 }
                 else
                 {
@@ -584,38 +397,20 @@ internal sealed class TenantStore
                 }
 
                 _retired.RemoveAt(0);
-                if (_cutFailing)
+                if (_cutFailures.Succeeded())
                 {
-                    _cutFailing = false;
-                    if (_cutRecoveryOwed)
-                    {
-                        _cutRecoveryOwed = false;
-                        StorageLog.BlockWriteRecovered(_ctx.Logger, Tenant);
-                    }
+                    StorageLog.BlockWriteRecovered(_ctx.Logger, Tenant);
                 }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
             {
-                long now = Environment.TickCount64;
-                if (_lastCutFailureLogged == 0 || now - _lastCutFailureLogged >= FailureLogIntervalMs)
+                if (_cutFailures.Failed(Environment.TickCount64))
                 {
                     StorageLog.BlockWriteFailed(_ctx.Logger, Tenant, e);
-                    _lastCutFailureLogged = now;
-                    _cutRecoveryOwed = true;
                 }
 
-                _cutFailing = true;
                 return;
             }
-        }
-    }
-
-    private void LogWriteRecovered()
-    {
-        if (_writeRecoveryOwed)
-        {
-            _writeRecoveryOwed = false;
-            StorageLog.WalWriteRecovered(_ctx.Logger, Tenant);
         }
     }
 
@@ -636,8 +431,7 @@ internal sealed class TenantStore
                 file.Flush(flushToDisk: true);
             }
 
-            _writeFailing = false;
-            LogWriteRecovered();
+            _log.Writable();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -711,11 +505,11 @@ internal sealed class TenantStore
             return;
         }
 
-        Interlocked.Add(ref _backlog, -retired.Backlog);
+        _log.Release(retired.Backlog);
     }
 
     /// <summary>Called by the uploader (another thread) once a block and its index are in the bucket.</summary>
-    internal void BlockUploaded(long backlogBytes) => Interlocked.Add(ref _backlog, -backlogBytes);
+    internal void BlockUploaded(long backlogBytes) => _log.Release(backlogBytes);
 
     private sealed class TickSignal
     {

@@ -1,14 +1,11 @@
 using TraceSeal.Collector.Pipeline;
 using TraceSeal.Collector.Storage.Index;
-using TraceSeal.Otlp;
+using TraceSeal.Storage.Log;
 
 namespace TraceSeal.Collector.Storage.Wal;
 
 internal enum WalItemKind
 {
-    /// <summary>A request to seal into the next frame.</summary>
-    Append,
-
     /// <summary>Timer tick: retire the segment if it is older than `block::max_age`; retry pending cuts; run retention.</summary>
     Tick,
 
@@ -16,26 +13,23 @@ internal enum WalItemKind
     Cut,
 }
 
-/// <summary>One request on its way into a group commit: one small allocation per request, never per span, no copy of the payload.</summary>
-internal sealed class WalItem
+/// <summary>
+/// One request on its way into a WAL group commit (<see cref="GroupCommitLog{TAppend}"/>): no copy of the payload (the
+/// receiver's buffer stays valid until the completion, the receiver awaits it), plus the index entries it gathered.
+/// </summary>
+internal sealed class WalAppend(byte signal, ReadOnlyMemory<byte> payload, byte[]? consumers, long reserved, RequestIndex? index)
+    : LogAppend(signal, payload, consumers, reserved)
 {
-    public WalItem(WalItemKind kind) => Kind = kind;
+    /// <summary>Index entries the receiver gathered while validating (traces), same lifetime as the payload.</summary>
+    public RequestIndex? Index => index;
+}
 
-    public WalItemKind Kind { get; }
+/// <summary>A control item of a tenant's writer loop (<see cref="WalItemKind"/>), completed once the loop handled it.</summary>
+internal sealed class WalControl(WalItemKind kind) : LogItem
+{
+    public WalItemKind Kind => kind;
 
-    public OtlpSignal Signal { get; init; }
+    public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>The receiver's buffer: valid until <see cref="Done"/> completes (the receiver awaits it).</summary>
-    public ReadOnlyMemory<byte> Payload { get; init; }
-
-    /// <summary>Index entries the receiver gathered while validating (traces), same lifetime as <see cref="Payload"/>.</summary>
-    public RequestIndex? Index { get; init; }
-
-    /// <summary>The record's consumer list (version 2 record, docs/format.md §14.12), or null for a version 1 record.</summary>
-    public byte[]? Consumers { get; init; }
-
-    /// <summary>Backlog bytes reserved for this request; released when its block is written.</summary>
-    public long Reserved { get; init; }
-
-    public TaskCompletionSource<SinkResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    protected internal override void Abandon() => Done.TrySetResult();
 }

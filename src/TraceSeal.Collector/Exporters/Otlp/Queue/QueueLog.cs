@@ -1,11 +1,8 @@
-using System.Buffers;
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 using TraceSeal.Collector.Pipeline;
-using TraceSeal.Otlp;
 using TraceSeal.Sealing;
 using TraceSeal.Storage;
 using TraceSeal.Storage.Format;
@@ -19,22 +16,24 @@ namespace TraceSeal.Collector.Exporters.Otlp.Queue;
 /// itself — one key agreement per segment, frames bound to their position, the end frame, one positioned write and
 /// fsync per frame — is the store's <see cref="LogSegmentWriter"/>; this class adds the queue's policy.
 ///
-/// Group commit, as the sealed store's TenantStore: appenders copy their request into a pooled buffer (an exporter
-/// must not hold the receiver's buffer past its first await), enqueue it and wait. One writer loop takes every pending request (up to <see cref="MaxFrameBytes"/>), writes their records (§12.2 record
-/// layout) into one staging buffer, appends them as ONE frame, and publishes the frame to the sender and completes the
-/// waiters only after the fsync: an acknowledgement means sealed and durable. Backlog (bytes not yet forwarded) is
-/// bounded by `max_backlog_bytes`; beyond it appends are refused, retryable.
+/// Group commit is the storage's one writer (<see cref="GroupCommitLog{TAppend}"/>, the sealed store's WAL runs on it
+/// too); this class is its owner. Appenders copy their request into a pooled buffer (an exporter must not hold the
+/// receiver's buffer past its first await), enqueue it and wait. The writer loop takes every pending request (up to
+/// <see cref="MaxFrameBytes"/>), writes their records (§12.2 record layout) into one staging buffer, appends them as
+/// ONE frame, and publishes the frame to the sender and completes the waiters only after the fsync: an
+/// acknowledgement means sealed and durable. Backlog (bytes not yet forwarded) is bounded by `max_backlog_bytes`;
+/// beyond it appends are refused, retryable.
 ///
 /// A segment is retired (takes no more frames) when it reaches <see cref="DefaultSegmentBytes"/>, when the sender has
 /// caught up with it, on a failed write and at stop; then <see cref="LogSegmentWriter.Close"/> writes its end frame
 /// (over the torn tail of a failed write). A close that fails (a full disk) is retried every
 /// <see cref="CloseRetryInterval"/> until it succeeds, or until the sender has forwarded everything in it, when the
-/// end frame is no longer needed and the segment is simply deleted. Failures are refused retryably and logged as
-/// the WAL does: the first at Error, then one every 30 s, the rest at Debug.
+/// end frame is no longer needed and the segment is simply deleted. Failures are refused retryably and logged by the
+/// WAL's policy (<see cref="FailureLogPolicy"/>): the first at Error, then one every 30 s, the rest at Debug.
 ///
 /// The sender (<see cref="QueueSender"/>) reads published frames in order and hands back segments it has finished.
 /// </summary>
-internal sealed class QueueLog : ISenderLog, IAsyncDisposable
+internal sealed class QueueLog : ISenderLog, IGroupCommitOwner<LogAppend>, IAsyncDisposable
 {
     public const string Extension = ".queue";
     public const string LockFileName = "queue.lock";
@@ -45,13 +44,9 @@ internal sealed class QueueLog : ISenderLog, IAsyncDisposable
     /// <summary>One group commit seals at most this much (as the sealed store's frames).</summary>
     private const int MaxFrameBytes = 4 * 1024 * 1024;
 
-    private const long FailureLogIntervalMs = 30_000;
-
     /// <summary>While a retired segment still waits for its end frame (a full disk), the writer tries again this often.</summary>
     private static readonly TimeSpan CloseRetryInterval = TimeSpan.FromSeconds(1);
 
-    private readonly Channel<QueueItem> _channel = Channel.CreateUnbounded<QueueItem>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly List<QueueItem> _batch = [];
     private readonly List<QueueSegment> _segments = [];
     private readonly List<(QueueSegment Segment, LogSegmentWriter Writer)> _retired = [];
     private readonly Lock _segmentsLock = new();
@@ -60,17 +55,10 @@ internal sealed class QueueLog : ISenderLog, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly string _exporter;
     private readonly long _segmentBytes;
-    private Task _loop = Task.CompletedTask;
+    private readonly FailureLogPolicy _closeFailures = new();
+    private GroupCommitLog<LogAppend> _log = null!;
     private TaskCompletionSource _changed = NewSignal();
     private QueueSegment? _active;
-    private LogSegmentWriter? _writer;
-    private byte[] _staging = [];
-    private ulong _nextSeq;
-    private long _backlog;
-    private bool _writeFailing;
-    private long _lastWriteFailureLogged;
-    private bool _closeFailing;
-    private long _lastCloseFailureLogged;
 
     private QueueLog(string directory, string label, QueueKey key, long maxBacklogBytes, long segmentBytes, FileStream lockFile, ILogger logger, string exporter)
     {
@@ -101,7 +89,7 @@ internal sealed class QueueLog : ISenderLog, IAsyncDisposable
     public long MaxBacklogBytes { get; }
 
     /// <summary>Queued bytes not yet forwarded, plus reservations of requests being committed.</summary>
-    public long BacklogBytes => Interlocked.Read(ref _backlog);
+    public long BacklogBytes => _log.BacklogBytes;
 
     /// <summary>Where the sender starts: the persisted cursor, moved past segments that no longer exist.</summary>
     public QueueCursor StartCursor { get; private set; }
@@ -127,7 +115,14 @@ internal sealed class QueueLog : ISenderLog, IAsyncDisposable
         var log = new QueueLog(directory, label, key, maxBacklogBytes, segmentBytes, TakeLock(directory), logger, exporter);
         try
         {
-            log.Recover();
+            var (nextSeq, backlog) = log.Recover();
+            var settings = new GroupCommitSettings(directory, Extension, ObjectKind.Queue, label, log._recipients)
+            {
+                Fsync = true,
+                SegmentBytes = segmentBytes,
+                MaxFrameBytes = MaxFrameBytes,
+            };
+            log._log = new GroupCommitLog<LogAppend>(settings, log, nextSeq, backlog);
         }
         catch
         {
@@ -135,32 +130,27 @@ internal sealed class QueueLog : ISenderLog, IAsyncDisposable
             throw;
         }
 
-        log._loop = Task.Run(log.RunAsync);
+        log._log.Start();
         return log;
     }
 
     public async ValueTask<SinkResult> AppendAsync(ReceivedBatch batch)
     {
-        long reserve = StoreFormat.RecordHeaderSize + batch.Payload.Length;
-        if (Interlocked.Add(ref _backlog, reserve) > MaxBacklogBytes)
+        long reserve = StoreFormat.RecordSize(batch.Payload.Length, consumers: null);
+        if (!_log.TryReserve(reserve, MaxBacklogBytes))
         {
-            Interlocked.Add(ref _backlog, -reserve);
             return SinkResult.Refuse(OtlpForwardingExporter.ClientRetryAfter, OtlpForwardingExporter.QueueFullReason);
         }
 
-        // The receiver may reuse the payload buffer once this call yields: copy before the first await.
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(batch.Payload.Length);
-        batch.Payload.Span.CopyTo(buffer);
-        var item = new QueueItem { Signal = batch.Signal, Buffer = buffer, Length = batch.Payload.Length, Reserved = reserve };
-        if (!_channel.Writer.TryWrite(item))
-        {
-            item.ReturnBuffer();
-            Interlocked.Add(ref _backlog, -reserve);
-            return SinkResult.Refuse(OtlpForwardingExporter.ClientRetryAfter, "sending queue is stopping");
-        }
-
+        // The receiver may reuse the payload buffer once this call yields: copied (pooled) before the first await.
         // Not cancellable once enqueued: the commit completes (or fails) the waiter either way.
-        return await item.Done.Task.ConfigureAwait(false);
+        var result = await _log.AppendAsync(new LogAppend((byte)batch.Signal, batch.Payload, consumers: null, reserve, copy: true)).ConfigureAwait(false);
+        return result switch
+        {
+            LogAppendResult.Durable => SinkResult.Ok,
+            LogAppendResult.WriteFailed => SinkResult.Refuse(OtlpForwardingExporter.ClientRetryAfter, "sending queue write failed"),
+            _ => SinkResult.Refuse(OtlpForwardingExporter.ClientRetryAfter, "sending queue is stopping"),
+        };
     }
 
     /// <summary>The oldest segment the sender has not finished, or null when there is none.</summary>
@@ -174,7 +164,7 @@ internal sealed class QueueLog : ISenderLog, IAsyncDisposable
 
     /// <summary>The sender has forwarded all <paramref name="frames"/> frames of the live segment: retire it so that it can be deleted (no-op if more was appended meanwhile).</summary>
     public void RequestClose(QueueSegment segment, int frames) =>
-        _channel.Writer.TryWrite(new QueueItem { CloseSegment = segment, CloseAt = frames });
+        _log.TryPost(new CloseRequest(segment, frames));
 
     /// <summary>
     /// The sender has passed the last frame of a retired segment (sender thread). Deleted now when the writer has let
@@ -193,19 +183,15 @@ internal sealed class QueueLog : ISenderLog, IAsyncDisposable
         }
         else
         {
-            _channel.Writer.TryWrite(new QueueItem { Poke = true });
+            _log.TryPost(CloseRequest.Poke);
         }
     }
 
     /// <summary>A forwarded (or dropped) frame no longer counts as backlog.</summary>
-    public void Release(long frameBytes) => Interlocked.Add(ref _backlog, -frameBytes);
+    public void Release(long frameBytes) => _log.Release(frameBytes);
 
     /// <summary>Graceful stop: commits what is queued, completes the live segment with its end frame (kept for the next start).</summary>
-    public Task StopAsync()
-    {
-        _channel.Writer.TryComplete();
-        return _loop;
-    }
+    public Task StopAsync() => _log.StopAsync();
 
     public async ValueTask DisposeAsync()
     {
@@ -232,9 +218,10 @@ internal sealed class QueueLog : ISenderLog, IAsyncDisposable
 
     /// <summary>
     /// Start: delete `*.tmp`, delete segments the cursor has passed, cut torn tails (the keyless <see cref="LogScan"/>;
-    /// for v1 segments their length prefixes), and count what is left as backlog.
+    /// for v1 segments their length prefixes), and count what is left as backlog. Returns the next segment's sequence
+    /// number and that backlog.
     /// </summary>
-    private void Recover()
+    private (ulong NextSeq, long Backlog) Recover()
     {
         foreach (string temp in System.IO.Directory.GetFiles(Directory, "*" + StoreFormat.TempExtension))
         {
@@ -281,8 +268,7 @@ internal sealed class QueueLog : ISenderLog, IAsyncDisposable
         DirectorySync.Fsync(Directory);
         StartCursor = cursorSegmentFound || _segments.Count == 0 ? cursor : new QueueCursor(_segments[0].Seq, 0, 0);
         RecoveredThroughSeq = maxSeq;
-        _nextSeq = maxSeq + 1;
-        Interlocked.Exchange(ref _backlog, backlog);
+        return (maxSeq + 1, backlog);
     }
 
     /// <summary>
@@ -343,214 +329,64 @@ internal sealed class QueueLog : ISenderLog, IAsyncDisposable
         return frames;
     }
 
-    private async Task RunAsync()
+    void IGroupCommitOwner<LogAppend>.SegmentOpened(LogSegmentWriter segment)
     {
-        var reader = _channel.Reader;
-        try
-        {
-            while (await WaitAsync(reader).ConfigureAwait(false))
-            {
-                QueueItem? control = null;
-                int bytes = 0;
-                while (bytes < MaxFrameBytes && reader.TryRead(out var item))
-                {
-                    if (item.CloseSegment is not null || item.Poke)
-                    {
-                        control = item;
-                        break;
-                    }
-
-                    _batch.Add(item);
-                    bytes += StoreFormat.RecordHeaderSize + item.Length;
-                }
-
-                if (_batch.Count > 0)
-                {
-                    Commit();
-                }
-
-                if (control?.CloseSegment is { } segment && ReferenceEquals(segment, _active) && control.CloseAt == segment.FrameCount)
-                {
-                    RetireActive();
-                }
-
-                CloseRetired();
-            }
-        }
-        finally
-        {
-            RetireActive();
-            CloseRetired();
-            foreach (var (segment, writer) in _retired)
-            {
-                // Its end frame could not be written: the next start cuts it to its last whole frame.
-                writer.Dispose();
-                if (segment.MarkClosed())
-                {
-                    AtomicFile.TryDelete(segment.Path);
-                }
-            }
-
-            _retired.Clear();
-            while (reader.TryRead(out var left))
-            {
-                left.ReturnBuffer();
-                left.Done.TrySetResult(SinkResult.Refuse(OtlpForwardingExporter.ClientRetryAfter, "sending queue is stopping"));
-            }
-
-            if (_staging.Length > 0)
-            {
-                ArrayPool<byte>.Shared.Return(_staging, clearArray: true);
-                _staging = [];
-            }
-        }
-    }
-
-    /// <summary>Waits for items; with a segment waiting for its end frame, returns after <see cref="CloseRetryInterval"/> regardless. False once stopped and drained.</summary>
-    private async ValueTask<bool> WaitAsync(ChannelReader<QueueItem> reader)
-    {
-        if (_retired.Count == 0)
-        {
-            return await reader.WaitToReadAsync().ConfigureAwait(false);
-        }
-
-        using var retry = new CancellationTokenSource(CloseRetryInterval);
-        try
-        {
-            return await reader.WaitToReadAsync(retry.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return true;
-        }
-    }
-
-    private void Commit()
-    {
-        int plainLength = 0;
-        foreach (var item in _batch)
-        {
-            plainLength += StoreFormat.RecordHeaderSize + item.Length;
-        }
-
-        if (_staging.Length < plainLength)
-        {
-            // Grown to the largest frame seen, then reused: no array per frame.
-            if (_staging.Length > 0)
-            {
-                ArrayPool<byte>.Shared.Return(_staging, clearArray: true);
-            }
-
-            _staging = ArrayPool<byte>.Shared.Rent(Math.Max(plainLength, 64 * 1024));
-        }
-
-        try
-        {
-            int pos = 0;
-            foreach (var item in _batch)
-            {
-                StoreFormat.WriteRecordHeader(_staging.AsSpan(pos), (byte)item.Signal, item.Length);
-                item.Buffer.AsSpan(0, item.Length).CopyTo(_staging.AsSpan(pos + StoreFormat.RecordHeaderSize));
-                pos += StoreFormat.RecordHeaderSize + item.Length;
-            }
-
-            EnsureSegment();
-            long lengthBefore = _writer!.Length;
-            var (index, offset, sealedLength) = _writer.Append(_staging.AsSpan(0, plainLength));
-            long frameBytes = _writer.Length - lengthBefore;
-            _active!.Publish(new LogFrame(index, offset, sealedLength));
-
-            // Backlog counts queue bytes: the reservations become this frame's size on disk (with the header for frame 0).
-            long reserved = 0;
-            foreach (var item in _batch)
-            {
-                reserved += item.Reserved;
-            }
-
-            Interlocked.Add(ref _backlog, frameBytes - reserved);
-            foreach (var item in _batch)
-            {
-                item.Done.TrySetResult(SinkResult.Ok);
-            }
-
-            if (_writeFailing)
-            {
-                _writeFailing = false;
-                ExporterLog.QueueWriteRecovered(_logger, _exporter);
-            }
-
-            if (_writer.Length >= _segmentBytes)
-            {
-                RetireActive();
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
-        {
-            // Nothing of this batch was acknowledged. The segment may end in a torn frame: it takes no more frames,
-            // and its end frame goes over the torn bytes once the disk lets it (CloseRetired). A full disk fails
-            // every commit: the first failure (and one every 30 s) at Error, the rest at Debug.
-            long now = Environment.TickCount64;
-            if (!_writeFailing || now - _lastWriteFailureLogged >= FailureLogIntervalMs)
-            {
-                ExporterLog.QueueWriteFailed(_logger, _exporter, _batch.Count, e);
-                _lastWriteFailureLogged = now;
-            }
-            else
-            {
-                ExporterLog.QueueWriteStillFailing(_logger, _exporter, _batch.Count);
-            }
-
-            _writeFailing = true;
-            RetireActive();
-            foreach (var item in _batch)
-            {
-                Interlocked.Add(ref _backlog, -item.Reserved);
-                item.Done.TrySetResult(SinkResult.Refuse(OtlpForwardingExporter.ClientRetryAfter, "sending queue write failed"));
-            }
-        }
-        finally
-        {
-            foreach (var item in _batch)
-            {
-                item.ReturnBuffer();
-            }
-
-            _staging.AsSpan(0, Math.Min(plainLength, _staging.Length)).Clear();
-            _batch.Clear();
-            Signal();
-        }
-    }
-
-    private void EnsureSegment()
-    {
-        if (_writer is not null)
-        {
-            return;
-        }
-
-        ulong seq = _nextSeq++;
-        _writer = new LogSegmentWriter(Directory, seq, Extension, ObjectKind.Queue, Label, _recipients, fsync: true);
-        _active = new QueueSegment(seq, StoreFormat.BlockStemFromObjectId(_writer.ObjectId), _writer.Path);
+        _active = new QueueSegment(segment.Seq, StoreFormat.BlockStemFromObjectId(segment.ObjectId), segment.Path);
         lock (_segmentsLock)
         {
             _segments.Add(_active);
         }
-
-        DirectorySync.Fsync(Directory);
     }
 
-    /// <summary>The live segment takes no more frames; it waits in <see cref="_retired"/> for its end frame.</summary>
-    private void RetireActive()
+    void IGroupCommitOwner<LogAppend>.FrameCommitted(LogSegmentWriter segment, LogFrame frame, long frameBytes, ReadOnlySpan<LogAppend> batch)
     {
-        if (_writer is null)
+        _active!.Publish(frame);
+        Signal();
+    }
+
+    void IGroupCommitOwner<LogAppend>.Control(LogItem control)
+    {
+        // The sender caught up with the live segment and nothing was appended since: retire it, so that it can be deleted.
+        if (control is CloseRequest { Segment: { } segment } close && ReferenceEquals(segment, _active) && close.Frames == segment.FrameCount)
         {
-            return;
+            _log.RetireSegment();
+        }
+    }
+
+    /// <summary>While a retired segment still waits for its end frame (a full disk), the loop wakes this often to retry.</summary>
+    TimeSpan IGroupCommitOwner<LogAppend>.WakeInterval => _retired.Count > 0 ? CloseRetryInterval : Timeout.InfiniteTimeSpan;
+
+    void IGroupCommitOwner<LogAppend>.Woken() => CloseRetired();
+
+    void IGroupCommitOwner<LogAppend>.Stopped(bool crashed)
+    {
+        CloseRetired();
+        foreach (var (segment, writer) in _retired)
+        {
+            // Its end frame could not be written: the next start cuts it to its last whole frame.
+            writer.Dispose();
+            if (segment.MarkClosed())
+            {
+                AtomicFile.TryDelete(segment.Path);
+            }
         }
 
-        _retired.Add((_active!, _writer));
+        _retired.Clear();
+    }
+
+    // A full disk fails every commit: the first failure (and one every 30 s) at Error, the rest at Debug (FailureLogPolicy).
+    void IGroupCommitOwner<LogAppend>.WriteFailed(int appends, Exception exception) => ExporterLog.QueueWriteFailed(_logger, _exporter, appends, exception);
+
+    void IGroupCommitOwner<LogAppend>.WriteStillFailing(int appends) => ExporterLog.QueueWriteStillFailing(_logger, _exporter, appends);
+
+    void IGroupCommitOwner<LogAppend>.WriteRecovered() => ExporterLog.QueueWriteRecovered(_logger, _exporter);
+
+    /// <summary>The live segment takes no more frames (rolled, broken, caught up, stopping); it waits in <see cref="_retired"/> for its end frame.</summary>
+    void IGroupCommitOwner<LogAppend>.SegmentRetired(LogSegmentWriter writer)
+    {
+        _retired.Add((_active!, writer));
         _active!.Retire();
         _active = null;
-        _writer = null;
         Signal();
     }
 
@@ -581,53 +417,30 @@ internal sealed class QueueLog : ISenderLog, IAsyncDisposable
                 }
 
                 _retired.RemoveAt(i);
-                if (_closeFailing)
+                if (_closeFailures.Succeeded())
                 {
-                    _closeFailing = false;
                     ExporterLog.QueueWriteRecovered(_logger, _exporter);
                 }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
             {
-                long now = Environment.TickCount64;
-                if (!_closeFailing || now - _lastCloseFailureLogged >= FailureLogIntervalMs)
+                if (_closeFailures.Failed(Environment.TickCount64))
                 {
                     ExporterLog.QueueSegmentCloseFailed(_logger, _exporter, segment.Path, (long)CloseRetryInterval.TotalMilliseconds, e);
-                    _lastCloseFailureLogged = now;
                 }
 
-                _closeFailing = true;
                 i++;
             }
         }
     }
 
-    /// <summary>A request on its way into a group commit, or a control item: a close request from the sender (<see cref="CloseSegment"/>) or a nudge to retry closes (<see cref="Poke"/>).</summary>
-    private sealed class QueueItem
+    /// <summary>A control item: the sender caught up with <see cref="Segment"/> at <see cref="Frames"/> frames, or (<see cref="Poke"/>) a nudge to retry closes.</summary>
+    private sealed class CloseRequest(QueueSegment? segment, int frames) : LogItem
     {
-        public OtlpSignal Signal { get; init; }
+        public static readonly CloseRequest Poke = new(null, 0);
 
-        /// <summary>The copied request, rented from <see cref="ArrayPool{T}.Shared"/>; returned cleared.</summary>
-        public byte[]? Buffer { get; init; }
+        public QueueSegment? Segment => segment;
 
-        public int Length { get; init; }
-
-        public long Reserved { get; init; }
-
-        public QueueSegment? CloseSegment { get; init; }
-
-        public int CloseAt { get; init; }
-
-        public bool Poke { get; init; }
-
-        public TaskCompletionSource<SinkResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public void ReturnBuffer()
-        {
-            if (Buffer is not null)
-            {
-                ArrayPool<byte>.Shared.Return(Buffer, clearArray: true);
-            }
-        }
+        public int Frames => frames;
     }
 }
