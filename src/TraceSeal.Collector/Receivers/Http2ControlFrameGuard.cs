@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 
 namespace TraceSeal.Collector.Receivers;
 
@@ -51,11 +52,22 @@ internal sealed class Http2ControlFrameGuard : PipeReader
         _windowStart = _time.GetTimestamp();
     }
 
-    public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Every read of Kestrel's HTTP/2 loop passes here: data already buffered is inspected without a state machine, and
+    /// a read that has to wait reuses pooled ones (<see cref="PoolingAsyncValueTaskMethodBuilder{TResult}"/>) instead of
+    /// allocating one per wait.
+    /// </summary>
+    public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
-        ReadResult result = await _inner.ReadAsync(cancellationToken).ConfigureAwait(false);
-        Inspect(result.Buffer);
-        return result;
+        ValueTask<ReadResult> read = _inner.ReadAsync(cancellationToken);
+        if (read.IsCompletedSuccessfully)
+        {
+            ReadResult result = read.Result;
+            Inspect(result.Buffer);
+            return ValueTask.FromResult(result);
+        }
+
+        return InspectAsync(read);
     }
 
     public override bool TryRead(out ReadResult result)
@@ -83,6 +95,14 @@ internal sealed class Http2ControlFrameGuard : PipeReader
     public override void Complete(Exception? exception = null) => _inner.Complete(exception);
 
     public override ValueTask CompleteAsync(Exception? exception = null) => _inner.CompleteAsync(exception);
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<ReadResult> InspectAsync(ValueTask<ReadResult> read)
+    {
+        ReadResult result = await read.ConfigureAwait(false);
+        Inspect(result.Buffer);
+        return result;
+    }
 
     private void Inspect(ReadOnlySequence<byte> buffer)
     {

@@ -55,12 +55,12 @@ internal sealed class ClientHelloSniffer : PipeReader
         return HandshakeFailure.Other;
     }
 
-    public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
-    {
-        ReadResult result = await _inner.ReadAsync(cancellationToken).ConfigureAwait(false);
-        Capture(result.Buffer);
-        return result;
-    }
+    /// <summary>
+    /// Every read of the connection's life passes here (Kestrel's TLS stream reads through this reader); once the head
+    /// is captured it is handed straight through, with no state machine of its own per read.
+    /// </summary>
+    public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default) =>
+        _headLength >= 0 ? _inner.ReadAsync(cancellationToken) : CaptureAsync(cancellationToken);
 
     public override bool TryRead(out ReadResult result)
     {
@@ -82,6 +82,13 @@ internal sealed class ClientHelloSniffer : PipeReader
     public override void Complete(Exception? exception = null) => _inner.Complete(exception);
 
     public override ValueTask CompleteAsync(Exception? exception = null) => _inner.CompleteAsync(exception);
+
+    private async ValueTask<ReadResult> CaptureAsync(CancellationToken cancellationToken)
+    {
+        ReadResult result = await _inner.ReadAsync(cancellationToken).ConfigureAwait(false);
+        Capture(result.Buffer);
+        return result;
+    }
 
     private void Capture(ReadOnlySequence<byte> buffer)
     {
