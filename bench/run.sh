@@ -17,7 +17,8 @@
 # 3) starts every target afresh and runs its protocols on it, each after a warm-up: 5 s for nginx; for .NET until
 # the tiered JIT has settled (see warm_up). Per run: spans/s, requests/s, p50/p99, errors and refusals by status,
 # the server's CPU (utime+stime from /proc/PID/stat over the measured run), server-µs of CPU per acknowledged
-# span, and the server's peak RSS (VmHWM). The summary shows min/median/max and each target's µs/span over nginx's.
+# span, the server's peak RSS (VmHWM), its minor page faults and its threads' context switches per request. The
+# summary shows min/median/max and each target's µs/span over nginx's.
 # --profile N: afterwards, one `perf record -g` of N seconds of a warm `up` server (or --profile-target discard) under
 #   load (DOTNET_PerfMapEnabled=1,
 #   DOTNET_EnableWriteXorExecute=0 so JIT frames have names), `perf stat`, and bench/perf-categories.py's summary.
@@ -59,7 +60,7 @@ while [[ $# -gt 0 ]]; do
     --cli) CLI_DLL=$2; shift ;;
     --skip-load) SKIP_LOAD=1 ;;
     --skip-micro) SKIP_MICRO=1 ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -163,6 +164,21 @@ jit_threads() {
     [[ $(cat "$t/comm" 2>/dev/null) == ".NET Tiered Com"* ]] || continue
     echo "${t##*/} $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "$t/stat" 2>/dev/null)"
   done
+}
+
+# "FAULTS SWITCHES": minor page faults of the server's processes, and context switches (voluntary + involuntary)
+# of their live threads, so far. Per request they tell a fast run from a slow one of the same build (fresh pages
+# faulted in, more hand-offs between threads).
+fault_switches() {
+  local faults=0 switches=0 pid stat
+  for pid in $(server_pids "$1"); do
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+    stat=${stat##*) }
+    faults=$((faults + $(awk '{print $8}' <<<"$stat")))   # field 10, minflt
+    switches=$((switches + $(cat /proc/"$pid"/task/*/status 2>/dev/null |
+      awk '/^(non)?voluntary_ctxt_switches:/ { s += $2 } END { print s + 0 }')))
+  done
+  echo "$faults $switches"
 }
 
 # Peak resident set (VmHWM) of the server in MiB, summed over its processes.
@@ -280,7 +296,7 @@ RSS_NOTE="from the start of each protocol's warm-up through its run"
 # run_target TARGET REP: one fresh server, then per protocol: warm-up, measured run; one row per protocol in $ROWS.
 run_target() {
   TARGET=$1
-  local rep=$2 proto out before after jit_before jit rss l1 protos=() first=1
+  local rep=$2 proto out before after jit_before jit rss l1 fs_before fs_after protos=() first=1
   for proto in ${PROTOCOLS//,/ }; do [[ $TARGET == nginx && $proto == grpc ]] || protos+=("$proto"); done
   if ! start_server "$TARGET"; then
     echo "run.sh: $TARGET did not start:" >&2; tail -20 "$WORK/$TARGET.log" >&2 || true
@@ -302,9 +318,11 @@ run_target() {
     l1=$(load1)
     before=$(cpu_ticks "$SERVER_PID")
     jit_before=$(jit_threads "$SERVER_PID")
+    fs_before=$(fault_switches "$SERVER_PID")
     loadgen "$proto" "$DURATION" "$out"
     sleep 1   # let acknowledged work the server does after answering (batch flush, segment close) land in the count
     after=$(cpu_ticks "$SERVER_PID")
+    fs_after=$(fault_switches "$SERVER_PID")
     jit=$(awk -v hz="$HZ" 'NR == FNR { b[$1] = $2; next } { s += $2 - b[$1] } END { printf "%.2f", s / hz }' \
       <(echo "$jit_before") <(jit_threads "$SERVER_PID"))
     rss=$(peak_rss_mib "$SERVER_PID")
@@ -315,7 +333,10 @@ run_target() {
     fi
     cp "$out" "$OUT/"
     # target proto rep spans/s req/s p50 p99 spans errors refusals detail cpu_s srv_cores us/span rss cli load1 jit_s warm_s
+    #   faults/req switches/req
+    read -r f0 c0 <<<"$fs_before"; read -r f1 c1 <<<"$fs_after"
     jq -r --arg t "$TARGET" --arg p "$proto" --arg r "$rep" --arg re "$REFUSAL_RE" \
+          --argjson flt "$((f1 - f0))" --argjson csw "$((c1 - c0))" \
           --argjson cpu "$(awk -v a="$after" -v b="$before" -v hz="$HZ" 'BEGIN { printf "%.2f", (a - b) / hz }')" \
           --arg rss "$rss" --arg l1 "$l1" --arg jit "$jit" --arg warm "$WARMED" '
       (.errors_by_status | to_entries) as $e
@@ -325,7 +346,8 @@ run_target() {
          ([$e[] | select(.key | test($re)) | .value] | add // 0),
          (if ($e | length) == 0 then "-" else ([$e[] | "\(.key)=\(.value)"] | join("; ")) end),
          $cpu, (if .elapsed_seconds > 0 then $cpu / .elapsed_seconds else 0 end),
-         (if .spans > 0 then $cpu / .spans * 1e6 else 0 end), $rss, .client_cpu_cores, $l1, $jit, $warm] | @tsv' "$out" >>"$ROWS"
+         (if .spans > 0 then $cpu / .spans * 1e6 else 0 end), $rss, .client_cpu_cores, $l1, $jit, $warm,
+         (if .requests > 0 then $flt / .requests else 0 end), (if .requests > 0 then $csw / .requests else 0 end)] | @tsv' "$out" >>"$ROWS"
   done
   kill -0 "$SERVER_PID" 2>/dev/null || echo "run.sh: $TARGET rep $rep: the server exited during the runs" >&2
   stop "$SERVER_PID"
@@ -440,13 +462,14 @@ EOF
   echo "load average (1/5/15 min) before: $LOAD_BEFORE, after: $LOAD_AFTER"
   echo
   echo "every run (warm_s = warm-up before it; cpu_s = server utime+stime over the run, of which jit_s in the tiered"
-  echo "JIT's thread; us/span = server CPU us per acknowledged span; load1 = 1-min load average at its start):"
-  printf '%-17s %-17s %3s %6s %10s %7s %7s %8s %6s %6s %6s %6s %6s %7s %6s %5s %5s\n' \
-    target protocol rep warm_s spans/s req/s p50_ms p99_ms errors refus cpu_s jit_s srv_c us/span rss_MiB cli_c load1
-  while IFS=$'\t' read -r t p r sps rps p50 p99 _ err ref detail cpu cores us rss cli l1 jit warm; do
+  echo "JIT's thread; us/span = server CPU us per acknowledged span; load1 = 1-min load average at its start;"
+  echo "flt/req, csw/req = the server's minor page faults and its threads' context switches per acknowledged request):"
+  printf '%-17s %-17s %3s %6s %10s %7s %7s %8s %6s %6s %6s %6s %6s %7s %6s %5s %5s %7s %7s\n' \
+    target protocol rep warm_s spans/s req/s p50_ms p99_ms errors refus cpu_s jit_s srv_c us/span rss_MiB cli_c load1 flt/req csw/req
+  while IFS=$'\t' read -r t p r sps rps p50 p99 _ err ref detail cpu cores us rss cli l1 jit warm flt csw; do
     if [[ $sps == FAILED ]]; then printf '%-17s %-17s %3s %s\n' "$(label "$t")" "$(proto_label "$p")" "$r" "no result"; continue; fi
-    printf '%-17s %-17s %3s %6s %10s %7s %7.2f %8.2f %6s %6s %6.2f %6s %6.2f %7.2f %6s %5.2f %5s\n' \
-      "$(label "$t")" "$(proto_label "$p")" "$r" "$warm" "$sps" "$rps" "$p50" "$p99" "$err" "$ref" "$cpu" "${jit:--}" "$cores" "$us" "$rss" "$cli" "$l1"
+    printf '%-17s %-17s %3s %6s %10s %7s %7.2f %8.2f %6s %6s %6.2f %6s %6.2f %7.2f %6s %5.2f %5s %7.2f %7.2f\n' \
+      "$(label "$t")" "$(proto_label "$p")" "$r" "$warm" "$sps" "$rps" "$p50" "$p99" "$err" "$ref" "$cpu" "${jit:--}" "$cores" "$us" "$rss" "$cli" "$l1" "${flt:-0}" "${csw:-0}"
     [[ $detail != - ]] && echo "      ${detail}"
   done <"$ROWS"
   echo
