@@ -144,6 +144,7 @@ public sealed partial class StoreReader
     public QueryResult Query(TraceQuery query)
     {
         ArgumentNullException.ThrowIfNull(query);
+        query = WithSeededIds(query);
         var tenants = query.Tenant is null ? Tenants() : [query.Tenant];
         var matcher = new SpanMatcher(query);
         foreach (var tenant in tenants)
@@ -159,6 +160,15 @@ public sealed partial class StoreReader
 
         return matcher.Result();
     }
+
+    /// <summary>
+    /// <see cref="TraceQuery.TraceIds"/> is probed once per span and per index entry: a set a caller made with the default
+    /// UInt128 hash (which folds X‖X‖Y‖Y ids into one bucket) is copied into one with the seeded comparer.
+    /// </summary>
+    private static TraceQuery WithSeededIds(TraceQuery query) =>
+        query.TraceIds is { } ids && !(ids is HashSet<UInt128> set && ReferenceEquals(set.Comparer, TraceIdComparer.Instance))
+            ? query with { TraceIds = new HashSet<UInt128>(ids, TraceIdComparer.Instance) }
+            : query;
 
     /// <summary>A tenant's records. A block or manifest listed but gone when read (a compaction replaced it, retention removed it) means: list again.</summary>
     private List<StoredRecord> Read(string tenant, TraceQuery? prune)
@@ -230,7 +240,7 @@ public sealed partial class StoreReader
     internal QueryResult SearchTraceIds(TraceQuery query)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var ids = query with { IdsOnly = true };
+        var ids = WithSeededIds(query) with { IdsOnly = true };
         var tenants = ids.Tenant is null ? Tenants() : [ids.Tenant];
         var matcher = new SpanMatcher(ids);
         foreach (var tenant in tenants)

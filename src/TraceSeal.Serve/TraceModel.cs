@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using OpenTelemetry.Proto.Collector.Trace.V1;
 using OpenTelemetry.Proto.Trace.V1;
 using TraceSeal.Query;
+using TraceSeal.Storage.Format;
 
 namespace TraceSeal.Serve;
 
@@ -26,10 +27,20 @@ internal sealed class TraceView
         Spans = spans;
         Start = spans.Min(s => s.Start);
         End = spans.Max(s => s.End);
-        var ids = spans.Select(s => s.Span.SpanId).ToHashSet();
+        // Span ids are client-chosen: a seeded full-width hash over the 64-bit value (ByteString's own hash is a fixed
+        // polynomial, so colliding ids are easy to make; IdComparers.cs says why the default ulong hash is no better).
+        var ids = new HashSet<ulong>(spans.Count, SpanIdComparer.Instance);
+        foreach (var s in spans)
+        {
+            if (s.Span.SpanId.Length == 8)
+            {
+                ids.Add(SpanId(s.Span.SpanId));
+            }
+        }
+
         // The root: no parent, else a parent not in the trace (still arriving, or dropped upstream); earliest first.
         Root = spans.Where(s => s.Span.ParentSpanId.IsEmpty).MinBy(s => s.Start)
-               ?? spans.Where(s => !ids.Contains(s.Span.ParentSpanId)).MinBy(s => s.Start)
+               ?? spans.Where(s => s.Span.ParentSpanId.Length != 8 || !ids.Contains(SpanId(s.Span.ParentSpanId))).MinBy(s => s.Start)
                ?? spans.MinBy(s => s.Start)!;
         Errors = spans.Count(s => s.IsError);
     }
@@ -81,7 +92,8 @@ internal sealed class TraceView
     /// <summary>Groups a result's spans by trace, newest trace first.</summary>
     public static List<TraceView> From(ExportTraceServiceRequest request)
     {
-        var byTrace = new Dictionary<UInt128, List<SpanView>>();
+        // Keyed by client-chosen trace ids: seeded full-width hashing (UInt128's default folds X‖X‖Y‖Y ids to one bucket).
+        var byTrace = new Dictionary<UInt128, List<SpanView>>(TraceIdComparer.Instance);
         foreach (var rs in request.ResourceSpans)
         {
             var service = SignalSearch.ServiceName(rs.Resource);
@@ -106,11 +118,13 @@ internal sealed class TraceView
     /// <summary>Only this trace's spans, as one request (resource → scope → spans), for the OTLP renderings.</summary>
     public ExportTraceServiceRequest ToRequest()
     {
+        // By reference: a protobuf message's own Equals and GetHashCode walk all its content (every span of the
+        // group), which made this quadratic in the spans of one resource.
         var request = new ExportTraceServiceRequest();
-        foreach (var group in Spans.GroupBy(s => s.Resource))
+        foreach (var group in Spans.GroupBy<SpanView, ResourceSpans>(s => s.Resource, ReferenceEqualityComparer.Instance))
         {
             var rs = new ResourceSpans { Resource = group.Key.Resource, SchemaUrl = group.Key.SchemaUrl };
-            foreach (var scope in group.GroupBy(s => s.Scope))
+            foreach (var scope in group.GroupBy<SpanView, ScopeSpans>(s => s.Scope, ReferenceEqualityComparer.Instance))
             {
                 var ss = new ScopeSpans { Scope = scope.Key.Scope, SchemaUrl = scope.Key.SchemaUrl };
                 ss.Spans.Add(scope.Select(s => s.Span));
@@ -122,4 +136,6 @@ internal sealed class TraceView
 
         return request;
     }
+
+    private static ulong SpanId(Google.Protobuf.ByteString id) => BinaryPrimitives.ReadUInt64BigEndian(id.Span);
 }

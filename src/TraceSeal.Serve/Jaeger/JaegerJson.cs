@@ -78,7 +78,8 @@ internal static class JaegerJson
     public static void WriteTrace(Utf8JsonWriter w, TraceView trace)
     {
         // One process per distinct resource, numbered in first-seen order (p1, p2, ...), as Jaeger does.
-        var processes = new Dictionary<ResourceSpans, string>();
+        // By reference: a ResourceSpans' own hash walks every span in it (quadratic in the spans of one resource).
+        var processes = new Dictionary<ResourceSpans, string>(ReferenceEqualityComparer.Instance);
         foreach (var s in trace.Spans)
         {
             if (!processes.ContainsKey(s.Resource))

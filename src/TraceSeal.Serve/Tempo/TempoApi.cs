@@ -121,7 +121,7 @@ internal sealed class TempoApi(TraceStore store)
                 WriteSpanSet(w, matched, spss, shown);
                 w.WriteEndArray();
                 w.WriteStartObject("serviceStats");
-                foreach (var g in t.Spans.GroupBy(s => s.Service).OrderBy(g => g.Key, StringComparer.Ordinal))
+                foreach (var g in t.Spans.GroupBy(s => s.Service, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
                 {
                     w.WriteStartObject(g.Key);
                     w.WriteNumber("spanCount", g.Count());

@@ -7,6 +7,10 @@ namespace TraceSeal.Storage.Format;
 // System.HashCode, which is seeded at random per process: which ids collide cannot be known from outside.
 // (HashCode.Combine over two ulongs is not enough: it calls ulong.GetHashCode on each, which folds first.)
 // Writers that only need distinct ids can instead sort and deduplicate (the collector's index builder does).
+// Used by the collector's index and by every reader table keyed by an id (query engine, serve's Tempo and Jaeger
+// APIs). Ids as hex strings need nothing more than StringComparer.Ordinal: .NET's string hash (Marvin) is seeded per
+// process. Never key a table by a protobuf ByteString (a fixed polynomial hash) or message (its hash walks all its
+// content); group messages by reference (ReferenceEqualityComparer).
 
 /// <summary>Equality and a seeded full-width hash for 128-bit trace ids.</summary>
 internal sealed class TraceIdComparer : IEqualityComparer<UInt128>

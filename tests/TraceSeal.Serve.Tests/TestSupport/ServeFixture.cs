@@ -11,7 +11,7 @@ namespace TraceSeal.Serve.Tests.TestSupport;
 /// and `serve` over it on 127.0.0.1:0. Every log line at every level is captured, and every response body a test reads
 /// through <see cref="GetAsync"/> is kept, so a test can show the token and the key never appear in either.
 /// </summary>
-public sealed class ServeFixture : IAsyncLifetime
+public class ServeFixture : IAsyncLifetime
 {
     private readonly StoreBuilder _store = new();
     private readonly CapturingLoggerProvider _logs = new();
@@ -33,8 +33,7 @@ public sealed class ServeFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        await _store.WriteAsync(cut: true, (ServeData.Failing(), OtlpSignal.Traces));
-        await _store.WriteAsync(cut: false, (ServeData.Healthy(3), OtlpSignal.Traces), (ServeData.Logs(), OtlpSignal.Logs), (ServeData.Metrics(), OtlpSignal.Metrics));
+        await WriteStoreAsync(_store);
         _loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(_logs));
         Host = new ServeHost(new ServeOptions { Listen = new IPEndPoint(IPAddress.Loopback, 0) }, _store.Reader(), _store.Store, _loggerFactory);
         await Host.StartAsync(CancellationToken.None);
@@ -49,6 +48,13 @@ public sealed class ServeFixture : IAsyncLifetime
         Client.Dispose();
         Anonymous.Dispose();
         _store.Dispose();
+    }
+
+    /// <summary>What the store holds before serve starts; a fixture of other data overrides it.</summary>
+    internal virtual async Task WriteStoreAsync(StoreBuilder store)
+    {
+        await store.WriteAsync(cut: true, (ServeData.Failing(), OtlpSignal.Traces));
+        await store.WriteAsync(cut: false, (ServeData.Healthy(3), OtlpSignal.Traces), (ServeData.Logs(), OtlpSignal.Logs), (ServeData.Metrics(), OtlpSignal.Metrics));
     }
 
     /// <summary>GET with the token; the body is kept for the never-echoed checks.</summary>
