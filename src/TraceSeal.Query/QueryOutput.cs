@@ -21,6 +21,47 @@ public static class QueryOutput
         return OtlpJson.ToJson(result.Request);
     }
 
+    /// <summary>
+    /// One OTLP/JSON ExportTraceServiceRequest written a page at a time (<see cref="TraceSearch.WholeTracesPaged"/>): the
+    /// pages' resource groups go into one `resourceSpans` array, so the text is what <see cref="ToJson"/> of all the pages
+    /// at once would be. Nothing is written before the first group; <see cref="End"/> closes the document.
+    /// </summary>
+    public sealed class JsonPages(TextWriter output)
+    {
+        private string? _close;
+
+        public void Write(QueryResult page)
+        {
+            ArgumentNullException.ThrowIfNull(page);
+            if (page.Request.ResourceSpans.Count == 0)
+            {
+                return;
+            }
+
+            // {"resourceSpans":[A,B]}: the object has no other field, so its first '[' and last ']' are the array's.
+            var json = ToJson(page);
+            int open = json.IndexOf('[', StringComparison.Ordinal), close = json.LastIndexOf(']');
+            output.Write(_close is null ? json.AsSpan(0, open + 1) : ",");
+            output.Write(json.AsSpan(open + 1, close - open - 1));
+            output.Flush();
+            _close = json[close..];
+        }
+
+        /// <summary>Closes the document (true), or says that nothing was written (false).</summary>
+        public bool End()
+        {
+            if (_close is null)
+            {
+                return false;
+            }
+
+            output.Write(_close);
+            output.Write('\n');
+            output.Flush();
+            return true;
+        }
+    }
+
     public static string ToTree(QueryResult result) => ToTree(result, verbose: false);
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Google.Protobuf;
 using OpenTelemetry.Proto.Collector.Trace.V1;
 using OpenTelemetry.Proto.Common.V1;
@@ -30,9 +31,15 @@ public sealed class QueryResult
     /// </summary>
     public IReadOnlyList<SkippedRecord> Skipped { get; init; } = [];
 
-    /// <summary>The first pass of a whole-trace search: the traces kept (after the limit); the request is empty.</summary>
-    internal IReadOnlyList<UInt128> SelectedTraceIds { get; init; } = [];
+    /// <summary>
+    /// The first pass of a whole-trace search: the traces kept (after the limit), earliest first (by their earliest
+    /// matching span, ties by id), with the spans counted for each (a span stored twice counts twice); the request is empty.
+    /// </summary>
+    internal IReadOnlyList<SelectedTrace> SelectedTraces { get; init; } = [];
 }
+
+/// <summary>A trace the first pass of a search kept: its id, its earliest matching span's start, the matching spans it read.</summary>
+internal readonly record struct SelectedTrace(UInt128 Id, ulong Start, int Spans);
 
 /// <summary>A record that was read and authenticated but not decodable: the object it is in, its signal, and why.</summary>
 public sealed record SkippedRecord(string ObjectPath, OtlpSignal Signal, string Reason);
@@ -44,6 +51,7 @@ internal sealed class SpanMatcher(TraceQuery query)
     // Keyed by client-chosen ids: seeded full-width hashes, or ids crafted to collide make the tables quadratic.
     private readonly HashSet<(UInt128 Trace, ulong Span)> _seen = new(SpanKeyComparer.Instance);
     private readonly Dictionary<UInt128, ulong> _traceStart = new(TraceIdComparer.Instance);
+    private readonly Dictionary<UInt128, int> _traceSpans = new(TraceIdComparer.Instance); // ids only: spans per trace
     private readonly UInt128? _traceId = query.TraceId is { Length: 16 } id ? BinaryPrimitives.ReadUInt128BigEndian(id) : null;
     private readonly List<SkippedRecord> _skipped = [];
     private ulong _oldestWanted;
@@ -79,6 +87,7 @@ internal sealed class SpanMatcher(TraceQuery query)
                     if (query.IdsOnly)
                     {
                         _traceStart[traceId] = _traceStart.TryGetValue(traceId, out var first) ? Math.Min(first, span.StartTimeUnixNano) : span.StartTimeUnixNano;
+                        CollectionsMarshal.GetValueRefOrAddDefault(_traceSpans, traceId, out _)++;
                         continue;
                     }
 
@@ -145,7 +154,16 @@ internal sealed class SpanMatcher(TraceQuery query)
 
         if (query.IdsOnly)
         {
-            var ids = keep is null ? [.. _traceStart.Keys] : keep.ToList();
+            var ids = new List<SelectedTrace>(keep?.Count ?? _traceStart.Count);
+            foreach (var (id, start) in _traceStart)
+            {
+                if (keep is null || keep.Contains(id))
+                {
+                    ids.Add(new SelectedTrace(id, start, _traceSpans.GetValueOrDefault(id)));
+                }
+            }
+
+            ids.Sort(static (a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : a.Id.CompareTo(b.Id));
             return new QueryResult
             {
                 Request = new ExportTraceServiceRequest(),
@@ -153,7 +171,7 @@ internal sealed class SpanMatcher(TraceQuery query)
                 SpanCount = 0,
                 TracesOverLimit = over,
                 Skipped = _skipped,
-                SelectedTraceIds = ids,
+                SelectedTraces = ids,
             };
         }
 

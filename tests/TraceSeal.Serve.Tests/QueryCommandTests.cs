@@ -130,6 +130,77 @@ public sealed class QueryCommandTests : IAsyncLifetime
         Assert.Contains("a logs record could not be decoded and was skipped (", warning);
     }
 
+    [Fact]
+    public async Task limit_0_is_read_and_printed_a_page_at_a_time_and_prints_what_one_read_prints()
+    {
+        // 40 traces of 3 spans (20 in a block, 20 in the live WAL), the first sent twice (a client retry: shown once).
+        using var store = new StoreBuilder();
+        var requests = Enumerable.Range(1, 40).Select(ThreeSpanTrace).ToList();
+        await store.WriteAsync(cut: true, [.. requests.Take(20).Prepend(requests[0]).Select(r => ((IMessage)r, OtlpSignal.Traces))]);
+        await store.WriteAsync(cut: false, [.. requests.Skip(20).Select(r => ((IMessage)r, OtlpSignal.Traces))]);
+        var all = new TraceQuery { Limit = 0 };
+
+        // The engine: pages of at most 5 spans hold one trace each (3 + 3 > 5), earliest first; nothing is held twice.
+        var pages = new List<(int Traces, int Spans, ulong Start)>();
+        var total = TraceSearch.WholeTracesPaged(store.Reader(), all, 5, p => pages.Add((p.TraceCount, p.SpanCount, p.Request.ResourceSpans[0].ScopeSpans[0].Spans[0].StartTimeUnixNano)));
+        Assert.Equal(40, pages.Count);
+        Assert.All(pages, p => Assert.Equal((1, 3), (p.Traces, p.Spans)));
+        Assert.Equal(pages.Select(p => p.Start).Order(), pages.Select(p => p.Start));
+        Assert.Equal((40, 120), (total.TraceCount, total.SpanCount));
+
+        foreach (var format in new[] { "tree", "json" })
+        {
+            // The CLI: each page is written (and flushed) before the next is read; the text is what one page of everything prints.
+            var paged = new FlushCountingWriter();
+            var one = new StringWriter();
+            Assert.Equal(0, QueryCommand.Run(store.Reader(), all, new QueryCommand.Output(format, false, paged, new StringWriter()), pageSpans: 5));
+            Assert.Equal(0, QueryCommand.Run(store.Reader(), all, new QueryCommand.Output(format, false, one, new StringWriter()), pageSpans: int.MaxValue));
+            Assert.True(paged.Flushes >= 40, $"{format}: {paged.Flushes} flushes");
+            Assert.Equal(one.ToString(), paged.ToString());
+        }
+
+        var (_, json, _) = Run(all, format: "json", reader: store.Reader());
+        var parsed = new JsonParser(JsonParser.Settings.Default).Parse<ExportTraceServiceRequest>(OtlpJsonHexToBase64(json));
+        Assert.Equal(120, parsed.ResourceSpans.Sum(r => r.ScopeSpans.Sum(s => s.Spans.Count)));
+    }
+
+    [Fact]
+    public void a_trace_larger_than_a_page_is_a_page_of_its_own()
+    {
+        var pages = new List<int>();
+        var total = TraceSearch.WholeTracesPaged(_store.Reader(), new TraceQuery { Limit = 0 }, 1, p => pages.Add(p.SpanCount));
+        Assert.Equal([3, 1, 1], pages); // earliest first: the failing trace's 3 spans, then the two healthy traces
+        Assert.Equal(3, total.TraceCount);
+    }
+
+    /// <summary>Trace n: a root and two children, starting n ms after T0 (ids from n).</summary>
+    private static ExportTraceServiceRequest ThreeSpanTrace(int n)
+    {
+        var traceId = new byte[16];
+        traceId[0] = 0x7E;
+        traceId[15] = (byte)n;
+        ulong start = ServeData.T0 + ((ulong)n * 1_000_000);
+        var request = ServeData.Healthy(1);
+        var spans = request.ResourceSpans[0].ScopeSpans[0].Spans;
+        spans.Clear();
+        spans.Add(ServeData.NewSpan(traceId, 1, null, "GET /", OpenTelemetry.Proto.Trace.V1.Span.Types.SpanKind.Server, start, 900_000));
+        spans.Add(ServeData.NewSpan(traceId, 2, ServeData.SpanId(1), "a", OpenTelemetry.Proto.Trace.V1.Span.Types.SpanKind.Internal, start + 1, 1_000));
+        spans.Add(ServeData.NewSpan(traceId, 3, ServeData.SpanId(1), "b", OpenTelemetry.Proto.Trace.V1.Span.Types.SpanKind.Internal, start + 2, 1_000));
+        return request;
+    }
+
+    /// <summary>Counts flushes: the CLI flushes after each page it wrote.</summary>
+    private sealed class FlushCountingWriter : StringWriter
+    {
+        public int Flushes { get; private set; }
+
+        public override void Flush()
+        {
+            Flushes++;
+            base.Flush();
+        }
+    }
+
     private (int Code, string Output, string Error) Run(TraceQuery query, string format = "tree", bool verbose = false, StoreReader? reader = null)
     {
         var o = new QueryCommand.Output(format, verbose, new StringWriter(), new StringWriter());

@@ -39,7 +39,7 @@ internal static class QueryCommand
         var text = new Option<string?>("--text") { Description = "Logs and metrics: case-insensitive text in a log's body or attributes, or a metric's name or description." };
         var severity = new Option<string?>("--severity") { Description = "Logs: at least this severity: trace, debug, info, warn, error, fatal." };
         severity.AcceptOnlyFromAmong("trace", "debug", "info", "warn", "error", "fatal");
-        var limit = new Option<int>("--limit") { Description = "At most N traces (logs, metrics: records), the most recent first (0 = all).", DefaultValueFactory = _ => 20 };
+        var limit = new Option<int>("--limit") { Description = "At most N traces (logs, metrics: records), the most recent (0 = all; traces are read and printed a page of about 100k spans at a time, earliest first).", DefaultValueFactory = _ => 20 };
         var format = new Option<string>("--format") { Description = "tree (readable) or json (OTLP/JSON: one Export*ServiceRequest).", DefaultValueFactory = _ => "tree" };
         format.AcceptOnlyFromAmong("json", "tree");
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Tree: attributes, events and links of every span." };
@@ -98,12 +98,31 @@ internal static class QueryCommand
     internal sealed record Output(string Format, bool Verbose, TextWriter Out, TextWriter Error);
 
     /// <summary>The traces body without the parser, for tests.</summary>
-    internal static int Run(StoreReader reader, TraceQuery query, string format, TextWriter output, TextWriter error) =>
-        Run(reader, query, new Output(format, Verbose: false, output, error));
+    internal static int Run(StoreReader reader, TraceQuery query, string format, TextWriter output, TextWriter error, int pageSpans = PageSpans) =>
+        Run(reader, query, new Output(format, Verbose: false, output, error), pageSpans);
 
-    internal static int Run(StoreReader reader, TraceQuery query, Output o) => Guard(reader, o, () =>
+    /// <summary>
+    /// Spans per page of the answer (<see cref="TraceSearch.WholeTracesPaged"/>): traces are read and printed a page at a time,
+    /// so `--limit 0` over a store of millions of spans holds one page (about 100 MB of decoded spans at most), not the store.
+    /// </summary>
+    internal const int PageSpans = 100_000;
+
+    internal static int Run(StoreReader reader, TraceQuery query, Output o, int pageSpans = PageSpans) => Guard(reader, o, () =>
     {
-        var result = TraceSearch.WholeTraces(reader, query);
+        var json = new QueryOutput.JsonPages(o.Out);
+        var result = TraceSearch.WholeTracesPaged(reader, query, pageSpans, page =>
+        {
+            if (o.Format == "json")
+            {
+                json.Write(page);
+            }
+            else
+            {
+                o.Out.Write(QueryOutput.ToTree(page, o.Verbose));
+                o.Out.Flush();
+            }
+        });
+        json.End();
         ReportSkipped(result.Skipped, o.Error);
         if (result.TraceCount == 0)
         {
@@ -111,7 +130,6 @@ internal static class QueryCommand
             return ExitNoMatch;
         }
 
-        o.Out.Write(o.Format == "json" ? QueryOutput.ToJson(result) + "\n" : QueryOutput.ToTree(result, o.Verbose));
         if (result.TracesOverLimit > 0)
         {
             o.Error.WriteLine($"{result.TracesOverLimit} more matching trace(s) not shown; raise --limit");
