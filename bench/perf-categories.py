@@ -61,8 +61,9 @@ MANAGED = [
 
 INCLUSIVE = [
     ("TraceSeal.Otlp.Validation", "OTLP validation"),
-    ("TraceSeal.Collector.Storage.Wal", "WAL writer (TenantStore)"),
-    ("TraceSeal.Storage.Log", "sealed log segment writer (TraceSeal.Storage.Log)"),
+    ("TraceSeal.Collector.Storage.Wal", "WAL policy (TenantStore: append, frame callbacks, cut loop)"),
+    ("TraceSeal.Storage.Log.GroupCommitLog", "group-commit writer loop (GroupCommitLog)"),
+    ("TraceSeal.Storage.Log.LogSegmentWriter", "sealed log segment writer (LogSegmentWriter)"),
     ("TraceSeal.Collector.Storage.Index", "index building"),
     ("TraceSeal.Collector.Receivers", "receivers"),
     ("TraceSeal.Collector.Processors", "processors (memory_limiter, batch)"),
