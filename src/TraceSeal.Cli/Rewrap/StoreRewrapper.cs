@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using TraceSeal.Query;
 using TraceSeal.Sealing;
+using TraceSeal.Sealing.Files;
 using TraceSeal.Storage;
 using TraceSeal.Storage.Format;
 using TraceSeal.Storage.Log;

@@ -9,6 +9,7 @@ using TraceSeal.Collector.Pipeline;
 using TraceSeal.Collector.Storage.Blocks;
 using TraceSeal.Collector.Storage.Wal;
 using TraceSeal.Sealing;
+using TraceSeal.Sealing.Files;
 using TraceSeal.Storage.Format;
 using TraceSeal.Storage.Log;
 using TraceSeal.Storage.Objects;

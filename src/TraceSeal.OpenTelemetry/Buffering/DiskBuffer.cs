@@ -5,6 +5,7 @@ using TraceSeal.OpenTelemetry.Configuration;
 using TraceSeal.OpenTelemetry.Pipeline;
 using TraceSeal.OpenTelemetry.Telemetry;
 using TraceSeal.Sealing;
+using TraceSeal.Sealing.Files;
 
 namespace TraceSeal.OpenTelemetry.Buffering;
 
@@ -16,23 +17,28 @@ internal sealed record BufferedBatch(string Path, string Name, long Items, byte[
 /// sealed object (docs/format.md, kind queue, tenant = the signal) whose plaintext is
 /// <c>"TSQ1" ‖ u32 item count ‖ the serialized OTLP Export*ServiceRequest</c> (no gRPC prefix, uncompressed).
 /// Names hold a UTC minute bucket and a random id, nothing of the content. Directories are 0700 and files 0600
-/// from the first byte; a file is written to a temporary name, fsync'ed, then renamed. The total size of the
-/// <c>.tsq</c> files stays within MaxBytes by dropping the oldest. Files that do not authenticate are renamed
-/// <c>.bad</c> (quarantined) and never sent.
+/// from the first byte; a file is written by <see cref="AtomicFile"/> (temporary name, fsync, rename, directory
+/// fsync), and the key is a <see cref="PrivateKeyFile"/>: the implementations the collector's store and queue use.
+/// A <c>*.tmp</c> left by a crash was never reported as kept; the next start deletes it. The total size of the
+/// <c>.tsq</c> files stays within MaxBytes by dropping the oldest. Files that do not authenticate (truncated,
+/// garbage, tampered, sealed to another key) are renamed <c>.bad</c> (quarantined), logged with their integrity code
+/// and never sent.
+/// <para>Why not the sealed segment log (Storage/Log, the collector's WAL and queue): that log lives in the Storage
+/// project, which brings the S3 client and the OTLP types into every application using this package; and its unit
+/// is a segment of many frames with cursors, while this buffer drops the oldest batch to stay within MaxBytes,
+/// quarantines one bad batch without touching its neighbours and re-sends batches one by one, which one file per
+/// batch does with no cursor at all. The buffer holds batches only while the collector is unreachable, so it needs
+/// no group commit. The file format above is unchanged, so batches written by earlier versions are re-sent.</para>
 /// </summary>
 internal sealed class DiskBuffer : IDisposable
 {
     internal const string Extension = ".tsq";
     internal const string QuarantineExtension = ".bad";
-    private const string TempExtension = ".tmp";
-    private const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-    private const UnixFileMode FileMode600 = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private static readonly byte[] PayloadMagic = "TSQ1"u8.ToArray();
 
     private readonly ExporterContext _context;
     private readonly BufferSettings _settings;
-    private readonly IIdentity _identity;
-    private readonly IRecipient _recipient;
+    private readonly PrivateKeyFile _key;
     private readonly object _gate = new();
     private string? _inFlight;
 
@@ -41,24 +47,25 @@ internal sealed class DiskBuffer : IDisposable
         _context = context;
         _settings = settings;
         Directory = Path.Combine(settings.Directory, context.Signal);
-        bool created = EnsureKey(settings, out _identity, out _recipient);
+        _key = LoadKey(settings);
         try
         {
             CreatePrivateDirectory(settings.Directory, settings.DirectorySource);
             CreatePrivateDirectory(Directory, settings.DirectorySource);
-            foreach (string stale in System.IO.Directory.EnumerateFiles(Directory, "*" + TempExtension))
+            foreach (string stale in System.IO.Directory.EnumerateFiles(Directory, "*" + AtomicFile.TempExtension))
             {
-                // An interrupted write: never renamed, so never complete.
+                // An interrupted write (this version's NAME.tsq.tmp, or an older version's .HEX.tmp): never renamed,
+                // so never acknowledged as kept, and never complete.
                 File.Delete(stale);
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            (_identity as IDisposable)?.Dispose();
+            _key.Dispose();
             throw new SecureOtlpConfigurationException($"{settings.DirectorySource}={settings.Directory}: the disk buffer directory cannot be prepared ({e.Message})", e);
         }
 
-        SecureOtlpLog.BufferStarted(context.Logger, context.Signal, Directory, _identity.KeyId, settings.KeyFile, created ? ", created now" : string.Empty, settings.MaxBytes, Pending().Count);
+        SecureOtlpLog.BufferStarted(context.Logger, context.Signal, Directory, _key.Identity.KeyId, settings.KeyFile, _key.Created ? ", created now" : string.Empty, settings.MaxBytes, Pending().Count);
     }
 
     /// <summary>This signal's directory.</summary>
@@ -85,7 +92,7 @@ internal sealed class DiskBuffer : IDisposable
             PayloadMagic.CopyTo(plaintext, 0);
             BinaryPrimitives.WriteUInt32BigEndian(plaintext.AsSpan(PayloadMagic.Length), (uint)Math.Clamp(items, 0, uint.MaxValue));
             body.CopyTo(plaintext.AsSpan(PayloadMagic.Length + 4));
-            sealedObject = Sealer.Seal(plaintext, ObjectKind.Queue, _context.Signal, [_recipient]);
+            sealedObject = Sealer.Seal(plaintext, ObjectKind.Queue, _context.Signal, [_key.Recipient]);
         }
         finally
         {
@@ -102,28 +109,15 @@ internal sealed class DiskBuffer : IDisposable
                 return false;
             }
 
-            string final = Path.Combine(Directory, name);
-            string temp = Path.Combine(Directory, "." + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)) + TempExtension);
             try
             {
-                var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
-                if (!OperatingSystem.IsWindows())
-                {
-                    options.UnixCreateMode = FileMode600;
-                }
-
-                using (var stream = new FileStream(temp, options))
-                {
-                    stream.Write(sealedObject);
-                    stream.Flush(flushToDisk: true);
-                }
-
-                File.Move(temp, final, overwrite: false);
+                // Temp file 0600, fsync, rename, directory fsync: the batch counts as kept only once it would
+                // survive a crash or power loss. A failure leaves no temp file behind.
+                AtomicFile.Write(Directory, name, sealedObject);
                 return true;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                TryDelete(temp);
                 SecureOtlpMetrics.BufferDropped.Add(1, _context.SignalTag, SecureOtlpMetrics.Reason("write_failed"));
                 SecureOtlpLog.BufferDropped(_context.Logger, _context.Signal, name, "writing it failed: " + e.Message);
                 return false;
@@ -169,7 +163,7 @@ internal sealed class DiskBuffer : IDisposable
     {
         lock (_gate)
         {
-            TryDelete(batch.Path);
+            AtomicFile.TryDelete(batch.Path);
             _inFlight = null;
         }
     }
@@ -183,7 +177,7 @@ internal sealed class DiskBuffer : IDisposable
         }
     }
 
-    public void Dispose() => (_identity as IDisposable)?.Dispose();
+    public void Dispose() => _key.Dispose();
 
     private BufferedBatch? Open(string path)
     {
@@ -206,7 +200,7 @@ internal sealed class DiskBuffer : IDisposable
         string code;
         try
         {
-            byte[] plaintext = Sealer.Open(sealedObject, [_identity], out SealedObjectInfo info);
+            byte[] plaintext = Sealer.Open(sealedObject, [_key.Identity], out SealedObjectInfo info);
             if (info.ObjectKind != ObjectKind.Queue || !string.Equals(info.Tenant, _context.Signal, StringComparison.Ordinal))
             {
                 code = "not_a_" + _context.Signal + "_queue_object";
@@ -250,7 +244,7 @@ internal sealed class DiskBuffer : IDisposable
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // It cannot be moved aside: delete it rather than meet it again.
-                TryDelete(path);
+                AtomicFile.TryDelete(path);
             }
         }
 
@@ -280,7 +274,7 @@ internal sealed class DiskBuffer : IDisposable
                 continue;
             }
 
-            TryDelete(oldest.FullName);
+            AtomicFile.TryDelete(oldest.FullName);
             total -= oldest.Length;
             SecureOtlpMetrics.BufferDropped.Add(1, _context.SignalTag, SecureOtlpMetrics.Reason("max_bytes"));
             SecureOtlpLog.BufferDropped(_context.Logger, _context.Signal, oldest.Name, $"the buffer would exceed MaxBytes ({_settings.MaxBytes}); the oldest batch makes room for the newest");
@@ -308,37 +302,21 @@ internal sealed class DiskBuffer : IDisposable
             .ToList();
     }
 
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Left for the next pass.
-        }
-    }
-
+    /// <summary>Creates the directory (0700, its parent fsync'ed) or narrows an existing one to 0700.</summary>
     private static void CreatePrivateDirectory(string path, string source)
     {
+        DirectorySync.EnsureDirectory(Path.GetPathRoot(path)!, path, fsync: true);
         if (OperatingSystem.IsWindows())
         {
-            System.IO.Directory.CreateDirectory(path);
             return;
         }
 
-        if (!System.IO.Directory.Exists(path))
-        {
-            System.IO.Directory.CreateDirectory(path, DirectoryMode);
-        }
-
         UnixFileMode mode = File.GetUnixFileMode(path);
-        if ((mode & ~DirectoryMode & (UnixFileMode)0x1FF) != 0)
+        if ((mode & ~AtomicFile.PrivateDirectoryMode & (UnixFileMode)0x1FF) != 0)
         {
             try
             {
-                File.SetUnixFileMode(path, DirectoryMode);
+                File.SetUnixFileMode(path, AtomicFile.PrivateDirectoryMode);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -347,70 +325,30 @@ internal sealed class DiskBuffer : IDisposable
         }
     }
 
-    /// <summary>Loads the identity, creating it (0600, atomically) when absent; true when created now.</summary>
-    private static bool EnsureKey(BufferSettings settings, out IIdentity identity, out IRecipient recipient)
+    /// <summary>
+    /// Loads the buffer's key, creating it (and its directory, 0700) when absent: <see cref="PrivateKeyFile"/>, the
+    /// implementation the collector's queue key uses, with its checks (0600 from the first byte, refused when group or
+    /// others may access it, refused when it holds no usable identity). Each problem is one line naming the setting.
+    /// </summary>
+    private static PrivateKeyFile LoadKey(BufferSettings settings)
     {
-        bool created = false;
-        string where = $"{settings.KeyFileSource}={settings.KeyFile}";
         try
         {
-            if (!File.Exists(settings.KeyFile))
-            {
-                string keyDirectory = Path.GetDirectoryName(settings.KeyFile)!;
-                if (!System.IO.Directory.Exists(keyDirectory))
-                {
-                    if (OperatingSystem.IsWindows())
-                    {
-                        System.IO.Directory.CreateDirectory(keyDirectory);
-                    }
-                    else
-                    {
-                        System.IO.Directory.CreateDirectory(keyDirectory, DirectoryMode);
-                    }
-                }
-
-                // KeyFiles.Init writes the identity 0600 from the first byte; a rename moves it into place whole.
-                string temporary = "tsbuf-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-                IReadOnlyList<string> files = KeyFiles.Init(keyDirectory, temporary);
-                try
-                {
-                    File.Move(files[1], settings.KeyFile, overwrite: false);
-                    created = true;
-                }
-                catch (IOException) when (File.Exists(settings.KeyFile))
-                {
-                    // Another exporter of this app created it first: use theirs.
-                }
-                finally
-                {
-                    TryDelete(files[0]);
-                    TryDelete(files[1]);
-                }
-            }
-
-            identity = KeyFiles.LoadIdentity(settings.KeyFile);
+            string keyDirectory = Path.GetDirectoryName(settings.KeyFile)!;
+            DirectorySync.EnsureDirectory(Path.GetPathRoot(keyDirectory)!, keyDirectory, fsync: true);
+            return PrivateKeyFile.LoadOrCreate(settings.KeyFile);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or CryptographicException)
+        catch (KeyFileException e)
         {
-            throw new SecureOtlpConfigurationException($"{where}: the disk buffer key file cannot be {(File.Exists(settings.KeyFile) ? "loaded" : "created")}: {e.Message}", e);
+            // The message starts with the path: SOURCE=PATH: problem.
+            string lost = e.Code == KeyFileException.Unusable
+                ? "; replace it with the key the buffer was sealed to, or delete it to start with a new key (batches sealed to the old one are then set aside as .bad)"
+                : string.Empty;
+            throw new SecureOtlpConfigurationException($"{settings.KeyFileSource}={e.Message}{lost}", e);
         }
-
-        try
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            using var key = ECDiffieHellman.Create();
-            key.ImportFromPem(File.ReadAllText(settings.KeyFile));
-            recipient = KeyFiles.ParseRecipient(key.ExportSubjectPublicKeyInfoPem());
-            if (!string.Equals(recipient.KeyId, identity.KeyId, StringComparison.Ordinal))
-            {
-                throw new InvalidDataException("its public key does not match its identity");
-            }
+            throw new SecureOtlpConfigurationException($"{settings.KeyFileSource}={settings.KeyFile}: the directory of the disk buffer key file cannot be created ({e.Message})", e);
         }
-        catch (Exception e) when (e is IOException or ArgumentException or InvalidDataException or CryptographicException)
-        {
-            (identity as IDisposable)?.Dispose();
-            throw new SecureOtlpConfigurationException($"{where}: the disk buffer key file does not hold a usable identity: {e.Message}", e);
-        }
-
-        return created;
     }
 }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using TraceSeal.Sealing.Files;
 
 namespace TraceSeal.Storage.Format;
 

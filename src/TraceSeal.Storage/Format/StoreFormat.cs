@@ -1,5 +1,5 @@
 // Sealed store layout v1 — the normative description is docs/format.md §12; this file mirrors it.
-// Compiled into both the collector (writer) and TraceSeal.Query (reader) as a linked source file, so the
+// One definition in the Storage project, referenced by the collector (writer) and every reader, so the
 // two can never drift apart (the lesson of Vector's CRC32 vs CRC32C).
 //
 // INVARIANTS
@@ -73,6 +73,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using TraceSeal.Sealing.Files;
 
 namespace TraceSeal.Storage.Format;
 
@@ -140,10 +141,10 @@ internal static partial class StoreFormat
 
     /// <summary>The file in a collector's store directory that keeps its generated collector id (§15.3).</summary>
     public const string CollectorIdFile = "collector.id";
-    public const string TempExtension = ".tmp";
+    public const string TempExtension = AtomicFile.TempExtension;
 
-    public const UnixFileMode DirMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-    public const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    public const UnixFileMode DirMode = AtomicFile.PrivateDirectoryMode;
+    public const UnixFileMode FileMode = AtomicFile.PrivateFileMode;
 
     /// <summary>Same rule as the config's tenant names: it is a path component.</summary>
     public static bool IsValidTenant(string tenant) => TenantName().IsMatch(tenant);

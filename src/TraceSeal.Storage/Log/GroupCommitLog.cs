@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using TraceSeal.Sealing;
+using TraceSeal.Sealing.Files;
 using TraceSeal.Storage.Format;
 
 namespace TraceSeal.Storage.Log;

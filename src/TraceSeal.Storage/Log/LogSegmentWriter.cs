@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using TraceSeal.Sealing;
+using TraceSeal.Sealing.Files;
 
 namespace TraceSeal.Storage.Log;
 

@@ -1,3 +1,4 @@
+using TraceSeal.Sealing.Files;
 using TraceSeal.Storage;
 using TraceSeal.Storage.Format;
 

@@ -57,18 +57,20 @@ public sealed class DiskBufferSettingsTests(TestPki pki)
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void An_unusable_key_file_refuses_start_up()
     {
         string root = pki.NewDirectory();
         string key = Path.Combine(root, "not-a-key.pem");
         File.WriteAllText(key, "hello");
+        File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         var env = TestApp.MutualTls(pki, "https://127.0.0.1:1", "grpc");
         env["TRACESEAL_OTLP_BUFFER_DIRECTORY"] = Path.Combine(root, "buffer");
         env["TRACESEAL_OTLP_BUFFER_KEY_FILE"] = key;
 
         var e = Assert.Throws<SecureOtlpConfigurationException>(() => TestApp.Start(env));
 
-        Assert.StartsWith($"TraceSeal OTLP exporter refuses to start: TRACESEAL_OTLP_BUFFER_KEY_FILE={key}: the disk buffer key file cannot be loaded: ", e.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"TraceSeal OTLP exporter refuses to start: TRACESEAL_OTLP_BUFFER_KEY_FILE={key}: not a usable private key (", e.Message, StringComparison.Ordinal);
         Assert.Contains("no \"PRIVATE KEY\"", e.Message, StringComparison.Ordinal);
     }
 }

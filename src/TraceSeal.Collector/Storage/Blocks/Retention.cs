@@ -4,6 +4,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Storage.Wal;
+using TraceSeal.Sealing.Files;
 using TraceSeal.Storage.Format;
 using TraceSeal.Storage.Objects;
 

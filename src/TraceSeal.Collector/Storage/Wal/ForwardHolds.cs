@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using TraceSeal.Sealing.Files;
 using TraceSeal.Storage;
 using TraceSeal.Storage.Format;
 

@@ -6,6 +6,7 @@ using TraceSeal.Collector.Storage.Blocks;
 using TraceSeal.Collector.Storage.Index;
 using TraceSeal.Otlp;
 using TraceSeal.Sealing;
+using TraceSeal.Sealing.Files;
 using TraceSeal.Storage;
 using TraceSeal.Storage.Format;
 using TraceSeal.Storage.Log;

@@ -1,6 +1,7 @@
 using TraceSeal.Storage;
 using Microsoft.Extensions.Logging;
 using TraceSeal.Sealing;
+using TraceSeal.Sealing.Files;
 using TraceSeal.Storage.Format;
 using TraceSeal.Storage.Log;
 

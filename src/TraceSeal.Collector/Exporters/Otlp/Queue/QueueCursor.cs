@@ -2,6 +2,7 @@ using TraceSeal.Storage;
 using System.Globalization;
 using System.Text;
 using TraceSeal.Collector.Storage;
+using TraceSeal.Sealing.Files;
 
 namespace TraceSeal.Collector.Exporters.Otlp.Queue;
 

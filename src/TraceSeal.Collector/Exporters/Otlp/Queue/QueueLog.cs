@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 using TraceSeal.Collector.Pipeline;
 using TraceSeal.Sealing;
+using TraceSeal.Sealing.Files;
 using TraceSeal.Storage;
 using TraceSeal.Storage.Format;
 using TraceSeal.Storage.Log;

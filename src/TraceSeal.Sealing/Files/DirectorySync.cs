@@ -1,14 +1,14 @@
 using System.Runtime.InteropServices;
-using TraceSeal.Storage.Format;
 
-namespace TraceSeal.Storage;
+namespace TraceSeal.Sealing.Files;
 
 /// <summary>
 /// fsync of a directory, so that a created, renamed or deleted entry survives power loss. .NET has no API
 /// for it (File.OpenHandle refuses directories on Unix), so this calls libc open/fsync/close. On Windows it
 /// is a no-op: NTFS journals metadata and a directory cannot be flushed through this API.
 /// </summary>
-internal static class DirectorySync
+/// <remarks>Public for the reason given on <see cref="AtomicFile"/>.</remarks>
+public static class DirectorySync
 {
     private const int ORdOnly = 0;
 
@@ -67,7 +67,7 @@ internal static class DirectorySync
         }
         else
         {
-            Directory.CreateDirectory(directory, StoreFormat.DirMode);
+            Directory.CreateDirectory(directory, AtomicFile.PrivateDirectoryMode);
         }
     }
 
