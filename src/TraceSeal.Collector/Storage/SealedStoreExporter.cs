@@ -348,12 +348,11 @@ internal sealed class SealedStoreExporter : IExporter
             }
 
             _lastSeq[tenant] = lastSeq;
+            SettleOrphanedCursors(tenant, walDir, keyHeaders);
             if (keyHeaders.Length == 0)
             {
                 continue;
             }
-
-            WarnOrphanedCursors(tenant, walDir, keyHeaders);
 
             var located = LocateSegments(tenant);
             var feeds = _consumers.Select((c, i) => new WalFeed(c, tenant, walDir, cursors[i], lastSeq)).ToList();
@@ -400,12 +399,21 @@ internal sealed class SealedStoreExporter : IExporter
     }
 
     /// <summary>
-    /// A cursor file of a forwarder that does not read this WAL in this config (its exporter renamed or removed, or now
-    /// in a pipeline without the store) while key headers at or after its position remain: the version 2 records that
-    /// name it (docs/format.md §14.12) are no other forwarder's, so they are not forwarded. Said at start, not silent.
+    /// Cursor files of forwarders that do not read this WAL in this config (their exporter renamed or removed, or now
+    /// in a pipeline without the store). One still owed segments (key headers at or after its position remain) is kept
+    /// and warned about: the version 2 records that name it (docs/format.md §14.12) are no other forwarder's, so they
+    /// are not forwarded, and said at start, not silent; kept, so that the forwarder put back under its old id goes on
+    /// from where it stopped while another forwarder still holds those segments. One owed nothing is deleted (logged):
+    /// it only said where a forwarder that is gone stopped, and left alone such files would pile up with every rename.
+    /// "Owed" over-counts: a segment written after the change has a key header at or after the cursor too, and which
+    /// forwarders its records name is sealed. With no forwarder left on the store the cursor goes at the second start
+    /// (the first lets its segments go); while other forwarders read the WAL, the live segment's key header usually
+    /// keeps it (docs/configuration.md says so; bounding "owed" by the sequence number at which the cursor was first
+    /// found orphaned would need that number persisted beside it).
     /// </summary>
-    private void WarnOrphanedCursors(string tenant, string walDir, string[] keyHeaders)
+    private void SettleOrphanedCursors(string tenant, string walDir, string[] keyHeaders)
     {
+        bool deleted = false;
         foreach (var cursorPath in Directory.GetFiles(walDir, "forward-*" + WalFeed.CursorExtension))
         {
             string name = Path.GetFileName(cursorPath);
@@ -428,7 +436,24 @@ internal sealed class SealedStoreExporter : IExporter
             if (owed > 0)
             {
                 StorageLog.ForwarderCursorOrphaned(_ctx.Logger, name, tenant, Id, owed);
+                continue;
             }
+
+            try
+            {
+                File.Delete(cursorPath);
+                deleted = true;
+                StorageLog.ForwarderCursorDeleted(_ctx.Logger, name, tenant, Id);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Kept for the next start; it holds nothing back.
+            }
+        }
+
+        if (deleted)
+        {
+            DirectorySync.Fsync(walDir);
         }
     }
 

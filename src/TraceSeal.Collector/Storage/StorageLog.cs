@@ -68,6 +68,9 @@ internal static partial class StorageLog
     [LoggerMessage(4022, LogLevel.Warning, "WAL cursor {Cursor} of tenant {Tenant} belongs to no forwarder reading {Store} in this config (renamed, removed, or now in a pipeline without the store): the records named for it in {Count} segment(s) it had not passed are not forwarded by any other forwarder", EventName = "ForwarderCursorOrphaned")]
     public static partial void ForwarderCursorOrphaned(ILogger logger, string cursor, string tenant, string store, int count);
 
+    [LoggerMessage(4023, LogLevel.Information, "WAL cursor {Cursor} of tenant {Tenant} deleted: it belongs to no forwarder reading {Store} in this config and no segment is owed to it any more", EventName = "ForwarderCursorDeleted")]
+    public static partial void ForwarderCursorDeleted(ILogger logger, string cursor, string tenant, string store);
+
     [LoggerMessage(4019, LogLevel.Debug, "retention keeps {Count} object(s) of tenant {Tenant} a forwarder reading the WAL has not passed ({Reason} applies; they go once it has)", EventName = "RetentionHeld")]
     public static partial void RetentionHeld(ILogger logger, int count, string tenant, string reason);
 

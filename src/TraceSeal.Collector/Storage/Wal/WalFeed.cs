@@ -123,7 +123,8 @@ internal sealed class WalFeed(WalConsumer consumer, string tenant, string walDir
     public void Start()
     {
         // The cursor file says, from the first start on, that this forwarder reads the tenant's WAL: if a later config
-        // renames or removes it, the next start names the records it leaves behind (ForwarderCursorOrphaned). Only that
+        // renames or removes it, the next start names the records it leaves behind (ForwarderCursorOrphaned), and a start
+        // that finds it owed nothing deletes it (ForwarderCursorDeleted). Only that
         // warning needs it (no file reads as this same cursor), so a full disk does not stop the feed: the sender's
         // first cursor write makes it.
         if (!File.Exists(Path.Combine(walDir, consumer.CursorFileName)))

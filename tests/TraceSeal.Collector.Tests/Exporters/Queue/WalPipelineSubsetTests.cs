@@ -198,6 +198,44 @@ public sealed class WalPipelineSubsetTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_removed_forwarders_cursor_is_kept_and_warned_about_while_owed_segments_and_deleted_once_owed_none()
+    {
+        string walDir = Path.Combine(_edge.Dir, "data", "wal", "default");
+        string cursor = Path.Combine(walDir, "forward-otlp~2fgw.cursor");
+        await using var gateway = new SwitchableUpstream(_gatewayPki, OtlpExporterProtocol.Grpc);
+        await using (var edge = await StartEdgeAsync(Example, gateway))
+        {
+            await SendAsync(edge, "otlp", SpansA); // the gateway is down: otlp/gw does not forward it
+        }
+
+        Assert.True(File.Exists(cursor));
+        string withoutForwarder = Example.Replace("exporters: [sealed_store, otlp/gw]", "exporters: [sealed_store]", StringComparison.Ordinal);
+
+        // Removed while still owed a segment: kept, and the start says what is not forwarded.
+        using var first = new CapturingLoggerProvider();
+        await using (var edge = await StartEdgeAsync(withoutForwarder, gateway, first))
+        {
+            Assert.Contains(first.Messages, m => m.Level == LogLevel.Warning && m.Text ==
+                "WAL cursor forward-otlp~2fgw.cursor of tenant default belongs to no forwarder reading sealed_store in this config (renamed, removed, or now in a pipeline without the store): the records named for it in 1 segment(s) it had not passed are not forwarded by any other forwarder");
+            Assert.True(File.Exists(cursor));
+            Assert.DoesNotContain(first.Messages, m => m.Text.Contains("deleted", StringComparison.Ordinal));
+        }
+
+        // No forwarder reads the store any more, so that segment was let go: the next start finds the cursor owed none.
+        using var second = new CapturingLoggerProvider();
+        await using (var edge = await StartEdgeAsync(withoutForwarder, gateway, second))
+        {
+            Assert.False(File.Exists(cursor), string.Join(", ", Directory.GetFiles(walDir).Select(Path.GetFileName)));
+            Assert.DoesNotContain(second.Messages, m => m.Level == LogLevel.Warning && m.Text.StartsWith("WAL cursor", StringComparison.Ordinal));
+            Assert.Contains(second.Messages, m => m.Level == LogLevel.Information && m.Text ==
+                "WAL cursor forward-otlp~2fgw.cursor of tenant default deleted: it belongs to no forwarder reading sealed_store in this config and no segment is owed to it any more");
+        }
+
+        // The spans stay in the store either way: only the forwarding was given up.
+        Assert.Equal(SpansA, Reader().Query(new TraceQuery { Limit = 0 }).SpanCount);
+    }
+
     private StoreReader Reader() => new(Path.Combine(_edge.Dir, "data"), [KeyFiles.LoadIdentity(Path.Combine(_edge.Dir, "keys", "ops.identity.pem"))]);
 
     /// <summary>An edge collector from YAML: receivers `otlp` and `otlp/internal` (mTLS over HTTP), `batch`, the store and `otlp/gw` to <paramref name="gateway"/>.</summary>
