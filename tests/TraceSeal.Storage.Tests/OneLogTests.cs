@@ -116,13 +116,13 @@ public sealed partial class OneLogTests
         Assert.Empty(found);
     }
 
-    private static IEnumerable<string> SourceFiles(string pattern, params string[] top) =>
+    internal static IEnumerable<string> SourceFiles(string pattern, params string[] top) =>
         top.Select(t => Path.Combine(Root, t))
             .Where(Directory.Exists)
             .SelectMany(d => Directory.EnumerateFiles(d, pattern, SearchOption.AllDirectories))
             .Where(f => !Relative(f).Split(Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj" or "node_modules"));
 
-    private static string Relative(string path) => Path.GetRelativePath(Root, path);
+    internal static string Relative(string path) => Path.GetRelativePath(Root, path);
 
     private static string FindRoot()
     {

@@ -7,6 +7,7 @@ using TraceSeal.Collector.Exporters.Discard;
 using TraceSeal.Collector.Hosting;
 using TraceSeal.Collector.Tests.TestSupport;
 using TraceSeal.Otlp;
+using TraceSeal.Tests.Shared;
 
 namespace TraceSeal.Collector.Tests.Hosting;
 

@@ -8,6 +8,7 @@ using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Hosting;
 using TraceSeal.Collector.Tests.TestSupport;
 using TraceSeal.Pki;
+using TraceSeal.Tests.Shared;
 
 namespace TraceSeal.Collector.Tests.Hosting;
 

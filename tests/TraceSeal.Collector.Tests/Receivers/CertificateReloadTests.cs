@@ -2,6 +2,7 @@ using System.Net;
 using TraceSeal.Collector.Tests.TestSupport;
 using TraceSeal.Collector.Tls;
 using TraceSeal.Pki;
+using TraceSeal.Tests.Shared;
 
 namespace TraceSeal.Collector.Tests.Receivers;
 

@@ -7,6 +7,7 @@ using TraceSeal.Collector.Receivers;
 using TraceSeal.Collector.Tests.TestSupport;
 using TraceSeal.Otlp;
 using TraceSeal.Pki;
+using TraceSeal.Tests.Shared;
 
 namespace TraceSeal.Collector.Tests.Receivers;
 

@@ -10,6 +10,7 @@ using TraceSeal.Collector.Telemetry;
 using TraceSeal.Collector.Tests.Exporters;
 using TraceSeal.Collector.Tests.TestSupport;
 using TraceSeal.Otlp;
+using TraceSeal.Tests.Shared;
 
 namespace TraceSeal.Collector.Tests.Telemetry;
 

@@ -9,6 +9,7 @@ using TraceSeal.Otlp;
 using TraceSeal.Sealing;
 using TraceSeal.Storage.Format;
 using TraceSeal.Storage.Log;
+using TraceSeal.Tests.Shared;
 
 namespace TraceSeal.Collector.Tests.Exporters.Queue;
 

@@ -5,6 +5,7 @@ using TraceSeal.Collector.Pipeline;
 using TraceSeal.Collector.Processors;
 using TraceSeal.Collector.Tests.TestSupport;
 using TraceSeal.Otlp;
+using TraceSeal.Tests.Shared;
 
 namespace TraceSeal.Collector.Tests.Exporters.Queue;
 

@@ -4,6 +4,7 @@ using TraceSeal.Collector.Exporters.Otlp.Queue;
 using TraceSeal.Collector.Pipeline;
 using TraceSeal.Collector.Tests.TestSupport;
 using TraceSeal.Otlp;
+using TraceSeal.Tests.Shared;
 
 namespace TraceSeal.Collector.Tests.Exporters.Queue;
 

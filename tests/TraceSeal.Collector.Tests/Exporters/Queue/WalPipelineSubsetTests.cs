@@ -12,6 +12,7 @@ using TraceSeal.Collector.Tests.TestSupport;
 using TraceSeal.Otlp;
 using TraceSeal.Query;
 using TraceSeal.Sealing;
+using TraceSeal.Tests.Shared;
 
 namespace TraceSeal.Collector.Tests.Exporters.Queue;
 

@@ -6,6 +6,7 @@ using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Receivers;
 using TraceSeal.Collector.Tests.TestSupport;
 using TraceSeal.Otlp;
+using TraceSeal.Tests.Shared;
 
 namespace TraceSeal.Collector.Tests.Receivers.Hostile;
 

@@ -1,4 +1,4 @@
-namespace TraceSeal.Collector.Tests.TestSupport;
+namespace TraceSeal.Tests.Shared;
 
 /// <summary>Waits for an observable condition with a bounded timeout (never a fixed sleep as synchronisation).</summary>
 internal static class Eventually
