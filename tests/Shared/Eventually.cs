@@ -17,4 +17,19 @@ internal static class Eventually
             await Task.Delay(10);
         }
     }
+
+    /// <summary>An asynchronous condition (a request that may be refused): tried again 50 ms after each false.</summary>
+    public static async Task TrueAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    {
+        DateTime deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("timed out waiting for " + what);
+            }
+
+            await Task.Delay(50);
+        }
+    }
 }

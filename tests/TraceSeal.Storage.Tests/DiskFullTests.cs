@@ -1,6 +1,12 @@
+using System.Net;
+using System.Net.Http.Headers;
 using Google.Protobuf;
+using Microsoft.Extensions.Logging.Abstractions;
+using TraceSeal.Collector.Config;
+using TraceSeal.Collector.Hosting;
 using TraceSeal.Collector.Pipeline;
 using TraceSeal.Collector.Storage;
+using TraceSeal.Pki;
 using TraceSeal.Query;
 using TraceSeal.Sealing;
 using TraceSeal.Storage.Format;
@@ -130,6 +136,116 @@ public sealed class DiskFullTests : IDisposable
         Assert.InRange(cutErrors, 1, allowed);
         Assert.InRange(log.Count(Microsoft.Extensions.Logging.LogLevel.Information, "WAL writes succeed again"), 1, walErrors);
         Assert.InRange(log.Count(Microsoft.Extensions.Logging.LogLevel.Information, "writing blocks succeeds again"), 1, cutErrors);
+    }
+
+    [TmpfsFact]
+    public async Task Ten_disk_full_episodes_through_the_receiver_refuse_retryably_heal_and_every_acknowledged_span_reads_back()
+    {
+        // The collector from YAML (mTLS OTLP/HTTP receiver, sealed_store with fsync on the tmpfs, blocks cut by its own
+        // tick every 250 ms, so cuts fail on the full disk too) and a real client: what a client sees is what is asserted.
+        var tmpfs = MountStore();
+        var certs = Path.Combine(_f.Dir, "certs");
+        Directory.CreateDirectory(certs);
+        DevPki.Init(certs, ["localhost", "127.0.0.1"]);
+        var config = CollectorConfigLoader.Parse($$"""
+            receivers:
+              otlp:
+                protocols:
+                  http:
+                    endpoint: 127.0.0.1:0
+                    tls: { cert_file: certs/server.crt, key_file: certs/server.key, client_ca_file: certs/ca.crt }
+            exporters:
+              sealed_store:
+                directory: {{_f.Store}}
+                recipients: [{{_f.Recipient}}]
+                durability: fsync
+                block:
+                  max_age: 1s
+            service:
+              pipelines:
+                traces:
+                  receivers: [otlp]
+                  exporters: [sealed_store]
+            """, Path.Combine(_f.Dir, "collector.yaml"));
+        var acknowledged = new List<string>();
+        int refused = 0;
+        await using (var host = CollectorHost.Create(config, NullLoggerFactory.Instance))
+        {
+            await host.StartAsync(CancellationToken.None);
+            var store = Assert.IsType<SealedStoreExporter>(host.Exporters["sealed_store"]);
+            using var client = MtlsClient.Create(certs);
+            var uri = new Uri($"https://127.0.0.1:{host.Receivers[0].HttpEndpoint!.Port}/v1/traces");
+            await SendUntilAcknowledgedAsync(client, uri, acknowledged, "the first request"); // the tenant's directories exist
+
+            for (int episode = 1; episode <= 10; episode++)
+            {
+                tmpfs.Fill();
+
+                // Full: requests until one is refused (a frame may still fit in a page the store already had).
+                HttpStatusCode status = HttpStatusCode.OK;
+                for (int i = 0; i < 8 && status == HttpStatusCode.OK; i++)
+                {
+                    var (payload, ids) = NextRequest();
+                    using var response = await PostAsync(client, uri, payload);
+                    status = response.StatusCode;
+                    if (status == HttpStatusCode.OK)
+                    {
+                        acknowledged.AddRange(ids);
+                        continue;
+                    }
+
+                    Assert.True(status == HttpStatusCode.ServiceUnavailable, $"episode {episode}: a full disk must be a retryable refusal, got {(int)status}");
+                    Assert.Equal(TimeSpan.FromSeconds(1), response.Headers.RetryAfter?.Delta);
+                    refused++;
+                }
+
+                Assert.True(status == HttpStatusCode.ServiceUnavailable, $"episode {episode}: 8 requests acknowledged on a full disk");
+                Assert.True(store.IsFailing, $"episode {episode}: a full disk must show (readiness reads IsFailing)");
+
+                // Space comes back: ingest resumes by itself (the client retries a refusal, as Retry-After asks), then
+                // every request is acknowledged.
+                tmpfs.Free();
+                await SendUntilAcknowledgedAsync(client, uri, acknowledged, $"episode {episode}: ingest to resume");
+                for (int i = 0; i < 3; i++)
+                {
+                    var (payload, ids) = NextRequest();
+                    using var response = await PostAsync(client, uri, payload);
+                    Assert.True(response.StatusCode == HttpStatusCode.OK, $"episode {episode}: refused with free disk: {(int)response.StatusCode}");
+                    acknowledged.AddRange(ids);
+                }
+            }
+
+            await Eventually.TrueAsync(() => !store.IsFailing && Backlog(store) == 0, "the store to heal and cut every segment with free disk", TimeSpan.FromSeconds(30));
+        } // a graceful stop
+
+        AssertNothingLeftBehind();
+        Assert.Empty(acknowledged.Except(StoredTraceIds())); // every acknowledged span, after ten episodes
+        Assert.InRange(refused, 10, 80);
+    }
+
+    private static async Task<HttpResponseMessage> PostAsync(HttpClient client, Uri uri, byte[] payload)
+    {
+        using var content = new ByteArrayContent(payload);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/x-protobuf");
+        return await client.PostAsync(uri, content);
+    }
+
+    /// <summary>Sends one request, resending it while it is refused with 503 (bounded: 30 s), and records its trace ids.</summary>
+    private async Task SendUntilAcknowledgedAsync(HttpClient client, Uri uri, List<string> acknowledged, string what)
+    {
+        var (payload, ids) = NextRequest();
+        var status = HttpStatusCode.ServiceUnavailable;
+        await Eventually.TrueAsync(
+            async () =>
+            {
+                using var response = await PostAsync(client, uri, payload);
+                status = response.StatusCode;
+                Assert.True(status is HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable, $"{what}: got {(int)status}");
+                return status == HttpStatusCode.OK;
+            },
+            what,
+            TimeSpan.FromSeconds(30));
+        acknowledged.AddRange(ids);
     }
 
     [TmpfsFact]

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using TraceSeal.Collector.Config;
 using TraceSeal.Collector.Exporters.Otlp;
 using TraceSeal.Collector.Pipeline;
@@ -12,7 +11,7 @@ namespace TraceSeal.Collector.Tests.Exporters.Queue;
 /// <summary>
 /// The sending queue on a small tmpfs made full and freed again: a failed write is refused retryably, the broken
 /// segment gets its end frame once space returns, and everything acknowledged is forwarded. Mounting needs root
-/// (CI runs the tests as root, as for the store's DiskFullTests); skipped otherwise.
+/// (CI runs the tests as root, as for the store's DiskFullTests; tests/Shared/Tmpfs.cs); skipped otherwise.
 /// </summary>
 public sealed class QueueDiskFullTests : IDisposable
 {
@@ -20,27 +19,21 @@ public sealed class QueueDiskFullTests : IDisposable
 
     private readonly ReceiverTestPki _pki = new();
     private readonly string _dir = Directory.CreateTempSubdirectory("traceseal-queuefull-").FullName;
-    private bool _mounted;
+    private Tmpfs? _tmpfs;
 
     private string QueueDir => Path.Combine(_dir, "queue");
 
     public void Dispose()
     {
-        if (_mounted)
-        {
-            Run("umount", QueueDir);
-        }
-
+        _tmpfs?.Dispose();
         _pki.Dispose();
         Directory.Delete(_dir, recursive: true);
     }
 
-    [RootFact]
+    [TmpfsFact]
     public async Task A_full_disk_refuses_retryably_then_heals_and_every_acknowledged_record_is_forwarded()
     {
-        Directory.CreateDirectory(QueueDir);
-        Assert.True(Run("mount", "-t", "tmpfs", "-o", "size=4194304,mode=0700", "tmpfs", QueueDir) == 0, $"cannot mount a tmpfs over {QueueDir} (needs CAP_SYS_ADMIN)");
-        _mounted = true;
+        var tmpfs = _tmpfs = Tmpfs.Mount(QueueDir, 4 << 20);
         await using var upstream = new SwitchableUpstream(_pki, OtlpExporterProtocol.Grpc);
         Directory.CreateDirectory(Path.Combine(_dir, "keys"));
         var settings = QueueTestSupport.WithQueue(
@@ -59,8 +52,7 @@ public sealed class QueueDiskFullTests : IDisposable
                 acknowledged++;
             }
 
-            string filler = Path.Combine(QueueDir, "filler.bin");
-            Fill(filler);
+            tmpfs.Fill();
             int refused = 0;
             for (int i = 0; i < 4; i++)
             {
@@ -77,7 +69,7 @@ public sealed class QueueDiskFullTests : IDisposable
             }
 
             Assert.True(refused > 0, $"episode {episode}: the full disk refused nothing");
-            File.Delete(filler);
+            tmpfs.Free();
 
             // Space is back: the broken segment gets its end frame over its torn tail (retried every second), and
             // the next request starts a new segment.
@@ -100,40 +92,5 @@ public sealed class QueueDiskFullTests : IDisposable
         byte[] payload = OtlpTestData.TracesOfSize(3 * Environment.SystemPageSize);
         var batch = new ReceivedBatch { Signal = OtlpSignal.Traces, Payload = payload, ItemCount = 20, Tenant = "default", Identity = "test", Receiver = "otlp" };
         return await exporter.ExportAsync(batch, CancellationToken.None);
-    }
-
-    private static void Fill(string path)
-    {
-        byte[] chunk = new byte[64 * 1024];
-        using var filler = new FileStream(path, new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, BufferSize = 0 });
-        try
-        {
-            while (true)
-            {
-                filler.Write(chunk);
-            }
-        }
-        catch (IOException)
-        {
-        }
-    }
-
-    private static int Run(string file, params string[] args)
-    {
-        using var process = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardError = true, RedirectStandardOutput = true })!;
-        process.WaitForExit();
-        return process.ExitCode;
-    }
-
-    /// <summary>Runs only as root on Linux (mounting a tmpfs).</summary>
-    private sealed class RootFactAttribute : FactAttribute
-    {
-        public RootFactAttribute()
-        {
-            if (!OperatingSystem.IsLinux() || Environment.UserName != "root")
-            {
-                Skip = "mounting a tmpfs needs root on Linux";
-            }
-        }
     }
 }

@@ -93,15 +93,19 @@ public sealed class WalForwardingDiskFullTests : IDisposable
                 Assert.True(result.Retryable, $"episode {episode}: refused for good: {result.Reason}");
                 refused++;
 
-                // The forwarder sends while the disk is full (the first time, upstream comes up only now): every
-                // cursor write fails, it goes on from its cursor in memory. Then space comes back and ingest resumes.
+                // The forwarder sends everything acknowledged so far while the disk is full (the first time, upstream
+                // comes up only now): every cursor write fails, it goes on from its cursor in memory. Then space comes
+                // back and ingest resumes.
                 if (episode == 0)
                 {
                     await upstream.StartAsync();
-                    await Eventually.TrueAsync(() => forwarder.QueueBacklogBytes == 0, "the backlog to be forwarded while the disk is full", Deadline);
                 }
 
-                await Task.Delay(200);
+                long forwarded = acknowledged * SpansPerBatch;
+                await Eventually.TrueAsync(
+                    () => forwarder.QueueBacklogBytes == 0 && upstream.Sink.Items(OtlpSignal.Traces) >= forwarded,
+                    $"episode {episode}: every acknowledged span forwarded while the disk is full",
+                    Deadline);
                 _tmpfs.Free();
                 acknowledged += await AcceptedAsync(store, 3);
                 if (episode == 1)
