@@ -179,12 +179,12 @@ public sealed class DiskFullTests : IDisposable
 
             for (int episode = 1; episode <= 10; episode++)
             {
-                tmpfs.Fill();
-
-                // Full: requests until one is refused (a frame may still fit in a page the store already had).
+                // Full: requests until one is refused (a frame may still fit in a page the store already had). Filled
+                // again before each: a block cut that failed on the full disk deletes its temp file, which frees space.
                 HttpStatusCode status = HttpStatusCode.OK;
                 for (int i = 0; i < 8 && status == HttpStatusCode.OK; i++)
                 {
+                    tmpfs.Fill();
                     var (payload, ids) = NextRequest();
                     using var response = await PostAsync(client, uri, payload);
                     status = response.StatusCode;
