@@ -99,9 +99,13 @@ internal static class ConditionEvaluator
                 _ => false,
             };
         }
-        catch (RegexMatchTimeoutException)
+        catch (RegexMatchTimeoutException e)
         {
-            return false; // a pathological pattern matches nothing rather than holding a request thread
+            // Fail the query, not the value: "no match" would silently drop traces from the answer (more of them on a
+            // busy machine, where the timeout's clock also counts time the thread was not running).
+            throw new QueryTooCostlyException(
+                $"the regular expression \"{(c.Value.Length <= 64 ? c.Value : c.Value[..64] + "...")}\" took longer than " +
+                $"{e.MatchTimeout.TotalMilliseconds:0} ms on one {text.Length}-character value; use a simpler pattern or an exact match (=)");
         }
     }
 

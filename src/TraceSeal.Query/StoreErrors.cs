@@ -41,3 +41,10 @@ public sealed class StoreAccessException : Exception
 
     public IReadOnlyList<string> OfferedKeyIds { get; }
 }
+
+/// <summary>
+/// A query condition could not be evaluated within its bound (a regular expression that took longer than its timeout
+/// on one value). The query fails with this message rather than treating the value as "no match": a silent
+/// non-match would drop traces from the answer, more of them the busier the machine.
+/// </summary>
+public sealed class QueryTooCostlyException(string message) : Exception(message);

@@ -216,6 +216,13 @@ internal sealed class ServeHost : IAsyncDisposable
                 await ServeJson.Error(context, 502, "object storage: " + e.Message).ConfigureAwait(false);
             }
         }
+        catch (QueryTooCostlyException e)
+        {
+            if (!response.HasStarted)
+            {
+                await ServeJson.Error(context, 400, e.Message).ConfigureAwait(false);
+            }
+        }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             // the client went away
