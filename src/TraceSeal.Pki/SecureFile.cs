@@ -1,4 +1,5 @@
 using System.Text;
+using TraceSeal.Sealing.Files;
 
 namespace TraceSeal.Pki;
 
@@ -28,35 +29,14 @@ internal static class SecureFile
         }
     }
 
-    /// <summary>Writes to a new temporary file next to the target, then renames over it: readers never see a
-    /// half-written file, and a symlink at the target is replaced rather than followed.</summary>
+    /// <summary>Writes to a new temporary file next to the target (mode <paramref name="mode"/> from its first byte), then
+    /// renames over it (AtomicFile.Replace): readers never see a half-written file, and a symlink at the target is
+    /// replaced rather than followed.</summary>
     public static void Write(string path, string text, UnixFileMode mode)
     {
         string full = Path.GetFullPath(path);
         string directory = Path.GetDirectoryName(full) ?? throw new ArgumentException($"no directory in path {path}", nameof(path));
         EnsureDirectory(directory);
-
-        string temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = mode;
-        }
-
-        try
-        {
-            using (var stream = new FileStream(temp, options))
-            {
-                stream.Write(Encoding.ASCII.GetBytes(text));
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
-        }
+        AtomicFile.Replace(directory, Path.GetFileName(full), Encoding.ASCII.GetBytes(text), mode);
     }
 }

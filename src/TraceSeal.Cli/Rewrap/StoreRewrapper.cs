@@ -396,30 +396,9 @@ internal sealed class StoreRewrapper
         }
     }
 
-    /// <summary>Temp file (0600) next to the target, fsync, rename over it, fsync the directory: the file is old or new, never half.</summary>
-    private static void ReplaceAtomically(string path, byte[] data)
-    {
-        var directory = Path.GetDirectoryName(path)!;
-        var temp = path + StoreFormat.TempExtension;
-        File.Delete(temp);
-        try
-        {
-            using (var stream = AtomicFile.CreatePrivate(temp))
-            {
-                stream.Write(data);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temp, path, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
-        }
-
-        DirectorySync.Fsync(directory);
-    }
+    /// <summary>The file is old or new, never half (AtomicFile.Replace: temp 0600, fsync, rename, directory fsync).</summary>
+    private static void ReplaceAtomically(string path, byte[] data) =>
+        AtomicFile.Replace(Path.GetDirectoryName(path)!, Path.GetFileName(path), data);
 
     internal enum FileKind
     {

@@ -73,6 +73,31 @@ public static class AtomicFile
         return true;
     }
 
+    /// <summary>
+    /// Writes NAME whether or not it exists: through <c>NAME.tmp</c> (mode <paramref name="mode"/> from the first byte),
+    /// fsync, rename over NAME, fsync the directory. Readers see the old file or the new one, never half of one; a
+    /// symlink at NAME is replaced, not followed. For files that change in place (cursors, rewrapped headers,
+    /// certificates); single writer per NAME. Throws the I/O error, leaving no temp file.
+    /// </summary>
+    public static void Replace(string directory, string name, ReadOnlySpan<byte> data, UnixFileMode mode = PrivateFileMode)
+    {
+        var final = Path.Combine(directory, name);
+        var temp = final + TempExtension;
+        File.Delete(temp);
+        WriteNew(temp, data, mode);
+        try
+        {
+            File.Move(temp, final, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+
+        DirectorySync.Fsync(directory);
+    }
+
     /// <summary>Deletes <paramref name="path"/> if it exists; a failure to do so is not an error (cleanup).</summary>
     public static void TryDelete(string path)
     {
@@ -86,7 +111,9 @@ public static class AtomicFile
     }
 
     /// <summary>A new file with mode 0600 from the first byte (never chmod'ed later).</summary>
-    public static FileStream CreatePrivate(string path)
+    public static FileStream CreatePrivate(string path) => Create(path, PrivateFileMode);
+
+    private static FileStream Create(string path, UnixFileMode mode)
     {
         var options = new FileStreamOptions
         {
@@ -97,18 +124,18 @@ public static class AtomicFile
         };
         if (!OperatingSystem.IsWindows())
         {
-            options.UnixCreateMode = PrivateFileMode;
+            options.UnixCreateMode = mode;
         }
 
         return new FileStream(path, options);
     }
 
     /// <summary>Writes and fsyncs the new file <paramref name="temp"/>; on any failure it is deleted (a full disk must not also keep half-written temp files, which hold the space).</summary>
-    private static void WriteNew(string temp, ReadOnlySpan<byte> data)
+    private static void WriteNew(string temp, ReadOnlySpan<byte> data, UnixFileMode mode = PrivateFileMode)
     {
         try
         {
-            using var stream = CreatePrivate(temp);
+            using var stream = Create(temp, mode);
             stream.Write(data);
             stream.Flush(flushToDisk: true);
         }

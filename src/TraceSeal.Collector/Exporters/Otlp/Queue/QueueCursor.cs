@@ -39,18 +39,6 @@ internal readonly record struct QueueCursor(ulong Seq, uint Frame, int Record)
         throw new InvalidOperationException($"{path}: not a queue cursor (expected \"SEQ FRAME RECORD\"); delete it to resend the whole queue");
     }
 
-    public void Write(string directory, string fileName = FileName)
-    {
-        string path = System.IO.Path.Combine(directory, fileName);
-        string temp = path + ".tmp";
-        File.Delete(temp);
-        using (var stream = AtomicFile.CreatePrivate(temp))
-        {
-            stream.Write(Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{Seq} {Frame} {Record}\n")));
-            stream.Flush(flushToDisk: true);
-        }
-
-        File.Move(temp, path, overwrite: true);
-        DirectorySync.Fsync(directory);
-    }
+    public void Write(string directory, string fileName = FileName) =>
+        AtomicFile.Replace(directory, fileName, Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{Seq} {Frame} {Record}\n")));
 }
